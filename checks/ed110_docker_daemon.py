@@ -1,0 +1,58 @@
+"""ED110: the Docker daemon Earthly would use: reachable, permitted, new enough, and where it runs."""
+
+from __future__ import annotations
+
+from earthly_doctor.check import Check, CheckDoc
+from earthly_doctor.model import Evidence, Severity
+
+_ADVICE = {
+    "no-daemon": "start the Docker daemon, or mount its socket into this container (-v /var/run/docker.sock:/var/run/docker.sock), or set DOCKER_HOST",
+    "permission-denied": "add this user to the socket's group (usually `docker`: `usermod -aG docker $USER`, then log in again), "
+    "or in a container run with `--group-add $(stat -c %g /var/run/docker.sock)`",
+    "no-answer": "the daemon accepted the connection but never answered: check `systemctl status docker` and the daemon's log; "
+    "a stale socket file or a stuck daemon both look like this",
+    "refused": "nothing listens at that address: start the daemon or correct DOCKER_HOST",
+    "api-too-old": "upgrade Docker (Earthly itself needs a current daemon too)",
+}
+
+
+class DockerDaemon(Check):
+    code = "ED110"
+    title = "Docker daemon reachable"
+    category = "docker"
+    needs = ("docker",)
+    doc = CheckDoc(
+        what="Finds the daemon the way the docker CLI does (DOCKER_HOST, the CLI context, the default socket), "
+        "connects with explicit timeouts, and records its API version and where it runs (local, remote, rootless, Desktop).",
+        why="Earthly asks this daemon to `docker pull` every exported image from its registry proxy; "
+        "if the daemon is missing, forbidden or stuck, nothing else can be diagnosed, and where it runs decides "
+        "whether its 127.0.0.1 is ours.",
+        example="ED110 fail: permission denied (unix:///var/run/docker.sock): the Jenkins agent user is not in the docker group.",
+        fix="Start the daemon, fix the socket's permissions or mount, or set DOCKER_HOST to the daemon Earthly should use.",
+    )
+
+    def run(self, ctx):
+        handle = ctx.fact("docker")
+        evidence = [
+            Evidence("endpoint", handle.endpoint.url, handle.endpoint.source),
+        ]
+        if not handle.ok:
+            evidence.append(Evidence("error", handle.error, "docker API /version"))
+            advice = _ADVICE.get(handle.error_kind or "", "")
+            return self.fail(
+                f"{handle.error}" + (f"; {advice}" if advice else ""),
+                severity=Severity.CRITICAL,
+                evidence=evidence,
+                remedies=[],
+                error_kind=handle.error_kind,
+            )
+        evidence += [
+            Evidence("server_version", handle.version.get("Version"), "docker API /version"),
+            Evidence("api_version", handle.api_version, "docker API /version"),
+            Evidence("daemon_kind", handle.kind, "docker API /info (SecurityOptions, OperatingSystem) and endpoint"),
+            Evidence("daemon_name", handle.info.get("Name"), "docker API /info Name"),
+        ]
+        return self.passed(
+            f"Docker {handle.version.get('Version')} (API {handle.api_version}) at {handle.endpoint.url}, {handle.kind} daemon",
+            evidence=evidence,
+        )

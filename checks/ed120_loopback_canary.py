@@ -1,0 +1,70 @@
+"""ED120: the canary probe: can the daemon reach a port on this namespace's loopback?"""
+
+from __future__ import annotations
+
+from earthly_doctor.check import Check, CheckDoc
+from earthly_doctor.context import FactError
+from earthly_doctor.model import Evidence, Severity
+
+
+class LoopbackCanary(Check):
+    code = "ED120"
+    title = "Daemon reaches this namespace's loopback"
+    category = "probe"
+    needs = ("docker", "canary")
+    fixable = True
+    remedies = ("disable-proxy", "host-network", "pinned-port")
+    doc = CheckDoc(
+        what="Opens a throwaway registry on 127.0.0.1:<free port> here and asks the Docker daemon to pull "
+        "127.0.0.1:<port>/earthly-doctor-probe/<nonce>:x from it. The listener 404s every manifest, so nothing is pulled.",
+        why="Earthly (v0.8.0+) exports every SAVE IMAGE by making the daemon pull from a proxy on 127.0.0.1:<random port> "
+        "in Earthly's own namespace. If the daemon's 127.0.0.1 is another loopback, that pull ends in "
+        "`dial tcp 127.0.0.1:<port>: connect: connection refused`. This probe reproduces exactly that, in milliseconds.",
+        example="ED120 fail: the daemon could not reach 127.0.0.1:41234 here: "
+        'Get "http://127.0.0.1:41234/v2/": dial tcp 127.0.0.1:41234: connect: connection refused',
+        fix="Set EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true, or run Earthly in the daemon's network namespace "
+        "(`--network host` when the daemon is the host's), or pin exports to buildkitd's 127.0.0.1:8371.",
+    )
+
+    def run(self, ctx):
+        handle = ctx.fact("docker")
+        if not handle.ok:
+            return self.skip(f"needs a Docker daemon (see ED110: {handle.error})", remedies=[])
+        try:
+            result = ctx.fact("canary")
+        except FactError as exc:
+            return self.error(f"the canary probe did not finish: {exc}", remedies=[])
+        attempt = result.attempt
+        evidence = [
+            Evidence("port", result.port, "canary listener on 127.0.0.1"),
+            Evidence("reference", attempt.reference, "canary"),
+            Evidence("nonce_arrived", result.nonce_seen, "canary listener request log"),
+            Evidence("requests_seen", [f"{h.method} {h.path}".strip() for h in result.hits], "canary listener request log"),
+            Evidence("daemon_outcome", attempt.outcome, "docker API /images/create"),
+        ]
+        if attempt.daemon_error:
+            evidence.append(Evidence("daemon_error", attempt.daemon_error, "docker API /images/create"))
+        if result.reachable is True:
+            if result.tls_only:
+                return self.warn(
+                    f"the daemon reached 127.0.0.1:{result.port} here but spoke TLS: 127.0.0.0/8 is not an insecure "
+                    "registry on this daemon, so Earthly's plain-HTTP proxy would fail differently (see ED112)",
+                    evidence=evidence,
+                    remedies=["disable-proxy"],
+                )
+            return self.passed(
+                f"the daemon reached the canary on 127.0.0.1:{result.port} (nonce arrived): "
+                "it shares this loopback, so Earthly's registry proxy is reachable",
+                evidence=evidence,
+                remedies=[],
+            )
+        if result.reachable is False:
+            return self.fail(
+                f"the daemon could not reach 127.0.0.1:{result.port} in this namespace: {attempt.daemon_error}",
+                severity=Severity.HIGH,
+                evidence=evidence,
+            )
+        return self.warn(
+            f"undecided: the daemon neither reached the canary nor was refused ({attempt.outcome}): {attempt.daemon_error}",
+            evidence=evidence,
+        )

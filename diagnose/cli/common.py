@@ -1,0 +1,18 @@
+"""Options shared by every command that produces a report, declared once."""
+
+from __future__ import annotations
+
+from typing import List
+
+import typer
+
+from earthly_doctor.cli.output import FAIL_ON
+
+FormatOpt = typer.Option("text", "--format", "-f", help="Output format on stdout: text, json, junit, warnings-ng, sarif, markdown.")
+OutputOpt = typer.Option(
+    None, "--output", "-o", help="Also write a report to a file, as FORMAT:PATH (e.g. json:report.json). Repeatable."
+)
+FailOnOpt = typer.Option("fail", "--fail-on", help=f"Exit 1 when a finding is at or above this status: {', '.join(FAIL_ON)}.")
+ExitZeroOpt = typer.Option(False, "--exit-zero", help="Always exit 0 on findings (for steps that must never fail a stage).")
+VerboseOpt = typer.Option(False, "--verbose", "-v", help="Show evidence for every finding and tracebacks of crashed checks.")
+OutputList = List[str]

@@ -1,0 +1,57 @@
+"""`earthly-doctor diagnose`: run the checks here and now and print the verdict."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from earthly_doctor.cli import common
+from earthly_doctor.cli.output import FAIL_ON, check_format, emit, exit_status, parse_outputs
+from earthly_doctor.cli.terminal import Terminal
+from earthly_doctor.environment import Environment
+from earthly_doctor.errors import DoctorError, UsageError
+from earthly_doctor.exitstatus import ExitStatus
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("diagnose")
+    def diagnose_cmd(
+        only: Optional[List[str]] = typer.Option(None, "--only", help="Run only these check codes or categories (comma-separated or repeated)."),
+        skip: Optional[List[str]] = typer.Option(None, "--skip", help="Skip these check codes or categories."),
+        timeout: float = typer.Option(10.0, "--timeout", help="Deadline for the whole run, in seconds.", min=0.1),
+        probe_timeout: float = typer.Option(5.0, "--probe-timeout", help="Deadline for one daemon call or probe, in seconds.", min=0.1),
+        docker_host: Optional[str] = typer.Option(None, "--docker-host", help="Daemon to diagnose (default: DOCKER_HOST, the docker CLI context, /var/run/docker.sock)."),
+        fmt: str = common.FormatOpt,
+        output: Optional[List[str]] = common.OutputOpt,
+        fail_on: str = common.FailOnOpt,
+        exit_zero: bool = common.ExitZeroOpt,
+        verbose: bool = common.VerboseOpt,
+    ) -> None:
+        """Check whether the Docker daemon can reach Earthly's registry proxy from here, and why not."""
+        from earthly_doctor.commands.diagnose import DiagnoseRequest, diagnose
+        from earthly_doctor.context import Context, Options
+
+        env = Environment()
+        terminal = Terminal(env)
+        try:
+            if fail_on not in FAIL_ON:
+                raise UsageError(f"--fail-on {fail_on!r}: choose from {', '.join(FAIL_ON)}")
+            check_format(fmt)
+            outputs = parse_outputs(output or [])
+            request = DiagnoseRequest(only=only or [], skip=skip or [])
+            extend_request(request, env)
+            ctx = Context(env=env, options=Options(timeout=timeout, probe_timeout=probe_timeout, docker_host=docker_host, verbose=verbose))
+            terminal.progress("earthly-doctor: probing the Docker daemon and this namespace…")
+            report = diagnose(ctx, request)
+        except (UsageError, DoctorError) as exc:
+            terminal.error(str(exc))
+            raise typer.Exit(int(ExitStatus.USAGE))
+        for warning in report.warnings:
+            terminal.warn(warning)
+        emit(terminal, report, fmt, outputs, verbose)
+        raise typer.Exit(int(exit_status(report, fail_on, exit_zero)))
+
+
+def extend_request(request, env: Environment) -> None:
+    """Hook for options that other modules add to `diagnose` (e.g. `--log`); nothing yet."""

@@ -1,0 +1,55 @@
+"""Where every report is rendered and every exit code decided: one place for all commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from earthly_doctor import reports
+from earthly_doctor.cli.terminal import Terminal
+from earthly_doctor.errors import UsageError
+from earthly_doctor.exitstatus import ExitStatus
+from earthly_doctor.fsutil import atomic_write_text
+from earthly_doctor.model import Report, Status
+
+FAIL_ON = ("warn", "error", "fail", "never")
+
+
+def parse_outputs(specs: list[str]) -> list[tuple[str, Path]]:
+    """`--output NAME:PATH` (or a bare PATH, which means text). Validated before any work is done."""
+    parsed = []
+    for spec in specs:
+        name, sep, path = spec.partition(":")
+        if not sep or name not in reports.formats():
+            if sep and name and "/" not in name and "." not in name:
+                raise UsageError(f"--output {spec!r}: unknown format {name!r}; choose from {', '.join(reports.formats())}")
+            name, path = "text", spec
+        if not path:
+            raise UsageError(f"--output {spec!r}: no file name after the colon")
+        parsed.append((name, Path(path)))
+    return parsed
+
+
+def check_format(name: str) -> None:
+    if name not in reports.formats():
+        raise UsageError(f"--format {name!r}: choose from {', '.join(reports.formats())}")
+
+
+def emit(terminal: Terminal, report: Report, fmt: str, outputs: list[tuple[str, Path]], verbose: bool) -> None:
+    for name, path in outputs:
+        try:
+            atomic_write_text(path, reports.render(name, report, verbose=verbose))
+        except OSError as exc:
+            terminal.error(f"could not write {path}: {exc.strerror or exc}")
+    if fmt == "text" and terminal.rich:
+        from earthly_doctor.reports.text import render_rich
+
+        render_rich(report, terminal.console, verbose=verbose)
+    else:
+        terminal.out(reports.render(fmt, report, verbose=verbose))
+
+
+def exit_status(report: Report, fail_on: str, exit_zero: bool) -> ExitStatus:
+    if exit_zero or fail_on == "never":
+        return ExitStatus.OK
+    threshold = Status(fail_on).rank
+    return ExitStatus.FINDINGS if report.worst().rank >= threshold else ExitStatus.OK

@@ -1,0 +1,49 @@
+"""One rich Console per run, built from the Environment (hatch style): never a module-level console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from earthly_doctor.environment import Environment
+
+
+class Terminal:
+    def __init__(self, environment: Environment) -> None:
+        self.environment = environment
+        self._console: Any = None
+        self._err: Any = None
+
+    @property
+    def rich(self) -> bool:
+        return self.environment.rich_output
+
+    @property
+    def console(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(
+                file=self.environment.stdout,
+                force_terminal=self.rich,
+                no_color=not self.rich,
+                highlight=False,
+                width=self.environment.width,
+                soft_wrap=not self.rich,
+            )
+        return self._console
+
+    def out(self, text: str) -> None:
+        """Raw text to stdout (plain reports, JSON): no markup, no wrapping."""
+        self.environment.stdout.write(text)
+        self.environment.stdout.flush()
+
+    def warn(self, message: str) -> None:
+        self.environment.stderr.write(f"earthly-doctor: warning: {message}\n")
+
+    def error(self, message: str) -> None:
+        self.environment.stderr.write(f"earthly-doctor: error: {message}\n")
+
+    def progress(self, message: str) -> None:
+        """A status line on stderr, only on an interactive terminal (CI logs stay clean)."""
+        if self.rich:
+            self.environment.stderr.write(f"{message}\n")

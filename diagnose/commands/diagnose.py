@@ -1,0 +1,43 @@
+"""`diagnose`: load the checks, run them under one deadline, decide the verdict."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from earthly_doctor import __version__
+from earthly_doctor.context import Context
+from earthly_doctor.errors import UsageError
+from earthly_doctor.model import Finding, Report
+from earthly_doctor.plugins import load_checks, select
+from earthly_doctor.runner import run_checks
+from earthly_doctor.verdict import decide
+
+
+@dataclass
+class DiagnoseRequest:
+    only: list[str] = field(default_factory=list)
+    skip: list[str] = field(default_factory=list)
+    extra_findings: list[Finding] = field(default_factory=list)  # e.g. from `--log` triage
+
+
+def diagnose(ctx: Context, request: DiagnoseRequest, checks: list[Any] | None = None) -> Report:
+    warnings: list[str] = []
+    if checks is None:
+        loaded = load_checks()
+        checks, warnings = loaded.items, list(loaded.warnings)
+    chosen, unknown = select(checks, request.only, request.skip)
+    if unknown:
+        raise UsageError(f"unknown check code or category: {', '.join(unknown)} (see `earthly-doctor checks`)")
+    began = time.monotonic()
+    findings = run_checks(ctx, chosen) + list(request.extra_findings)
+    report = Report(
+        findings=findings,
+        verdict=decide(findings),
+        tool_version=__version__,
+        command="diagnose",
+        duration_ms=int((time.monotonic() - began) * 1000),
+        warnings=warnings,
+    )
+    return report

@@ -1,0 +1,135 @@
+"""Facts about the world, gathered lazily, once each, each behind its own timeout.
+
+Checks ask `ctx.fact("docker")`; the first asker computes it in a worker thread, every later asker (even a
+concurrent one) waits for the same result. A provider that overruns its timeout raises `FactTimeout` in every
+asker instead of hanging the run. Tests inject facts with `overrides` or whole providers with `providers`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from earthly_doctor.environment import Environment
+
+ProviderFn = Callable[["Context"], Any]
+
+
+class FactError(Exception):
+    """A fact could not be gathered; the message is one clear line for the report."""
+
+
+class FactTimeout(FactError):
+    pass
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    fn: ProviderFn
+    timeout: float
+    doc: str = ""
+
+
+_REGISTRY: dict[str, Provider] = {}
+
+
+def provides(name: str, *, timeout: float = 3.0) -> Callable[[ProviderFn], ProviderFn]:
+    """Register a fact provider. The timeout bounds this one fact, whatever the run's deadline."""
+
+    def register(fn: ProviderFn) -> ProviderFn:
+        _REGISTRY[name] = Provider(name, fn, timeout, (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "")
+        return fn
+
+    return register
+
+
+def default_providers() -> dict[str, Provider]:
+    # Importing the probe modules registers their providers; done here so `--version` never pays for it.
+    from earthly_doctor.probes import providers as _  # noqa: F401
+
+    return dict(_REGISTRY)
+
+
+@dataclass
+class Options:
+    """Run-wide settings that probes read (from CLI flags)."""
+
+    timeout: float = 10.0  # whole-run deadline, seconds
+    probe_timeout: float = 5.0  # one network probe (a daemon call, the canary pull)
+    docker_host: str | None = None  # overrides DOCKER_HOST / context / default socket
+    verbose: bool = False
+
+
+@dataclass
+class Context:
+    env: Environment = field(default_factory=Environment)
+    options: Options = field(default_factory=Options)
+    providers: dict[str, Provider] | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        if self.providers is None:
+            self.providers = default_providers()
+        self._lock = threading.Lock()
+        self._futures: dict[str, Future] = {}
+        self.timings: dict[str, float] = {}
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.options.timeout
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def fact(self, name: str) -> Any:
+        """The fact's value; raises FactError (or FactTimeout) with a one-line reason."""
+        if name in self.overrides:
+            value = self.overrides[name]
+            if isinstance(value, BaseException):
+                raise value
+            return value
+        with self._lock:
+            future = self._futures.get(name)
+            owner = future is None
+            if owner:
+                provider = self.providers.get(name) if self.providers else None
+                if provider is None:
+                    raise FactError(f"no provider for fact {name!r}")
+                future = Future()
+                self._futures[name] = future
+        if owner:
+            self._start(provider, future)
+        provider = self.providers[name]
+        wait = min(provider.timeout, self.remaining())
+        try:
+            return future.result(timeout=wait + 0.05)
+        except TimeoutError:
+            raise FactTimeout(f"{name}: no answer within {wait:.1f}s") from None
+
+    def try_fact(self, name: str, default: Any = None) -> Any:
+        try:
+            return self.fact(name)
+        except FactError:
+            return default
+
+    def _start(self, provider: Provider, future: Future) -> None:
+        def work() -> None:
+            began = time.monotonic()
+            try:
+                future.set_result(provider.fn(self))
+            except FactError as exc:
+                future.set_exception(exc)
+            except Exception as exc:  # a provider bug must not kill the run; it becomes a FactError
+                error = FactError(f"{provider.name}: {type(exc).__name__}: {exc}")
+                error.__cause__ = exc
+                future.set_exception(error)
+            finally:
+                self.timings[provider.name] = time.monotonic() - began
+
+        # Daemon threads: a provider stuck in a syscall must not keep the process alive past the deadline.
+        threading.Thread(target=work, name=f"fact:{provider.name}", daemon=True).start()

@@ -1,0 +1,35 @@
+"""Renderers: one model, many formats. Each renderer turns a Report into text and knows no check."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from earthly_doctor.model import Report
+
+# name -> "module:function"; imported only when used so a JSON run never imports rich.
+_RENDERERS: dict[str, str] = {
+    "text": "earthly_doctor.reports.text:render_plain",
+    "json": "earthly_doctor.reports.json_report:render",
+}
+
+
+def register(name: str, target: str) -> None:
+    """Formats added by later modules (junit, sarif, …) register here."""
+    _RENDERERS[name] = target
+
+
+def formats() -> list[str]:
+    return sorted(_RENDERERS)
+
+
+def renderer(name: str) -> Callable[..., str]:
+    if name not in _RENDERERS:
+        raise KeyError(name)
+    import importlib
+
+    module, func = _RENDERERS[name].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def render(name: str, report: Report, **options: object) -> str:
+    return renderer(name)(report, **options)

@@ -1,0 +1,72 @@
+"""Run checks concurrently under one deadline; a check that raises or overruns becomes a finding, never a crash."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from concurrent.futures import Future
+from typing import Any, Iterable
+
+from earthly_doctor.context import Context, FactError, FactTimeout
+from earthly_doctor.model import Evidence, Finding, Severity, Status
+
+
+def _error_finding(check: Any, summary: str, detail: str | None = None, status: Status = Status.ERROR) -> Finding:
+    return Finding(
+        code=check.code,
+        title=check.title,
+        status=status,
+        severity=Severity.MEDIUM,
+        summary=summary,
+        category=getattr(check, "category", ""),
+        detail=detail,
+    )
+
+
+def run_one(check: Any, ctx: Context) -> Finding:
+    began = time.monotonic()
+    try:
+        finding = check.run(ctx)
+        if not isinstance(finding, Finding):
+            finding = _error_finding(check, f"check returned {type(finding).__name__}, not a Finding")
+    except FactTimeout as exc:
+        finding = _error_finding(check, f"timed out waiting for a fact: {exc}")
+        finding.evidence.append(Evidence("timed_out", True, "runner"))
+    except FactError as exc:
+        finding = _error_finding(check, f"could not gather what it needs: {exc}")
+    except Exception as exc:  # a check bug must not stop the other checks
+        finding = _error_finding(
+            check, f"the check crashed: {type(exc).__name__}: {exc}", detail=traceback.format_exc()
+        )
+    finding.duration_ms = int((time.monotonic() - began) * 1000)
+    return finding
+
+
+def run_checks(ctx: Context, checks: Iterable[Any]) -> list[Finding]:
+    """All checks start at once (facts are shared and computed once); wait until done or the deadline."""
+    checks = list(checks)
+    futures: list[Future] = []
+    for check in checks:
+        future: Future = Future()
+        futures.append(future)
+
+        def work(check: Any = check, future: Future = future) -> None:
+            future.set_result(run_one(check, ctx))
+
+        # Daemon threads, so an overrunning check cannot hold the process open after we report.
+        threading.Thread(target=work, name=f"check:{check.code}", daemon=True).start()
+
+    findings: list[Finding] = []
+    for check, future in zip(checks, futures):
+        try:
+            findings.append(future.result(timeout=ctx.remaining() + 0.05))
+        except TimeoutError:
+            finding = _error_finding(
+                check,
+                f"did not finish within the {ctx.options.timeout:g}s deadline (--timeout)",
+            )
+            finding.evidence.append(Evidence("timed_out", True, "runner"))
+            finding.duration_ms = int((time.monotonic() - ctx.started) * 1000)
+            findings.append(finding)
+    return findings

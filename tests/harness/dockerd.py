@@ -225,3 +225,15 @@ def run_python_container(
         args += ["-e", f"{key}={value}"]
     args += [*(extra or []), IMAGE, sys.executable, *argv]
     return daemon.docker(*args, timeout=timeout, check=False)
+
+
+FAKE_EARTHLY = Path(__file__).resolve().parent / "fake_earthly.py"
+
+
+def install_fake_earthly(bin_dir: Path, name: str = "earthly") -> Path:
+    """Put the stand-in on disk as `earthly` (or `earth`) so its process name is the real one's."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    target = bin_dir / name
+    shutil.copyfile(FAKE_EARTHLY, target)
+    target.chmod(0o755)
+    return target

@@ -10,6 +10,10 @@ from earthly_doctor.model import Report
 _RENDERERS: dict[str, str] = {
     "text": "earthly_doctor.reports.text:render_plain",
     "json": "earthly_doctor.reports.json_report:render",
+    "junit": "earthly_doctor.reports.junit:render",
+    "warnings-ng": "earthly_doctor.reports.warnings_ng:render",
+    "sarif": "earthly_doctor.reports.sarif:render",
+    "markdown": "earthly_doctor.reports.markdown:render",
 }
 
 

@@ -1,0 +1,58 @@
+"""A short Markdown summary: the verdict, what to do, and the problems, for a build description or a PR comment.
+
+Short on purpose: passing checks are only counted, and each cell is one line (pipes escaped, text capped).
+"""
+
+from __future__ import annotations
+
+from earthly_doctor.model import Report, Status
+from earthly_doctor.reports._native import PROBLEMS, clean, fixes, where
+
+CELL_LIMIT = 200
+_LABEL = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP", "error": "ERROR"}
+
+
+def _cell(value: object) -> str:
+    text = " ".join(clean(value, CELL_LIMIT).split())
+    return text.replace("\\", "\\\\").replace("|", "\\|") or " "
+
+
+def _inline(value: object) -> str:
+    """One line of running text: whitespace folded, backticks softened so they open no code span."""
+    return " ".join(clean(value, 2 * CELL_LIMIT).replace("`", "'").split())
+
+
+def render(report: Report, **_: object) -> str:
+    v = report.verdict
+    healthy = v.cause in ("healthy", "no-known-failure")
+    mark = "OK" if healthy else "PROBLEM" if v.confidence.value in ("proven", "likely") else "UNSURE"
+    out = [
+        f"**earthly-doctor {report.command}: {mark}**: `{v.cause}` ({v.confidence.value})",
+        "",
+        " ".join(clean(v.summary).split()),
+    ]
+    remedies = []
+    if v.remedies:
+        from earthly_doctor.remedies.catalog import describe
+
+        for rank, rid in enumerate(v.remedies, 1):
+            info = describe(rid)
+            remedies.append(f"{rank}. **{clean(info.title)}** (`{rid}`)" + (f": {_inline(info.how)}" if info.how else ""))
+    if remedies:
+        out += ["", "**What to do (best first):**", "", *remedies]
+    problems = [f for f in report.findings if f.status in PROBLEMS]
+    if problems:
+        out += ["", "| Status | Code | Check | Finding |", "|---|---|---|---|"]
+        for f in problems:
+            place = where(f)
+            finding = f.summary + (f" ({place})" if place else "")
+            own = [rid for rid, _, _ in fixes(f, report) if rid not in v.remedies]
+            if own:
+                finding += f" (fix: {', '.join(own)})"
+            out.append(f"| {_LABEL[f.status.value]} | {_cell(f.code)} | {_cell(f.title)} | {_cell(finding)} |")
+    counts = {s: sum(1 for f in report.findings if f.status == s) for s in Status}
+    tally = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "no checks"
+    out += ["", f"_{len(report.findings)} checks: {tally}; earthly-doctor {clean(report.tool_version)}, {report.duration_ms} ms._"]
+    for w in report.warnings:
+        out.append(f"_warning: {_cell(w)}_")
+    return "\n".join(out) + "\n"

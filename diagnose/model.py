@@ -167,13 +167,15 @@ class Report:
     command: str = "diagnose"
     duration_ms: int = 0
     warnings: list[str] = field(default_factory=list)  # e.g. a plugin that failed to load
+    # Extra top-level fields of the JSON envelope (Jenkins triage puts its per-signature `summary` here).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def worst(self) -> Status:
         statuses = [f.status for f in self.findings] or [Status.PASS]
         return max(statuses, key=lambda s: s.rank)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "schema": SCHEMA_ID,
             "tool": {"name": "earthly-doctor", "version": self.tool_version},
             "command": self.command,
@@ -182,6 +184,9 @@ class Report:
             "verdict": self.verdict.to_dict(),
             "warnings": list(self.warnings),
         }
+        for key, value in self.extra.items():
+            data.setdefault(key, value)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
@@ -194,4 +199,8 @@ class Report:
             command=data.get("command", "diagnose"),
             duration_ms=int(data.get("duration_ms", 0)),
             warnings=list(data.get("warnings", [])),
+            extra={k: v for k, v in data.items() if k not in _REPORT_KEYS},
         )
+
+
+_REPORT_KEYS = {"schema", "tool", "command", "duration_ms", "findings", "verdict", "warnings"}

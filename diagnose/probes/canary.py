@@ -72,6 +72,10 @@ class _Server(ThreadingHTTPServer):
         self.hits: list[Hit] = []
         self._lock = threading.Lock()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up early (the daemon giving up, a TLS probe) is normal here, not worth a traceback.
+        pass
+
     def record(self, hit: Hit) -> None:
         with self._lock:
             self.hits.append(hit)

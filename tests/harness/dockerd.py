@@ -94,8 +94,19 @@ class Daemon:
             self.process.wait(timeout=10)
         self.process = None
         if self.root is not None:
-            subprocess.run(["umount", "-R", "-l", str(self.root)], capture_output=True)
+            unmount_below(self.root)
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def unmount_below(root: Path) -> None:
+    """dockerd leaves nsfs mounts (exec-root/netns/default) behind; lazily unmount everything under root."""
+    prefix = str(root).rstrip("/") + "/"
+    try:
+        points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    except OSError:
+        return
+    for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True, timeout=10)
 
 
 def start_daemon(root: Path, extra_args: list[str] | None = None, env: dict | None = None, netns: str | None = None) -> Daemon:

@@ -91,7 +91,8 @@ def render_rich(report: Report, console: Any, *, verbose: bool = False) -> None:
                 body.append(f"     {how}\n")
     title = Text.assemble(("Verdict: ", "bold"), (v.cause, "bold"), "  ", (v.confidence.value, CONFIDENCE_STYLE[v.confidence.value]))
     style = "green" if v.cause == "healthy" else "red" if v.confidence.value == "proven" else "yellow"
-    console.print(Panel(body.rstrip(), title=title, title_align="left", border_style=style))
+    body.rstrip()  # in place: rich's Text.rstrip returns None
+    console.print(Panel(body, title=title, title_align="left", border_style=style))
 
     table = Table(show_header=True, header_style="bold", expand=False)
     table.add_column("", no_wrap=True)

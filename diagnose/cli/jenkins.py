@@ -1,0 +1,68 @@
+"""`earthly-doctor jenkins triage`: triage builds straight from a Jenkins server."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from earthly_doctor.cli import common
+from earthly_doctor.cli.output import FAIL_ON, check_format, emit, exit_status, parse_outputs
+from earthly_doctor.cli.terminal import Terminal
+from earthly_doctor.environment import Environment
+from earthly_doctor.errors import DoctorError, UsageError
+from earthly_doctor.exitstatus import ExitStatus
+
+HELP = (
+    "Read builds from a Jenkins server and look for Earthly's registry-proxy failure in their logs.\n\n"
+    "Credentials come from JENKINS_URL, JENKINS_USER and JENKINS_API_TOKEN, or from the netrc entry for the "
+    "server's host (NETRC or ~/.netrc); never from the command line."
+)
+
+
+def register(app: typer.Typer) -> None:
+    jenkins_app = typer.Typer(name="jenkins", help="Work with a Jenkins server.", no_args_is_help=True,
+                              add_completion=False, rich_markup_mode=None)
+
+    @jenkins_app.command("triage", help=HELP)
+    def triage_cmd(
+        job: str = typer.Argument(..., metavar="JOB|URL", help="A job's full name (folder/job, multibranch repo/feature%2Fx) or a job or build URL."),
+        build: Optional[str] = typer.Argument(None, metavar="[BUILD]", help="A build number or permalink (default: lastFailedBuild)."),
+        last: Optional[int] = typer.Option(None, "--last", "-n", help="Triage the newest N builds (failed and green) and summarise.", min=1),
+        workers: int = typer.Option(8, "--workers", "-j", help="Builds read at the same time.", min=1, max=64),
+        request_timeout: float = typer.Option(10.0, "--request-timeout", help="Seconds to wait for Jenkins to connect or send more data.", min=0.1),
+        timeout: float = typer.Option(600.0, "--timeout", help="Deadline for the whole run, in seconds.", min=0.1),
+        wait: float = typer.Option(0.0, "--wait", help="Follow a running build's log for up to this many seconds.", min=0.0),
+        fmt: str = common.FormatOpt,
+        output: Optional[List[str]] = common.OutputOpt,
+        fail_on: str = common.FailOnOpt,
+        exit_zero: bool = common.ExitZeroOpt,
+        verbose: bool = common.VerboseOpt,
+    ) -> None:
+        from earthly_doctor.commands.jenkins_triage import JenkinsTriageRequest, jenkins_triage
+
+        env = Environment()
+        terminal = Terminal(env)
+        try:
+            if fail_on not in FAIL_ON:
+                raise UsageError(f"--fail-on {fail_on!r}: choose from {', '.join(FAIL_ON)}")
+            check_format(fmt)
+            outputs = parse_outputs(output or [])
+            request = JenkinsTriageRequest(target=job, build=build, last=last, workers=workers,
+                                           timeout=request_timeout, deadline=timeout, wait=wait)
+
+            def progress(done: int, total: int) -> None:
+                if total > 1 and (done == total or done % max(1, total // 10) == 0):
+                    terminal.progress(f"earthly-doctor: {done}/{total} builds read")
+
+            terminal.progress("earthly-doctor: reading builds from Jenkins…")
+            report = jenkins_triage(request, env.env, progress=progress)
+        except (UsageError, DoctorError) as exc:
+            terminal.error(str(exc))
+            raise typer.Exit(int(ExitStatus.USAGE))
+        for warning in report.warnings:
+            terminal.warn(warning)
+        emit(terminal, report, fmt, outputs, verbose)
+        raise typer.Exit(int(exit_status(report, fail_on, exit_zero)))
+
+    app.add_typer(jenkins_app, name="jenkins")

@@ -1,0 +1,169 @@
+"""`jenkins triage`: read builds from a Jenkins server, scan their logs, and report ED160 findings plus a summary.
+
+Order of calls: credentials → `whoami` (python-jenkins' `get_version` would go out without credentials before
+auth is resolved) → version → job → builds on a bounded pool. Findings: one per signature and build (with the
+build number, URL, agent and stage), one `pass` per failed build without a known signature, one `error` per build
+that could not be read, one `skip` per running build that had not finished when the wait ended.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from earthly_doctor import __version__
+from earthly_doctor.errors import UsageError
+from earthly_doctor.jenkins.client import JenkinsClient, parse_target, resolve_credentials
+from earthly_doctor.jenkins.logs import TAIL, Budget, Reader
+from earthly_doctor.jenkins.scan import new_scanner
+from earthly_doctor.jenkins.triage import BuildResult, elapsed_ms, pick_builds, run_many, summarise
+from earthly_doctor.model import Confidence, Evidence, Finding, Report, Severity, Status, Verdict
+
+CODE = "ED160"
+
+
+@dataclass
+class JenkinsTriageRequest:
+    target: str  # JOB (folders joined by /) or a job/build URL
+    build: str | None = None
+    last: int | None = None
+    workers: int = 8
+    timeout: float = 10.0  # per request (connect, and each read)
+    deadline: float = 600.0  # the whole run
+    wait: float = 0.0  # how long to follow a running build
+    poll: float = 2.0
+    tail: int = TAIL
+
+
+def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
+                   progress: Callable[[int, int], None] | None = None) -> Report:
+    began = time.monotonic()
+    if request.last is not None and request.build is not None:
+        raise UsageError("give either a BUILD or --last N, not both")
+    if request.last is not None and request.last < 1:
+        raise UsageError("--last must be at least 1")
+    target = parse_target(request.target)
+    build = request.build or target.build
+    if request.last is not None and target.build is not None:
+        raise UsageError("--last N takes a job, not a build URL")
+    creds = resolve_credentials(env, target.root)
+    client = JenkinsClient(creds, timeout=request.timeout, workers=request.workers)
+    warnings: list[str] = []
+    try:
+        me = client.whoami()
+        try:
+            version = client.version()
+        except Exception as exc:  # the version is context only; a JenkinsError is already one line
+            version, _ = "?", warnings.append(str(exc))
+        refs = pick_builds(client, target.job, build, request.last)
+        try:
+            labels = client.node_labels()
+        except Exception as exc:
+            labels, _ = {}, warnings.append(f"agent labels unknown ({exc})")
+        budget = Budget(began + request.deadline)
+        reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll, scanner=new_scanner)
+        results = run_many(client, reader, target.job, refs, labels, workers=request.workers, budget=budget,
+                           progress=progress)
+    finally:
+        client.close()
+    summary = summarise(results)
+    findings = build_findings(results, summary)
+    return Report(
+        findings=findings,
+        verdict=decide(results, summary),
+        tool_version=__version__,
+        command="jenkins triage",
+        duration_ms=elapsed_ms(began),
+        warnings=warnings,
+        extra={
+            "summary": summary,
+            "jenkins": {"url": creds.url, "version": version, "user": me.get("id") or "anonymous",
+                        "credentials": creds.source, "job": target.job},
+        },
+    )
+
+
+def _where(r: BuildResult) -> str:
+    bits = [b for b in (r.node and f"on {r.node}", r.stage and f"stage {r.stage}") if b]
+    return f"#{r.number} ({r.result or 'running'}{', ' + ', '.join(bits) if bits else ''})"
+
+
+def _base_extra(r: BuildResult) -> dict[str, Any]:
+    return {"job": r.job, "build": r.number, "url": r.url, "result": r.result, "node": r.node, "labels": r.labels,
+            "earthly_version": r.earthly_version, "stage": r.stage, "log_source": r.source}
+
+
+def _evidence(r: BuildResult) -> list[Evidence]:
+    items = [Evidence("build_url", r.url, "Jenkins build api/json")]
+    if r.node:
+        items.append(Evidence("node", r.node, "wfapi execNode / builtOn / 'Running on' line"))
+    if r.earthly_version:
+        items.append(Evidence("earthly_version", r.earthly_version, "build log"))
+    items.append(Evidence("log_read", f"{r.bytes_read} bytes ({r.source})", "Jenkins log"))
+    return items
+
+
+def build_findings(results: list[BuildResult], summary: dict[str, Any]) -> list[Finding]:
+    herrings = {row["signature"]: row for row in summary["signatures"] if row["red_herring"]}
+    findings: list[Finding] = []
+    for r in results:
+        if r.error:
+            findings.append(Finding(CODE, "Build could not be read", Status.ERROR, Severity.MEDIUM,
+                                    f"#{r.number}: {r.error}", remedies=[], extra={"job": r.job, "build": r.number}))
+            continue
+        for hit in r.hits:
+            extra = _base_extra(r)
+            extra.update({"signature": hit.signature, "line": hit.line, "timestamp": hit.timestamp,
+                          "stage": hit.stage or r.stage, **hit.values})
+            status = Status(hit.status) if hit.status in ("fail", "warn") else Status.WARN
+            summary_text = f"{_where(r)}: {hit.summary}"
+            row = herrings.get(hit.signature)
+            if r.green:
+                status, summary_text = Status.WARN, f"{_where(r)}: seen in a green build: {hit.summary}"
+            elif row:
+                status = Status.WARN
+                summary_text += f" (also in {row['green_builds']} green build(s): a red herring, not the cause)"
+            extra["red_herring"] = bool(row)
+            findings.append(Finding(CODE, hit.title, status, Severity(hit.severity) if hit.severity in Severity._value2member_map_ else Severity.HIGH,
+                                    summary_text, _evidence(r), list(hit.remedies) if status == Status.FAIL else [],
+                                    category="log", extra=extra))
+        if r.hits or r.green:
+            continue
+        if r.building and not r.complete:
+            findings.append(Finding(CODE, "Build still running", Status.SKIP, Severity.INFO,
+                                    f"{_where(r)}: still running when the wait ended; {r.bytes_read} bytes read, no known failure yet",
+                                    _evidence(r), category="log", extra=_base_extra(r)))
+        else:
+            findings.append(Finding(CODE, "No known failure signature", Status.PASS, Severity.INFO,
+                                    f"{_where(r)}: no known failure signature in the log",
+                                    _evidence(r), category="log", extra=_base_extra(r)))
+    return findings
+
+
+def decide(results: list[BuildResult], summary: dict[str, Any]) -> Verdict:
+    causes = [row for row in summary["signatures"] if not row["red_herring"] and row["failed_builds"]]
+    failed = summary["failed"]
+    proxy = [row for row in causes if (row.get("cause") or "").startswith("proxy-unreachable")]
+    if proxy:
+        row = proxy[0]
+        nodes = ", ".join(list(row["nodes"])[:5])
+        return Verdict(
+            "proxy-unreachable",
+            f"{row['failed_builds']} of {failed} failed build(s) ended with Earthly's registry proxy unreachable "
+            f"(`connect: connection refused` on 127.0.0.1); the Docker daemon runs in another network namespace "
+            f"than earthly on: {nodes}.",
+            Confidence.LIKELY,
+            ["disable-proxy", "host-network", "pinned-port"],
+            [f"ED160: {row['signature']} in builds {', '.join('#' + str(n) for n in row['build_numbers'][:10])}"
+             + (" …" if len(row["build_numbers"]) > 10 else "")],
+        )
+    if causes:
+        row = causes[0]
+        return Verdict("unknown", f"{row['failed_builds']} of {failed} failed build(s) show {row['title']}; "
+                       "not the registry-proxy failure.", Confidence.POSSIBLE, [], [f"ED160: {row['signature']}"])
+    if results and all(r.error for r in results):
+        return Verdict("unknown", "No build log could be read.", Confidence.UNKNOWN, [], [])
+    herring_note = " (signatures seen were red herrings: they also appear in green builds)" if summary["signatures"] else ""
+    return Verdict("no-known-failure", f"No known failure signature in {summary['builds']} build(s){herring_note}.",
+                   Confidence.POSSIBLE, [], [])

@@ -1,0 +1,358 @@
+"""The Jenkins client: python-jenkins for auth, whoami and JSON; the same authenticated session for streamed logs.
+
+Facts it relies on (research/jenkins.md §1): python-jenkins sends Basic auth pre-emptively and fetches a crumb
+before the first call; `get_version` goes out without credentials until auth is resolved, so `whoami` comes first;
+401/403/500 arrive as `JenkinsException("… [401] …")`, 404 as `NotFoundException`, other statuses as a bare
+`requests.HTTPError`, while refused connections, TLS errors and read timeouts inside a streamed body are plain
+`requests` exceptions. `translate` turns every one of them into a single-line `JenkinsError`.
+Credentials come from JENKINS_URL / JENKINS_USER / JENKINS_API_TOKEN or a netrc entry for the host; the token is
+never put on a command line, in a message or in a report.
+"""
+
+from __future__ import annotations
+
+import json
+import netrc
+import os
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from earthly_doctor.errors import DoctorError, UsageError
+
+CHUNK = 64 * 1024
+PERMALINKS = ("lastFailedBuild", "lastBuild", "lastCompletedBuild", "lastSuccessfulBuild", "lastStableBuild",
+              "lastUnsuccessfulBuild", "lastUnstableBuild")
+BUILD_TREE = "number,result,building,inProgress,timestamp,duration,url,builtOn,fullDisplayName,_class"
+
+
+class JenkinsError(DoctorError):
+    """One clear line about a Jenkins call that failed; `kind` says which way (auth, not-found, timeout, …)."""
+
+    def __init__(self, message: str, kind: str = "error", status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Credentials:
+    url: str  # the root URL, with a trailing slash and without any user:password part
+    user: str | None = None
+    token: str | None = field(default=None, repr=False)
+    source: str = "anonymous"  # environment | netrc | url | anonymous
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to triage: a job's full name (folders joined by `/`, `%2F` kept) and a build number or permalink."""
+
+    root: str | None
+    job: str
+    build: str | None = None
+
+
+def parse_target(text: str) -> Target:
+    """`JOB`, `folder/JOB`, or a build/job URL (`https://ci/job/f/job/repo/job/feature%252Fx/42/`)."""
+    if "://" not in text:
+        if not text.strip("/"):
+            raise UsageError("no job name given")
+        return Target(None, text.strip("/"))
+    parts = urlsplit(text)
+    segments = parts.path.split("/")
+    if "job" not in segments:
+        raise UsageError(f"{_display_url(text)} is not a Jenkins job or build URL (no /job/ in the path)")
+    first = segments.index("job")
+    if first >= 2 and segments[first - 2] == "view":  # /view/NAME/job/… lists a job under a view
+        first_root = first - 2
+    else:
+        first_root = first
+    root_path = "/".join(segments[:first_root]) + "/"
+    names, build, i = [], None, first
+    while i < len(segments):
+        if segments[i] == "job" and i + 1 < len(segments):
+            names.append(unquote(segments[i + 1]))
+            i += 2
+        elif segments[i] and (segments[i].isdigit() or segments[i] in PERMALINKS):
+            build = segments[i]
+            break
+        else:
+            i += 1
+    if not names or not all(names):
+        raise UsageError(f"{_display_url(text)}: no job name after /job/")
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    root = urlunsplit((parts.scheme, netloc, root_path, "", ""))
+    return Target(root, "/".join(names), build)
+
+
+def job_path(full_name: str) -> str:
+    """`folder/sub/job` → `job/folder/job/sub/job/job/`, each part quoted as python-jenkins does (`%` → `%25`)."""
+    return "".join(f"job/{quote(part.encode('utf-8'))}/" for part in full_name.split("/"))
+
+
+def _display_url(url: str) -> str:
+    """A URL safe to print: the user:password part removed."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
+
+
+def resolve_credentials(env: Mapping[str, str], url: str | None = None) -> Credentials:
+    """JENKINS_URL (or the URL given), then JENKINS_USER + JENKINS_API_TOKEN, else the netrc entry for the host."""
+    raw = url or env.get("JENKINS_URL", "")
+    if not raw:
+        raise UsageError("no Jenkins server: set JENKINS_URL (or pass a build URL)")
+    parts = urlsplit(raw if "://" in raw else "http://" + raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"JENKINS_URL {_display_url(raw)!r} is not an http(s) URL")
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    root = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/", "", ""))
+    user, token = env.get("JENKINS_USER") or None, env.get("JENKINS_API_TOKEN") or None
+    if user and token:
+        return Credentials(root, user, token, "environment")
+    if parts.username and parts.password:  # a URL with user:token in it; accepted, never printed
+        return Credentials(root, unquote(parts.username), unquote(parts.password), "url")
+    entry = _netrc_entry(env, parts.hostname)
+    if entry is not None:
+        login, password = entry
+        if user and user != login:
+            raise UsageError(f"JENKINS_USER is {user!r} but the netrc entry for {parts.hostname} is for another user")
+        return Credentials(root, login, password, "netrc")
+    if user or token:
+        missing = "JENKINS_API_TOKEN" if user else "JENKINS_USER"
+        raise UsageError(f"{missing} is not set and no netrc entry for {parts.hostname} was found")
+    return Credentials(root, None, None, "anonymous")
+
+
+def _netrc_entry(env: Mapping[str, str], host: str) -> tuple[str, str] | None:
+    path = env.get("NETRC") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".netrc")
+    if not os.path.isfile(path):
+        return None
+    try:
+        auth = netrc.netrc(path).authenticators(host)
+    except (netrc.NetrcParseError, OSError) as exc:
+        # The parse error can quote the file's text, so only its line number is shown.
+        lineno = getattr(exc, "lineno", None)
+        raise UsageError(f"cannot read {path}{f' (line {lineno})' if lineno else ''}: not a valid netrc file") from None
+    if not auth or not auth[2]:
+        return None
+    return auth[0] or "", auth[2]
+
+
+@contextmanager
+def translate(what: str, creds: Credentials, timeout: float | None) -> Iterator[None]:
+    """Every way a Jenkins call fails, as one line that names the call, the host and what to do."""
+    import jenkins
+    import requests
+
+    host = urlsplit(creds.url).netloc
+    who = creds.user or "anonymous"
+
+    def fail(message: str, kind: str, status: int | None = None) -> JenkinsError:
+        if creds.token:
+            message = message.replace(creds.token, "***")
+        return JenkinsError(f"{what}: {message}", kind, status)
+
+    try:
+        yield
+    except JenkinsError:
+        raise
+    except (jenkins.TimeoutException, requests.exceptions.Timeout):
+        raise fail(f"no answer from {host} within {timeout:g} s (timeout)", "timeout") from None
+    except requests.exceptions.SSLError as exc:
+        reason = _reason(exc, r"(certificate verify failed[^)'\"]*|wrong version number|[A-Z_]+_ERROR[^)'\"]*)")
+        raise fail(f"TLS handshake with {host} failed ({reason or 'TLS error'})", "tls") from None
+    except requests.exceptions.ConnectionError as exc:
+        text = str(exc)
+        if "timed out" in text:
+            raise fail(f"no answer from {host} within {timeout:g} s (timeout)", "timeout") from None
+        if "refused" in text.lower():
+            raise fail(f"connection to {host} refused (is Jenkins running there?)", "refused") from None
+        if "Name or service not known" in text or "nodename nor servname" in text or "resolve" in text.lower():
+            raise fail(f"cannot resolve host {urlsplit(creds.url).hostname}", "dns") from None
+        if "RemoteDisconnected" in text or "reset" in text.lower() or "IncompleteRead" in text or "ChunkedEncodingError" in text:
+            raise fail(f"{host} closed the connection mid-response", "connection") from None
+        raise fail(f"cannot connect to {host}: {_reason(exc, r'(Errno[^)]*)') or type(exc).__name__}", "connection") from None
+    except jenkins.NotFoundException:
+        raise fail("not found (404)", "not-found", 404) from None
+    except jenkins.JenkinsException as exc:
+        text = str(exc)
+        match = re.search(r"\[(\d{3})\]", text)
+        status = int(match.group(1)) if match else None
+        if status == 401:
+            raise fail(f"authentication failed (401) for user {who}: check JENKINS_USER and JENKINS_API_TOKEN "
+                       f"or the netrc entry for {urlsplit(creds.url).hostname}", "auth", 401) from None
+        if status == 403:
+            raise fail(f"permission denied (403) for user {who}: the account needs Overall/Read and Job/Read", "forbidden", 403) from None
+        if status:
+            raise fail(f"server error ({status}) from {host}", "server", status) from None
+        if "does not exist" in text:
+            raise fail("not found", "not-found") from None
+        if "parse JSON" in text:
+            raise fail(f"malformed JSON from {host}", "malformed") from None
+        raise fail(text.splitlines()[0] if text else type(exc).__name__, "error") from None
+    except requests.exceptions.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        raise fail(f"HTTP {status} from {host}", "server" if (status or 0) >= 500 else "http", status) from None
+    except ValueError:  # json.JSONDecodeError, or a body that is not the shape we expect
+        raise fail(f"malformed JSON from {host}", "malformed") from None
+    except KeyError as exc:
+        if "x-jenkins" in str(exc).lower():
+            raise fail(f"{host} did not answer like Jenkins (no X-Jenkins header)", "not-jenkins") from None
+        raise
+
+
+def _reason(exc: BaseException, pattern: str) -> str:
+    match = re.search(pattern, str(exc))
+    return match.group(1).strip() if match else ""
+
+
+@dataclass
+class Page:
+    """One streamed response: its chunks, `X-Text-Size` (the next `start`, -1 if absent) and `X-More-Data`."""
+
+    chunks: Iterator[bytes]
+    size: int
+    more: bool
+    response: Any = None
+
+    def close(self) -> None:
+        """Drop the rest of the body (a generator never started would not run its `finally`)."""
+        if self.response is not None:
+            self.response.close()
+
+
+class JenkinsClient:
+    """A python-jenkins handle with bounded timeouts and a connection pool sized for `workers` threads."""
+
+    def __init__(self, creds: Credentials, *, timeout: float = 10.0, workers: int = 8) -> None:
+        import jenkins
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
+        self.creds = creds
+        self.timeout = timeout
+        self.server = jenkins.Jenkins(creds.url, username=creds.user, password=creds.token, timeout=timeout)
+        # python-jenkins mounts a 10-connection pool on the scheme; threads beyond that would reconnect every call.
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(10, workers + 2), max_retries=Retry(total=0))
+        self.server._session.mount(urlsplit(creds.url).scheme, adapter)
+
+    def calls(self, what: str):
+        return translate(what, self.creds, self.timeout)
+
+    def url(self, path: str) -> str:
+        return self.server.server + path
+
+    # -- identity
+
+    def whoami(self) -> dict[str, Any]:
+        """The first call: it resolves auth and the crumb, so every later request carries credentials."""
+        with self.calls("whoami"):
+            data = self.server.get_whoami()
+            if not isinstance(data, dict):
+                raise ValueError("whoami is not an object")
+            return data
+
+    def version(self) -> str:
+        with self.calls("version"):
+            return str(self.server.get_version())
+
+    # -- JSON
+
+    def get_json(self, path: str, what: str, params: dict[str, Any] | None = None) -> Any:
+        import requests
+
+        with self.calls(what):
+            response = self.server.jenkins_request(requests.Request("GET", self.url(path), params=params))
+            return json.loads(response.content)
+
+    def job(self, name: str) -> dict[str, Any]:
+        data = self.get_json(job_path(name) + "api/json", f"job {name}", {"depth": 0})
+        if not isinstance(data, dict):
+            raise JenkinsError(f"job {name}: malformed JSON (not an object)", "malformed")
+        if "builds" not in data:
+            kind = data.get("_class", "?").rsplit(".", 1)[-1]
+            raise JenkinsError(f"job {name}: is a {kind}, not a job with builds (name a branch or job inside it)", "usage")
+        return data
+
+    def all_builds(self, name: str) -> list[dict[str, Any]]:
+        data = self.get_json(job_path(name) + "api/json", f"job {name}", {"tree": "allBuilds[number,url]"})
+        return list(data.get("allBuilds") or [])
+
+    def build(self, name: str, ref: str | int) -> dict[str, Any]:
+        data = self.get_json(f"{job_path(name)}{ref}/api/json", f"build {name} #{ref}", {"depth": 0, "tree": BUILD_TREE})
+        if not isinstance(data, dict) or "number" not in data:
+            raise JenkinsError(f"build {name} #{ref}: malformed JSON (no build number)", "malformed")
+        return data
+
+    def stages(self, name: str, number: int) -> dict[str, Any] | None:
+        """`wfapi/describe`, or None when the Pipeline REST API is not installed (or this is not a Pipeline)."""
+        try:
+            data = self.get_json(f"{job_path(name)}{number}/wfapi/describe", f"stages of {name} #{number}")
+        except JenkinsError as exc:
+            if exc.kind == "not-found":
+                return None
+            raise
+        return data if isinstance(data, dict) else None
+
+    def stage(self, name: str, number: int, node_id: str) -> dict[str, Any] | None:
+        try:
+            return self.get_json(f"{job_path(name)}{number}/execution/node/{quote(node_id)}/wfapi/describe",
+                                 f"stage {node_id} of {name} #{number}")
+        except JenkinsError as exc:
+            if exc.kind == "not-found":
+                return None
+            raise
+
+    def node_labels(self) -> dict[str, list[str]]:
+        """Agent name → labels; the built-in node is listed under '' as well (freestyle `builtOn` is '')."""
+        data = self.get_json("computer/api/json", "nodes", {"tree": "computer[displayName,assignedLabels[name]]"})
+        result: dict[str, list[str]] = {}
+        for computer in data.get("computer") or []:
+            labels = [label.get("name", "") for label in computer.get("assignedLabels") or [] if isinstance(label, dict)]
+            name = computer.get("displayName", "")
+            result[name] = [label for label in labels if label and label != name]
+            if computer.get("_class", "").endswith("MasterComputer") or name == "Built-In Node":
+                result[""] = result[name]
+        return result
+
+    # -- logs
+
+    def stream(self, path: str, what: str, params: dict[str, Any] | None = None) -> Iterator[bytes]:
+        """The body in chunks of at most CHUNK bytes, read as they arrive; the response is closed at the end."""
+        page = self.page(path, what, params)
+        try:
+            yield from page.chunks
+        finally:
+            page.close()
+
+    def page(self, path: str, what: str, params: dict[str, Any] | None = None) -> Page:
+        import requests
+
+        with self.calls(what):
+            response = self.server.jenkins_request(requests.Request("GET", self.url(path), params=params), stream=True)
+        try:
+            size = int(response.headers.get("X-Text-Size", "-1"))
+        except ValueError:
+            size = -1
+        more = response.headers.get("X-More-Data", "").lower() == "true"
+        return Page(self._chunks(response, what), size, more, response)
+
+    def _chunks(self, response: Any, what: str) -> Iterator[bytes]:
+        try:
+            with self.calls(what):
+                yield from response.iter_content(CHUNK)
+        finally:
+            response.close()
+
+    def close(self) -> None:
+        self.server._session.close()

@@ -1,0 +1,185 @@
+"""How one build's log is read: in chunks, the failing part first, never whole in memory.
+
+The order (research/jenkins.md §1.5, §1.6, §4.7):
+1. A running build: follow `logText/progressiveText` from 0 with `X-Text-Size` as the next `start` while
+   `X-More-Data` says the log grows, until it completes or the wait runs out (then it is reported incomplete).
+2. A failed build: with the Pipeline REST API, `wfapi/describe` names the failed stage and its failed steps; the
+   failing step's own log is read, otherwise the whole build's. Earthly's error is the last thing a failing step
+   prints, so the log is read as head + tail: the first response's `X-Text-Size` gives the length, the head
+   (agent, Earthly version) is read from it, and the tail is fetched from `start = size - tail`. Only when the
+   tail holds no failure is the whole `consoleText` streamed.
+3. A green build: the whole `consoleText`, streamed (it is what red herrings are measured against).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from earthly_doctor.jenkins.client import JenkinsClient, job_path
+from earthly_doctor.jenkins.scan import Hit, Scanner, Sniffer, new_scanner
+
+HEAD = 64 * 1024
+TAIL = 256 * 1024
+
+
+@dataclass
+class LogRead:
+    hits: list[Hit] = field(default_factory=list)
+    source: str = ""  # what was read: "consoleText", "step 9 head+tail", "progressiveText (running)", …
+    bytes_read: int = 0
+    node: str | None = None
+    earthly_version: str | None = None
+    stage: str | None = None  # the failed stage, from wfapi
+    complete: bool = True  # False when a running build was still running at the end of the wait, or time ran out
+    wfapi: bool = False
+
+
+@dataclass
+class Budget:
+    """The time left for the whole run; every loop over chunks or polls checks it."""
+
+    deadline: float
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def over(self) -> bool:
+        return self.left() <= 0
+
+
+class Reader:
+    def __init__(self, client: JenkinsClient, budget: Budget, *, tail: int = TAIL, wait: float = 0.0,
+                 poll: float = 2.0, scanner: Callable[[], Scanner] = new_scanner) -> None:
+        self.client = client
+        self.budget = budget
+        self.tail = tail
+        self.wait = wait
+        self.poll = poll
+        self.scanner = scanner
+
+    def read(self, job: str, build: dict[str, Any]) -> LogRead:
+        number = int(build["number"])
+        base = f"{job_path(job)}{number}/"
+        out = LogRead()
+        sniff = Sniffer()
+        if build.get("building"):
+            self._follow(base, f"log of {job} #{number}", out, sniff)
+        elif build.get("result") in ("SUCCESS", None):
+            self._whole(base, f"log of {job} #{number}", out, sniff)
+        else:
+            steps = self._failed_steps(job, number, out)
+            for step in steps:
+                self._head_tail(f"{base}execution/node/{step}/log/", f"log of step {step} of {job} #{number}", out, sniff,
+                                f"step {step}")
+            if not any(h.status == "fail" for h in out.hits):
+                if not steps:
+                    self._head_tail(base, f"log of {job} #{number}", out, sniff, "build")
+                if not any(h.status == "fail" for h in out.hits):
+                    self._whole(base, f"log of {job} #{number}", out, sniff)
+        out.node = out.node or sniff.node
+        out.earthly_version = sniff.version
+        for hit in out.hits:
+            hit.stage = hit.stage or out.stage
+        return out
+
+    # -- Pipeline REST API
+
+    def _failed_steps(self, job: str, number: int, out: LogRead) -> list[str]:
+        described = self.client.stages(job, number)
+        if not described:
+            return []
+        out.wfapi = True
+        stages = [s for s in described.get("stages") or [] if isinstance(s, dict)]
+        for stage in stages:
+            if stage.get("execNode") and not out.node:
+                out.node = stage["execNode"]
+        failed = [s for s in stages if s.get("status") == "FAILED"]
+        if not failed:
+            return []
+        out.stage = failed[-1].get("name")
+        detail = self.client.stage(job, number, str(failed[-1].get("id", "")))
+        nodes = (detail or {}).get("stageFlowNodes") or []
+        return [str(n["id"]) for n in nodes if isinstance(n, dict) and n.get("status") == "FAILED" and n.get("id")]
+
+    # -- readers
+
+    def _scan(self, chunks: Iterable[bytes], out: LogRead, sniff: Sniffer | None, *, skip_first_line: bool = False,
+              absolute: bool = True) -> bool:
+        """Feed chunks to a fresh scanner; False when time ran out before the end."""
+        scanner = self.scanner()
+        finished = True
+        for chunk in chunks:
+            if skip_first_line:  # a tail starts mid-line (maybe mid-note): drop up to the first newline
+                cut = chunk.find(b"\n")
+                if cut < 0:
+                    continue
+                chunk, skip_first_line = chunk[cut + 1:], False
+            out.bytes_read += len(chunk)
+            if sniff is not None:
+                sniff.feed(chunk)
+            scanner.feed(chunk)
+            if self.budget.over():
+                finished = False
+                break
+        hits = scanner.finish()
+        if not absolute:
+            for hit in hits:
+                hit.line = None  # line numbers of a tail or a step log do not point into the build's console
+        out.hits.extend(hits)
+        out.complete = out.complete and finished
+        return finished
+
+    def _whole(self, base: str, what: str, out: LogRead, sniff: Sniffer) -> None:
+        out.hits.clear()  # the whole log supersedes any head or tail already scanned
+        out.source = "consoleText"
+        self._scan(self.client.stream(base + "consoleText", what), out, sniff)
+
+    def _head_tail(self, base: str, what: str, out: LogRead, sniff: Sniffer, label: str) -> None:
+        url = base + "logText/progressiveText"
+        first = self.client.page(url, what, {"start": 0})
+        if first.size < 0 or first.size <= HEAD + self.tail:
+            out.source = f"{label} progressiveText"
+            self._scan(first.chunks, out, sniff, absolute=label == "build")
+            return
+        head = _take(first.chunks, HEAD)
+        self._scan(head, out, sniff, absolute=label == "build")
+        first.close()
+        out.source = f"{label} head+tail"
+        tail = self.client.page(url, what, {"start": max(0, first.size - self.tail)})
+        self._scan(tail.chunks, out, sniff, skip_first_line=True, absolute=False)
+
+    def _follow(self, base: str, what: str, out: LogRead, sniff: Sniffer) -> None:
+        """A running build: page through progressiveText until complete, the wait ends, or the budget does."""
+        out.source = "progressiveText (running)"
+        scanner = self.scanner()
+        start, until = 0, time.monotonic() + self.wait
+        for _ in range(100_000):  # bounded: each round either advances or sleeps toward `until`
+            page = self.client.page(base + "logText/progressiveText", what, {"start": start})
+            for chunk in page.chunks:
+                out.bytes_read += len(chunk)
+                sniff.feed(chunk)
+                scanner.feed(chunk)
+            advanced = page.size > start
+            if page.size >= 0 and page.size < start:  # the server restarted from 0: the log rolled over
+                scanner, out.bytes_read = self.scanner(), 0
+            start = page.size if page.size >= 0 else start
+            if not page.more:
+                break
+            if self.budget.over() or (not advanced and time.monotonic() >= until):
+                out.complete = False
+                break
+            if not advanced:
+                time.sleep(max(0.0, min(self.poll, until - time.monotonic(), self.budget.left())))
+        out.hits.extend(scanner.finish())
+
+
+def _take(chunks: Iterable[bytes], limit: int) -> Iterable[bytes]:
+    """Chunks until about `limit` bytes were yielded (the underlying response is closed by the caller)."""
+    seen = 0
+    for chunk in chunks:
+        yield chunk
+        seen += len(chunk)
+        if seen >= limit:
+            return

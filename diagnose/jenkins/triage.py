@@ -1,0 +1,187 @@
+"""Many builds at once: a bounded thread pool reads logs (see `logs`), then one summary per signature.
+
+The summary says which signature hit how many builds, on which agents, labels and Earthly versions, first and
+last seen; a signature that also shows up in green builds is marked a red herring (it cannot be what failed them).
+Errors that make every further call pointless (auth, permission, refused, TLS, timeout of the server itself)
+stop the run with one line; anything else about one build becomes an `error` finding for that build.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from earthly_doctor.errors import UsageError
+from earthly_doctor.jenkins.client import JenkinsClient, JenkinsError
+from earthly_doctor.jenkins.logs import Budget, LogRead, Reader
+from earthly_doctor.jenkins.scan import Hit
+
+FATAL = {"auth", "forbidden", "refused", "tls", "dns", "not-jenkins"}
+GREEN = {"SUCCESS"}
+
+
+@dataclass
+class BuildResult:
+    job: str
+    number: int
+    url: str = ""
+    result: str | None = None  # SUCCESS | FAILURE | UNSTABLE | ABORTED | NOT_BUILT | None while running
+    building: bool = False
+    timestamp: int = 0  # ms since the epoch
+    node: str | None = None
+    labels: list[str] = field(default_factory=list)
+    earthly_version: str | None = None
+    stage: str | None = None
+    hits: list[Hit] = field(default_factory=list)
+    source: str = ""
+    complete: bool = True
+    bytes_read: int = 0
+    error: str | None = None
+
+    @property
+    def green(self) -> bool:
+        return self.result in GREEN
+
+    @property
+    def when(self) -> str:
+        return iso(self.timestamp)
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if ms else ""
+
+
+def pick_builds(client: JenkinsClient, job: str, build: str | None, last: int | None) -> list[str]:
+    """The build refs to read: `--last N` newest first, an explicit build, or the last failed build."""
+    if last is not None:
+        info = client.job(job)
+        refs = [b for b in info.get("builds") or [] if isinstance(b, dict) and "number" in b]
+        if len(refs) < last and len(refs) >= 100:  # the job JSON lists only the newest 100
+            refs = client.all_builds(job)
+        numbers = sorted({int(b["number"]) for b in refs}, reverse=True)[:last]
+        if not numbers:
+            raise UsageError(f"job {job} has no builds")
+        return [str(n) for n in numbers]
+    if build is None:
+        info = client.job(job)
+        if not info.get("lastFailedBuild"):
+            raise UsageError(f"job {job} has no failed build; name one (JOB BUILD) or use --last N")
+        return [str(info["lastFailedBuild"]["number"])]
+    return [build]
+
+
+def read_one(client: JenkinsClient, reader: Reader, job: str, ref: str, labels: dict[str, list[str]]) -> BuildResult:
+    info = client.build(job, ref)
+    result = BuildResult(job=job, number=int(info["number"]), url=str(info.get("url") or ""), result=info.get("result"),
+                         building=bool(info.get("building")), timestamp=int(info.get("timestamp") or 0))
+    read: LogRead = reader.read(job, info)
+    built_on = info.get("builtOn")  # freestyle only; '' is the built-in node
+    result.node = read.node or (built_on if built_on else "Built-In Node" if built_on == "" else None)
+    result.labels = list(labels.get(result.node or "\0", []))
+    result.earthly_version, result.stage = read.earthly_version, read.stage
+    result.source, result.complete, result.bytes_read = read.source, read.complete, read.bytes_read
+    seen: set[str] = set()
+    for hit in read.hits:  # one hit per signature and build: the summary counts builds
+        if hit.signature not in seen:
+            seen.add(hit.signature)
+            result.hits.append(hit)
+    return result
+
+
+def run_many(client: JenkinsClient, reader: Reader, job: str, refs: list[str], labels: dict[str, list[str]], *,
+             workers: int, budget: Budget, progress: Callable[[int, int], None] | None = None) -> list[BuildResult]:
+    """Read `refs` on at most `workers` threads, in the order given; a fatal error stops the rest."""
+    results: dict[str, BuildResult] = {}
+    stop = threading.Event()
+
+    def task(ref: str) -> BuildResult:
+        if stop.is_set() or budget.over():
+            return BuildResult(job, int(ref) if ref.isdigit() else 0, error="not read: the run's time ran out" if budget.over() else "not read")
+        try:
+            return read_one(client, reader, job, ref, labels)
+        except JenkinsError as exc:
+            if exc.kind in FATAL:
+                stop.set()
+                raise
+            return BuildResult(job, int(ref) if ref.isdigit() else 0, error=str(exc))
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="jenkins-triage") as pool:
+        pending = {pool.submit(task, ref): ref for ref in refs}
+        fatal: JenkinsError | None = None
+        while pending:
+            done, _ = wait(pending, timeout=max(0.1, budget.left() + client.timeout), return_when=FIRST_COMPLETED)
+            if not done:  # every request has its own timeout, so this only guards against a bug
+                stop.set()
+                for future in pending:
+                    future.cancel()
+                break
+            for future in done:
+                ref = pending.pop(future)
+                try:
+                    results[ref] = future.result()
+                except JenkinsError as exc:
+                    fatal = fatal or exc
+                if progress:
+                    progress(len(results), len(refs))
+            if fatal:
+                for future in pending:
+                    future.cancel()
+        if fatal:
+            raise fatal
+    return [results[ref] for ref in refs if ref in results]
+
+
+# ---------------------------------------------------------------------------------------------------- summary
+
+
+def summarise(results: list[BuildResult]) -> dict[str, Any]:
+    """Per signature: builds hit (failed and green), nodes, labels, Earthly versions, first/last seen, red herring."""
+    table: dict[str, dict[str, Any]] = {}
+    for r in sorted(results, key=lambda r: (r.timestamp, r.number)):
+        for hit in r.hits:
+            row = table.setdefault(hit.signature, {
+                "signature": hit.signature, "title": hit.title, "cause": hit.cause, "builds": 0, "failed_builds": 0, "green_builds": 0,
+                "nodes": Counter(), "labels": Counter(), "earthly_versions": Counter(), "first_seen": None,
+                "last_seen": None, "build_numbers": [],
+            })
+            row["builds"] += 1
+            row["green_builds" if r.green else "failed_builds"] += 1
+            row["nodes"][r.node or "?"] += 1
+            for label in r.labels:
+                row["labels"][label] += 1
+            row["earthly_versions"][r.earthly_version or "?"] += 1
+            seen = {"build": r.number, "timestamp": r.when, "url": r.url}
+            row["first_seen"] = row["first_seen"] or seen
+            row["last_seen"] = seen
+            row["build_numbers"].append(r.number)
+    rows = []
+    for row in table.values():
+        row["red_herring"] = row["green_builds"] > 0
+        for key in ("nodes", "labels", "earthly_versions"):
+            row[key] = dict(row[key].most_common())
+        rows.append(row)
+    rows.sort(key=lambda row: (row["red_herring"], -row["failed_builds"], row["signature"]))
+    failed = [r for r in results if not r.green and not r.building and not r.error]
+    return {
+        "builds": len(results),
+        "failed": len(failed),
+        "green": sum(1 for r in results if r.green),
+        "running": sum(1 for r in results if r.building),
+        "errors": sum(1 for r in results if r.error),
+        "bytes_read": sum(r.bytes_read for r in results),
+        "signatures": rows,
+        "unexplained_builds": [r.number for r in failed if not any(not _herring(rows, h) for h in r.hits)],
+    }
+
+
+def _herring(rows: list[dict[str, Any]], hit: Hit) -> bool:
+    return any(row["signature"] == hit.signature and row["red_herring"] for row in rows)
+
+
+def elapsed_ms(began: float) -> int:
+    return int((time.monotonic() - began) * 1000)

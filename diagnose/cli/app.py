@@ -16,6 +16,7 @@ from earthly_doctor.exitstatus import ExitStatus
 COMMAND_MODULES = (
     "earthly_doctor.cli.diagnose",
     "earthly_doctor.cli.checks",
+    "earthly_doctor.cli.jenkins",
 )
 
 HELP = (

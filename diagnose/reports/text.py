@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from earthly_doctor.model import Finding, Report, Status
+from earthly_doctor.reports.jenkins_summary import summary_lines
 
 ICONS_PLAIN = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP", "error": "ERR "}
 STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim", "error": "magenta"}
@@ -63,6 +64,7 @@ def render_plain(report: Report, *, verbose: bool = False, **_: object) -> str:
                 out.append(f"         {e.fact} = {_value(e.value)}  [{e.source}]")
         if verbose and f.detail:
             out.extend("         " + line for line in f.detail.rstrip().splitlines())
+    out.extend(summary_lines(report))
     for w in report.warnings:
         out.append(f"warning: {w}")
     counts = {s: sum(1 for f in report.findings if f.status.value == s) for s in ICONS_PLAIN}
@@ -109,6 +111,8 @@ def render_rich(report: Report, console: Any, *, verbose: bool = False) -> None:
             detail.append("\n" + f.detail.rstrip(), style="dim")
         table.add_row(Text(f.status.value.upper(), style=STYLES[f.status.value]), f.code, f.title, detail)
     console.print(table)
+    for line in summary_lines(report):
+        console.print(Text(line, no_wrap=True, overflow="ellipsis"))
     for w in report.warnings:
         console.print(Text(f"warning: {w}", style="yellow"))
     console.print(Text(f"{len(report.findings)} checks in {report.duration_ms} ms", style="dim"))

@@ -1,0 +1,44 @@
+"""The workspace `.env` file, which Earthly loads (godotenv) before it reads its flags."""
+
+from __future__ import annotations
+
+import re
+
+from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Lines, Splicer, newline_of
+
+_LINE = re.compile(
+    r"^(?P<lead>[ \t]*(?:export[ \t]+)?)(?P<key>EARTH(?:LY)?_DISABLE_REMOTE_REGISTRY_PROXY)[ \t]*=[ \t]*"
+    r"(?P<val>'[^'\r\n]*'|\"[^\"\r\n]*\"|[^\s#]*)",
+    re.M,
+)
+_TRUE = {"1", "t", "T", "true", "TRUE", "True"}  # Go's strconv.ParseBool, which urfave/cli applies
+
+
+def edit_env_disable_proxy(text: str, key: str = "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY") -> EditOutcome:
+    lines = Lines(text)
+    matches = list(_LINE.finditer(text))
+    if "\x00" in text:
+        raise EditRefused(0, "the file is binary")
+    for m in matches:
+        if m.group("key") != key and not key.startswith("EARTH_"):
+            continue  # Earthly reads only EARTHLY_…; EarthBuild reads both spellings
+        value = m.group("val").strip("'\"")
+        line = lines.line_of(m.start())
+        if value in _TRUE:
+            return EditOutcome(text, already=[f"line {line}: {m.group('key')}={value} is already set"])
+    splicer = Splicer(text)
+    changes = []
+    own = [m for m in matches if m.group("key") == key]
+    if own:
+        # The last assignment wins in godotenv, so that is the one to correct.
+        m = own[-1]
+        splicer.replace(m.start("val"), m.end("val"), "true")
+        changes.append(f"line {lines.line_of(m.start())}: changed {key}={m.group('val')} to {key}=true")
+    else:
+        nl = newline_of(text) if text else "\n"
+        prefix = nl if text and not text.endswith("\n") else ""
+        splicer.insert(len(text), f"{prefix}{key}=true{nl}")
+        new = splicer.apply()
+        changes.append(f"line {new.count(chr(10))}: added {key}=true")
+        return EditOutcome(new, changes)
+    return EditOutcome(splicer.apply(), changes)

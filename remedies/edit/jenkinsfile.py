@@ -1,0 +1,390 @@
+"""Jenkinsfile editor: declarative `environment {}` and docker agents, scripted `withEnv`, `docker.inside`,
+`withDockerContainer`, and the shell inside `sh` steps. Edits are splices at token offsets, so everything else
+(comments, formatting, CRLF) stays byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+
+from earthly_doctor.remedies.edit import shell
+from earthly_doctor.remedies.edit.groovy import Tree
+from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Splicer, indent_unit, newline_of
+
+_TRUE = {"true", "1", "t", "TRUE", "True"}
+_NETWORK = shell._NETWORK
+_OLD_IMAGE = re.compile(r"(?<![\w.-])(?:docker\.io/)?earthly/earthly:v?0\.8\.[01](?![\w.])")
+NEW_IMAGE_TAG = "v0.8.16"  # the last Earthly release; the ENV that disables the proxy is in every tag >= v0.8.2
+SH_STEPS = {"sh"}
+
+
+def _key_for(ed: "_Edit") -> str:
+    scripts = "\n".join(ed.tree.toks[i].body for i in ed.sh_strings())
+    return shell.ENV_KEYS[1] if shell.uses_earthbuild(scripts) else shell.ENV_KEYS[0]
+
+
+class _Edit:
+    """Shared state of one editing pass over a Jenkinsfile."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tree = Tree(text)
+        self.lines = self.tree.lines
+        self.nl = newline_of(text)
+        self.unit = indent_unit(text)
+        self.splicer = Splicer(text)
+        self.out = EditOutcome(text)
+
+    def line(self, tok: int) -> int:
+        return self.tree.line(tok)
+
+    def done(self) -> EditOutcome:
+        self.out.text = self.splicer.apply()
+        return self.out
+
+    # --- earthly usage -------------------------------------------------------------------------------------
+    def sh_strings(self, within: range | None = None) -> list[int]:
+        return self.tree.call_strings(SH_STEPS, within)
+
+    def earthly_strings(self, within: range | None = None) -> list[int]:
+        return [i for i in self.sh_strings(within) if shell.earthly_commands(self.tree.toks[i].body)]
+
+    def block_runs_earthly(self, block: int) -> bool:
+        return bool(self.earthly_strings(self.tree.tokens_in(block)))
+
+    def enclosing(self, tok: int) -> list[int]:
+        """Blocks containing a token, innermost first."""
+        inner = self.tree.block_of[tok]
+        return [] if inner is None else [inner] + self.tree.depth_blocks(inner)
+
+    # --- helpers -------------------------------------------------------------------------------------------
+    def require_multiline(self, block: int, what: str) -> None:
+        blk = self.tree.blocks[block]
+        open_tok, close_tok = self.tree.toks[blk.open], self.tree.toks[blk.close]
+        if not self.lines.only_whitespace_after(open_tok.end) or not self.lines.only_whitespace_before(close_tok.start):
+            raise EditRefused(self.line(blk.open), f"{what} is written on one line with other code; put its braces on their own lines")
+
+    def inner_indent(self, block: int) -> str:
+        """The indentation of the block's first statement, or the block's own plus one step."""
+        blk = self.tree.blocks[block]
+        direct = self.tree.direct_tokens(block)
+        children = [self.tree.blocks[c].name_tok or self.tree.blocks[c].open for c in blk.children]
+        first = min([t for t in direct] + [c for c in children if c is not None], default=None)
+        if first is not None and self.lines.only_whitespace_before(self.tree.toks[first].start):
+            return self.lines.indent_of(self.line(first))
+        return self.lines.indent_of(self.line(blk.close)) + self.unit
+
+    def merge_network(self, tok_index: int) -> None:
+        """Put `--network host` into an args string literal, keeping the other arguments."""
+        tok = self.tree.toks[tok_index]
+        line = self.line(tok_index)
+        net = _NETWORK.search(tok.body)
+        if net is None:
+            sep = " " if tok.body.strip() else ""
+            lead = len(tok.body) - len(tok.body.lstrip())
+            self.splicer.insert(tok.body_start + lead, "--network host" + sep)
+            self.out.changes.append(f"line {line}: added --network host to the container arguments")
+        elif net.group("val") == "host":
+            self.out.already.append(f"line {line}: the container already runs with --network host")
+        elif net.group("val") in ("bridge", "default"):
+            self.splicer.replace(tok.body_start + net.start("val"), tok.body_start + net.end("val"), "host")
+            self.out.changes.append(f"line {line}: changed --network {net.group('val')} to --network host")
+        else:
+            raise EditRefused(line, f"the container already uses --network {net.group('val')}; will not replace it")
+
+
+# --- disable-proxy -------------------------------------------------------------------------------------------
+
+
+def edit_disable_proxy(text: str, style: str = "env", stage: str | None = None) -> EditOutcome:
+    """Set the variable for the whole pipeline (declarative `environment {}`, scripted `withEnv`), or put the
+    flag on the earthly commands of `sh` steps (style `flag`)."""
+    ed = _Edit(text)
+    key = _key_for(ed)
+    if style == "flag":
+        for i in ed.sh_strings():
+            tok = ed.tree.toks[i]
+            changes, already = shell.add_flag(tok.body, ed.splicer, tok.body_start, ed.line(i) - 1)
+            ed.out.changes += changes
+            ed.out.already += already
+        if ed.out.changes or ed.out.already:
+            return ed.done()
+        ed.out.notes.append("no earthly command in an `sh` step; set the variable for the pipeline instead")
+    pipelines = [b for b in ed.tree.named("pipeline") if not any(ed.tree.blocks[a].name == "pipeline" for a in ed.tree.depth_blocks(b))]
+    if pipelines:
+        for p in pipelines:
+            target = _stage_block(ed, p, stage) if stage else p
+            _declarative_env(ed, target, key)
+        return ed.done()
+    nodes = [b for b in ed.tree.named("node") if not any(ed.tree.blocks[a].name == "node" for a in ed.tree.depth_blocks(b))]
+    if not nodes:
+        raise EditRefused(1, "no `pipeline {}` or `node {}` block found; is this a Jenkinsfile?")
+    for n in nodes:
+        _scripted_with_env(ed, n, key)
+    return ed.done()
+
+
+def _stage_block(ed: _Edit, pipeline: int, name: str) -> int:
+    for b in ed.tree.named("stage"):
+        blk = ed.tree.blocks[b]
+        if pipeline not in ed.tree.depth_blocks(b) or blk.paren_open is None:
+            continue
+        first = ed.tree.toks[blk.paren_open + 1]
+        if first.kind == "str" and first.body == name:
+            return b
+    raise EditRefused(1, f"no stage named {name!r}")
+
+
+def _declarative_env(ed: _Edit, target: int, key: str) -> None:
+    tree = ed.tree
+    env = tree.child(target, "environment")
+    where = "pipeline" if tree.blocks[target].name == "pipeline" else "stage"
+    if env is not None:
+        direct = tree.direct_tokens(env)
+        for pos, i in enumerate(direct):
+            tok = tree.toks[i]
+            if tok.kind != "ident" or tok.text not in shell.ENV_KEYS or pos + 1 >= len(direct) or tree.toks[direct[pos + 1]].text != "=":
+                continue
+            if tok.text != key and not key.startswith("EARTH_"):
+                continue
+            value = tree.toks[direct[pos + 2]] if pos + 2 < len(direct) else None
+            line = ed.line(i)
+            if value is None or value.kind != "str" or value.interpolated or not tree.statement_end_ok(direct[pos + 2]):
+                raise EditRefused(line, f"{tok.text} is set to an expression; set it to 'true' yourself")
+            if value.body in _TRUE:
+                ed.out.already.append(f"line {line}: {tok.text} = '{value.body}' is already in the {where} environment")
+                return
+            ed.splicer.replace(value.body_start, value.body_end, "true")
+            ed.out.changes.append(f"line {line}: changed {tok.text} from '{value.body}' to 'true'")
+            return
+        ed.require_multiline(env, "the environment block")
+        indent = ed.inner_indent(env)
+        close = tree.toks[tree.blocks[env].close]
+        at = ed.lines.start_of_line(ed.lines.line_of(close.start))
+        ed.splicer.insert(at, f"{indent}{key} = 'true'{ed.nl}")
+        ed.out.changes.append(f"line {ed.lines.line_of(close.start)}: added {key} = 'true' to the {where} environment")
+        return
+    anchor = None
+    for name in ("stages", "steps", "parallel", "matrix"):
+        child = tree.child(target, name)
+        if child is not None:
+            anchor = tree.blocks[child].name_tok
+            break
+    if anchor is not None and ed.lines.only_whitespace_before(tree.toks[anchor].start):
+        line = ed.line(anchor)
+        indent = ed.lines.indent_of(line)
+        at = ed.lines.start_of_line(line)
+    else:
+        ed.require_multiline(target, f"the {where} block")
+        indent = ed.inner_indent(target)
+        line = ed.line(tree.blocks[target].open) + 1
+        at = ed.lines.start_of_line(line)
+    block = f"{indent}environment {{{ed.nl}{indent}{ed.unit}{key} = 'true'{ed.nl}{indent}}}{ed.nl}"
+    ed.splicer.insert(at, block)
+    ed.out.changes.append(f"line {line}: added a {where} environment block with {key} = 'true'")
+
+
+def _scripted_with_env(ed: _Edit, node: int, key: str) -> None:
+    tree = ed.tree
+    blk = tree.blocks[node]
+    for i in tree.tokens_in(node):
+        tok = tree.toks[i]
+        if tok.kind == "ident" and tok.text == "withEnv":
+            close = tree.paren_match.get(i + 1, i + 1)
+            for j in range(i + 1, close):
+                t = tree.toks[j]
+                if t.kind == "str" and re.fullmatch(rf"(?:{'|'.join(shell.ENV_KEYS)})=(?:{'|'.join(_TRUE)})", t.body):
+                    ed.out.already.append(f"line {ed.line(j)}: withEnv already sets {t.body}")
+                    return
+    ed.require_multiline(node, "the node block")
+    open_line = ed.line(blk.open)
+    close_line = ed.line(blk.close)
+    inner = ed.lines.indent_of(close_line) + ed.unit
+    ed.splicer.insert(ed.lines.start_of_line(open_line + 1), f"{inner}withEnv(['{key}=true']) {{{ed.nl}")
+    # Re-indent the body one step, except lines that continue a multi-line string (their text is data).
+    strings = [t for t in tree.toks if t.kind == "str" and "\n" in t.text]
+    for line in range(open_line + 1, close_line):
+        start = ed.lines.start_of_line(line)
+        if not ed.lines.line_text(line).strip() or any(s.start < start < s.end for s in strings):
+            continue
+        ed.splicer.insert(start, ed.unit)
+    ed.splicer.insert(ed.lines.start_of_line(close_line), f"{inner}}}{ed.nl}")
+    ed.out.changes.append(f"line {open_line + 1}: wrapped the node body in withEnv(['{key}=true'])")
+
+
+# --- host-network --------------------------------------------------------------------------------------------
+
+_RUNNERS = {"inside", "withDockerContainer"}
+
+
+def _runner_blocks(ed: _Edit) -> set[int] | None:
+    """The blocks whose container runs each earthly command: the nearest stage/pipeline with an agent, or a
+    `docker.inside`/`withDockerContainer` closure. None when no earthly command is visible in the file."""
+    tree = ed.tree
+    strings = ed.earthly_strings()
+    if not strings:
+        return None
+    runners = set()
+    for i in strings:
+        for b in ed.enclosing(i):
+            blk = tree.blocks[b]
+            if blk.name in _RUNNERS or tree.child(b, "agent") is not None:
+                runners.add(b)
+                break
+    return runners
+
+
+def edit_host_network(text: str) -> EditOutcome:
+    ed = _Edit(text)
+    tree = ed.tree
+    runners = _runner_blocks(ed)
+    if runners is None:
+        ed.out.notes.append("no earthly command is visible in an `sh` step, so every docker agent was considered")
+    relevant = lambda b: runners is None or b in runners  # noqa: E731
+    for agent in tree.named("agent"):
+        if tree.blocks[agent].parent is None or not relevant(tree.blocks[agent].parent):
+            continue
+        _agent_network(ed, agent)
+    for b, blk in enumerate(tree.blocks):
+        if not relevant(b):
+            continue
+        if blk.name == "inside" and blk.dotted:
+            _inside_network(ed, b)
+        elif blk.name == "withDockerContainer" and not blk.dotted:
+            _with_container_network(ed, b)
+    for i in ed.sh_strings():
+        tok = tree.toks[i]
+        if "docker" in tok.body and shell.docker_runs(tok.body):
+            changes, already = shell.set_network_host(tok.body, ed.splicer, tok.body_start, ed.line(i) - 1)
+            ed.out.changes += changes
+            ed.out.already += already
+    if not ed.out.changes and not ed.out.already and not ed.out.notes:
+        ed.out.notes.append(
+            "no docker agent, docker.inside or docker run found for the earthly steps; if the agent is a Docker Cloud "
+            "template, set its network to host in the cloud configuration (Manage Jenkins → Clouds → template → Network: host)"
+        )
+    return ed.done()
+
+
+def _agent_network(ed: _Edit, agent: int) -> None:
+    tree = ed.tree
+    for kind in ("docker", "dockerfile"):
+        child = tree.child(agent, kind)
+        if child is not None:
+            _docker_block_args(ed, child)
+            return
+    k8s = tree.child(agent, "kubernetes")
+    if k8s is not None:
+        ed.out.notes.append(
+            f"line {ed.line(tree.blocks[k8s].open)}: kubernetes agent (not edited): add `hostNetwork: true` to the pod spec "
+            "(spec:\\n  hostNetwork: true) of the pod template that runs earthly"
+        )
+        return
+    direct = tree.direct_tokens(agent)
+    for pos, i in enumerate(direct):
+        tok = tree.toks[i]
+        nxt = tree.toks[direct[pos + 1]] if pos + 1 < len(direct) else None
+        if tok.kind == "ident" and tok.text == "docker" and nxt is not None and nxt.kind == "str":
+            # Short form `docker 'image'` has no room for args: expand it.
+            ed.splicer.replace(tok.start, nxt.end, f"docker {{ image {nxt.text}; args '--network host' }}")
+            ed.out.changes.append(f"line {ed.line(i)}: expanded `docker {nxt.text}` and added args '--network host'")
+            return
+        if tok.kind == "ident" and tok.text == "dockerfile" and nxt is not None and nxt.text == "true":
+            ed.splicer.replace(tok.start, nxt.end, "dockerfile { args '--network host' }")
+            ed.out.changes.append(f"line {ed.line(i)}: expanded `dockerfile true` and added args '--network host'")
+            return
+        if tok.kind == "ident" and tok.text in ("label", "any") or (tok.kind == "ident" and tok.text == "node"):
+            ed.out.notes.append(
+                f"line {ed.line(i)}: this agent is not a docker agent (not edited); if it is a Docker Cloud template, "
+                "set the template's network to host"
+            )
+            return
+
+
+def _docker_block_args(ed: _Edit, block: int) -> None:
+    tree = ed.tree
+    direct = tree.direct_tokens(block)
+    for pos, i in enumerate(direct):
+        tok = tree.toks[i]
+        if tok.kind == "ident" and tok.text == "args":
+            value = direct[pos + 1] if pos + 1 < len(direct) else None
+            if value is None or tree.toks[value].kind != "str" or not tree.statement_end_ok(value):
+                raise EditRefused(ed.line(i), "the agent's args is not a plain string; add --network host to it yourself")
+            ed.merge_network(value)
+            return
+    blk = tree.blocks[block]
+    open_tok, close_tok = tree.toks[blk.open], tree.toks[blk.close]
+    if ed.lines.line_of(open_tok.start) == ed.lines.line_of(close_tok.start):
+        if not direct:
+            raise EditRefused(ed.line(blk.open), "an empty docker agent block; add args '--network host' yourself")
+        ed.splicer.insert(tree.toks[blk.close - 1].end, "; args '--network host'")
+    else:
+        ed.require_multiline(block, f"the {blk.name} block")
+        at = ed.lines.start_of_line(ed.lines.line_of(close_tok.start))
+        ed.splicer.insert(at, f"{ed.inner_indent(block)}args '--network host'{ed.nl}")
+    ed.out.changes.append(f"line {ed.line(blk.open)}: added args '--network host' to the {blk.name} agent")
+
+
+def _inside_network(ed: _Edit, block: int) -> None:
+    tree = ed.tree
+    blk = tree.blocks[block]
+    line = ed.line(blk.name_tok)
+    if blk.paren_open is None:
+        ed.splicer.insert(tree.toks[blk.name_tok].end, "('--network host')")
+        ed.out.changes.append(f"line {line}: added '--network host' to docker.inside")
+        return
+    inner = list(range(blk.paren_open + 1, blk.paren_close))
+    if not inner:
+        ed.splicer.insert(tree.toks[blk.paren_open].end, "'--network host'")
+        ed.out.changes.append(f"line {line}: added '--network host' to docker.inside")
+        return
+    if len(inner) == 1 and tree.toks[inner[0]].kind == "str":
+        ed.merge_network(inner[0])
+        return
+    raise EditRefused(line, "docker.inside() is given an expression, not a string; add --network host to it yourself")
+
+
+def _with_container_network(ed: _Edit, block: int) -> None:
+    tree = ed.tree
+    blk = tree.blocks[block]
+    line = ed.line(blk.name_tok)
+    if blk.paren_open is None or blk.paren_close == blk.paren_open + 1:
+        raise EditRefused(line, "withDockerContainer without arguments")
+    inner = list(range(blk.paren_open + 1, blk.paren_close))
+    for pos, i in enumerate(inner):
+        tok = tree.toks[i]
+        if tok.kind == "ident" and tok.text == "args" and pos + 1 < len(inner) and tree.toks[inner[pos + 1]].text == ":":
+            value = inner[pos + 2] if pos + 2 < len(inner) else None
+            if value is None or tree.toks[value].kind != "str" or (pos + 3 < len(inner) and tree.toks[inner[pos + 3]].text != ","):
+                raise EditRefused(line, "withDockerContainer args is not a plain string; add --network host to it yourself")
+            ed.merge_network(value)
+            return
+    first = tree.toks[inner[0]]
+    if len(inner) == 1 and first.kind == "str":
+        # A positional image cannot be mixed with named arguments: name it.
+        ed.splicer.replace(first.start, first.end, f"image: {first.text}, args: '--network host'")
+    else:
+        ed.splicer.insert(tree.toks[blk.paren_close - 1].end, ", args: '--network host'")
+    ed.out.changes.append(f"line {line}: added args: '--network host' to withDockerContainer")
+
+
+# --- earthly-image -------------------------------------------------------------------------------------------
+
+
+def edit_image(text: str) -> EditOutcome:
+    """Move `earthly/earthly:v0.8.0`/`v0.8.1` (no proxy-disabling ENV yet) to a release that has it."""
+    ed = _Edit(text)
+    for i, tok in enumerate(ed.tree.toks):
+        if tok.kind != "str":
+            continue
+        for m in _OLD_IMAGE.finditer(tok.body):
+            start = tok.body_start + m.start()
+            colon = m.group(0).rindex(":")
+            ed.splicer.replace(start + colon + 1, tok.body_start + m.end(), NEW_IMAGE_TAG)
+            ed.out.changes.append(f"line {ed.line(i)}: {m.group(0)} → earthly/earthly:{NEW_IMAGE_TAG} (sets the variable itself)")
+    if not ed.out.changes:
+        ed.out.notes.append(
+            "no earthly/earthly:v0.8.0/v0.8.1 image here; if the agent image only copies the earthly binary, add "
+            "ENV EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true to its Dockerfile (pass it with --file)"
+        )
+    return ed.done()

@@ -1,0 +1,209 @@
+"""Shell text: find `earthly` build commands and `docker run` commands, and edit them in place.
+
+These functions work on any shell text: a whole script, or the body of a Jenkinsfile `sh '''…'''` step (the
+Jenkinsfile editor passes string bodies and maps the offsets back).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Lines, Splicer, newline_of
+
+FLAG = "--disable-remote-registry-proxy"
+ENV_KEYS = ("EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY", "EARTH_DISABLE_REMOTE_REGISTRY_PROXY")
+
+# A command position: start of a line (or of the text), or after a separator, then optional wrappers and
+# VAR=value assignments.
+_POSITION = r"(?:^|(?<=[;&|(`])|(?<=\$\()|(?<=\bthen\b)|(?<=\bdo\b)|(?<=\belse\b))[ \t]*"
+_WRAPPERS = r"(?:(?:sudo|exec|time|command|nohup|env)(?:[ \t]+-\S+)*[ \t]+)*"
+_ASSIGNS = r"(?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;&|]*)[ \t]+)*"
+_EARTHLY = re.compile(
+    _POSITION + _WRAPPERS + r"(?P<assigns>" + _ASSIGNS + r")"
+    r"(?P<cmd>(?:(?:\.{1,2}|~|\$\{?\w+\}?)?/(?:[\w.+-]+/)*)?(?P<bin>earthly|earth))(?=[ \t]|$|[;&|)])",
+    re.M,
+)
+_DOCKER_RUN = re.compile(
+    _POSITION + _WRAPPERS + _ASSIGNS + r"(?P<cmd>(?:\S*/)?docker(?:[ \t]+container)?[ \t]+run)(?=[ \t]|$)",
+    re.M,
+)
+_NETWORK = re.compile(r"(?<!\S)--net(?:work)?(?:=|[ \t]+)(?P<q>['\"]?)(?P<val>[^\s'\"]+)(?P=q)")
+# Earthly subcommands that never export an image: the flag is noise there.
+_NOT_BUILDS = {
+    "bootstrap", "config", "account", "org", "secret", "secrets", "satellite", "sat", "project", "ls", "doc",
+    "init", "prune", "registry", "web", "upgrade", "cloud", "billing", "--version", "--help", "-h", "version",
+}
+
+
+@dataclass
+class Command:
+    start: int  # offset of the command word
+    cmd_end: int  # offset just after the command word (where a flag goes)
+    end: int  # end of the command, following backslash continuations
+    binary: str  # earthly | earth | docker
+    assigns: str
+
+    def text(self, source: str) -> str:
+        return source[self.start : self.end]
+
+
+def _continued(text: str, lines: Lines, offset: int) -> bool:
+    """True when `offset` sits on a line that continues the previous one (which ends with a backslash)."""
+    line = lines.line_of(offset)
+    if line == 1 or not lines.only_whitespace_before(offset):
+        return False
+    return lines.line_text(line - 1).rstrip().endswith("\\")
+
+
+def _command_end(text: str, start: int) -> int:
+    """The end of a simple command: the first unquoted separator or an unescaped newline."""
+    i, n, quote = start, len(text), ""
+    while i < n:
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"':
+                i += 1
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "\\" and i + 1 < n:
+            i += 2
+            continue
+        elif ch in ";|&\n" or ch == ")":
+            return i
+        elif ch == "#" and (i == 0 or text[i - 1] in " \t"):
+            return i
+        i += 1
+    return n
+
+
+def _comment_line(lines: Lines, offset: int) -> bool:
+    line_start = lines.start_of_line(lines.line_of(offset))
+    return lines.text[line_start:offset].lstrip().startswith("#")
+
+
+def earthly_commands(text: str) -> list[Command]:
+    """Every `earthly`/`earth` invocation in command position that would run a build."""
+    lines = Lines(text)
+    found = []
+    for m in _EARTHLY.finditer(text):
+        start = m.start("cmd")
+        if _continued(text, lines, m.start()) or _comment_line(lines, start):
+            continue
+        end = _command_end(text, m.end("cmd"))
+        words = text[m.end("cmd") : end].split()
+        first = next((w for w in words if not w.startswith("-") or w in _NOT_BUILDS), "")
+        if first in _NOT_BUILDS:
+            continue
+        found.append(Command(start, m.end("cmd"), end, m.group("bin"), m.group("assigns") or ""))
+    return found
+
+
+def docker_runs(text: str) -> list[Command]:
+    lines = Lines(text)
+    found = []
+    for m in _DOCKER_RUN.finditer(text):
+        if _continued(text, lines, m.start()) or _comment_line(lines, m.start("cmd")):
+            continue
+        found.append(Command(m.start("cmd"), m.end("cmd"), _command_end(text, m.end("cmd")), "docker", ""))
+    return found
+
+
+def uses_earthbuild(text: str) -> bool:
+    """EarthBuild's `earth` binary is used and Earthly's `earthly` is not: spell variables EARTH_…"""
+    bins = {c.binary for c in earthly_commands(text)}
+    return bins == {"earth"}
+
+
+def _disabled_by_assign(cmd: Command) -> bool:
+    return any(re.search(rf"\b{key}=['\"]?(?:1|t|true|TRUE|True)\b", cmd.assigns) for key in ENV_KEYS)
+
+
+def add_flag(text: str, splicer: Splicer, base: int = 0, line_base: int = 0) -> tuple[list[str], list[str]]:
+    """Put the flag right after every earthly build command word (global flags go before the target)."""
+    changes, already = [], []
+    lines = Lines(text)
+    for cmd in earthly_commands(text):
+        line = lines.line_of(cmd.start) + line_base
+        if FLAG in cmd.text(text).split() or any(w.startswith(FLAG + "=") for w in cmd.text(text).split()):
+            already.append(f"line {line}: {cmd.binary} already has {FLAG}")
+            continue
+        if _disabled_by_assign(cmd):
+            already.append(f"line {line}: the proxy is already disabled on this command")
+            continue
+        splicer.insert(base + cmd.cmd_end, " " + FLAG)
+        changes.append(f"line {line}: added {FLAG} before the target")
+    return changes, already
+
+
+def set_network_host(text: str, splicer: Splicer, base: int = 0, line_base: int = 0) -> tuple[list[str], list[str]]:
+    """Put `--network host` on the `docker run` commands that run Earthly (all of them when none names it)."""
+    changes, already = [], []
+    lines = Lines(text)
+    runs = docker_runs(text)
+    earthly_runs = [r for r in runs if "earth" in r.text(text).lower()]
+    for run in earthly_runs or runs:
+        line = lines.line_of(run.start) + line_base
+        segment = text[run.cmd_end : run.end]
+        net = _NETWORK.search(segment)
+        if net is None:
+            splicer.insert(base + run.cmd_end, " --network host")
+            changes.append(f"line {line}: added --network host to docker run")
+        elif net.group("val") == "host":
+            already.append(f"line {line}: docker run already uses --network host")
+        elif net.group("val") in ("bridge", "default"):
+            where = run.cmd_end + net.start("val")
+            splicer.replace(base + where, base + run.cmd_end + net.end("val"), "host")
+            changes.append(f"line {line}: changed --network {net.group('val')} to --network host")
+        else:
+            raise EditRefused(line, f"docker run already sets --network {net.group('val')}; will not replace it")
+    return changes, already
+
+
+# `export KEY=true`, or `KEY=true` alone on its line (not a prefix assignment of one command).
+_EXPORT = re.compile(
+    r"^[ \t]*(?:export[ \t]+)?(?P<key>EARTH(?:LY)?_DISABLE_REMOTE_REGISTRY_PROXY)=(?P<val>[^\s;]*)[ \t]*(?:;|#.*)?\r?$",
+    re.M,
+)
+_PREAMBLE = re.compile(r"^(?:#.*|[ \t]*|set[ \t].*|shopt[ \t].*)$")
+
+
+def edit_script_disable_proxy(text: str, style: str = "flag") -> EditOutcome:
+    """A shell script: the flag on every earthly build command (style `flag`) or an `export` line (style `env`)."""
+    existing = [m for m in _EXPORT.finditer(text) if m.group("val").strip("'\"") in ("true", "1", "t", "TRUE", "True")]
+    lines = Lines(text)
+    if existing:
+        line = lines.line_of(existing[0].start())
+        return EditOutcome(text, already=[f"line {line}: {existing[0].group('key')} is already exported"])
+    splicer = Splicer(text)
+    if style == "flag":
+        changes, already = add_flag(text, splicer)
+        if changes or already:
+            return EditOutcome(splicer.apply(), changes, already=already)
+    key = ENV_KEYS[1] if uses_earthbuild(text) else ENV_KEYS[0]
+    nl = newline_of(text)
+    # After the shebang, leading comments and `set -e` lines, so the variable is set before any command runs.
+    offset, pos = 0, 0
+    for raw in text.splitlines(keepends=True):
+        pos += len(raw)
+        body = raw.rstrip("\r\n")
+        if body.strip() == "":
+            continue
+        if not _PREAMBLE.match(body):
+            break
+        offset = pos
+    if offset == len(text) and text and not text.endswith("\n"):
+        splicer.insert(offset, nl)
+    splicer.insert(offset, f"export {key}=true{nl}")
+    return EditOutcome(splicer.apply(), [f"line {lines.line_of(offset)}: added export {key}=true"])
+
+
+def edit_script_host_network(text: str) -> EditOutcome:
+    splicer = Splicer(text)
+    changes, already = set_network_host(text, splicer)
+    notes = []
+    if not changes and not already:
+        notes.append("no `docker run` command found; start the Earthly container with --network host yourself")
+    return EditOutcome(splicer.apply(), changes, notes, already)

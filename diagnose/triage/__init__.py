@@ -1,0 +1,42 @@
+"""Log triage: find known failure signatures in Jenkins/Earthly build logs, streaming, in flat memory.
+
+The scanner API (for `triage`, the Jenkins client and `earthly-doctor run`):
+
+    from earthly_doctor.triage import Scanner, load_signatures
+    scanner = Scanner()                      # or Scanner(load_signatures(["my/sigs"]), on_match=callback)
+    for chunk in response.iter_content(1 << 20):
+        for match in scanner.feed(chunk):    # any chunk size or split; returns matches as lines complete
+            ...
+    scanner.finish()                         # the last line without a newline; then read the totals:
+    scanner.matches, scanner.counts, scanner.lines, scanner.seen("proxy-unreachable")
+
+    for line in process.stdout:              # line by line from a subprocess (str or bytes)
+        if any(m.id == PROXY_UNREACHABLE for m in scanner.feed_line(line)):
+            ...                              # the unreachable-proxy signature just matched
+
+A `Match` has `signature` (the Signature; `.id` is its id), `line`, `text`, `timestamp`, `stage`, `node`,
+`fields` (port, session, image_index, store, target, …) and `context` (the `pull ping error` line before).
+`findings_from_scan(scanner, source)` turns a finished scan into ED160 `Finding`s; `open_log(path)` yields the
+byte chunks of a file, a gzip file or stdin (`-`). `on_match` sees every match; `matches` keeps the first
+`keep` (50) per signature, `counts` counts all. The signatures are data: `signatures/*.toml`.
+"""
+
+from __future__ import annotations
+
+from earthly_doctor.triage.findings import findings_from_scan
+from earthly_doctor.triage.scanner import PROXY_UNREACHABLE, Match, Scanner, scan_chunks, scan_text
+from earthly_doctor.triage.signatures import Signature, SignatureError, load_signatures
+from earthly_doctor.triage.sources import open_log
+
+__all__ = [
+    "PROXY_UNREACHABLE",
+    "Match",
+    "Scanner",
+    "Signature",
+    "SignatureError",
+    "findings_from_scan",
+    "load_signatures",
+    "open_log",
+    "scan_chunks",
+    "scan_text",
+]

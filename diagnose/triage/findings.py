@@ -1,0 +1,88 @@
+"""A finished scan as ED160 findings (DESIGN §6a): one finding per signature per log, the first hit's place and
+fields as top-level JSON fields, every occurrence counted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from earthly_doctor.model import Evidence, Finding, Severity, Status
+
+if TYPE_CHECKING:
+    from earthly_doctor.triage.scanner import Match, Scanner
+
+CODE = "ED160"
+TITLE = "Build log shows a known failure signature"
+MAX_LINES_LISTED = 10
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def finding_for(matches: list[Match], count: int, source: str) -> Finding:
+    first = matches[0]
+    sig = first.signature
+    values = {**first.fields}
+    summary = sig.render_summary(values)
+    where = f"{source}:{first.line}"
+    if count > 1:
+        summary += f" ({count} times)"
+    evidence = [Evidence("log_line", first.text, where)]
+    if first.context:
+        evidence.append(Evidence("context_line", first.context, f"{source}, before line {first.line}"))
+    if sig.advice:
+        evidence.append(Evidence("advice", sig.advice, f"signature {sig.id}"))
+    extra = {
+        "signature": sig.id,
+        "line": first.line,
+        "timestamp": first.timestamp,
+        "stage": first.stage,
+        "node": first.node,
+        **values,
+        "log": source,
+        "kind": sig.kind,
+        "cause": sig.cause,
+        "occurrences": count,
+        "lines": [m.line for m in matches[:MAX_LINES_LISTED]],
+    }
+    return Finding(
+        code=CODE,
+        title=sig.title,
+        status=sig.status,
+        severity=sig.severity,
+        summary=summary,
+        evidence=evidence,
+        remedies=list(sig.remedies),
+        category="logs",
+        extra=extra,
+        detail=f"{sig.meaning}\n(signature {sig.id}, {sig.source})",
+    )
+
+
+def findings_from_scan(scanner: Scanner, source: str, duration_ms: int = 0) -> list[Finding]:
+    """Findings for one finished scan, failures first; a log with no hit gets one `pass` finding."""
+    groups: dict[str, list[Match]] = {}
+    for m in scanner.matches:
+        groups.setdefault(m.id, []).append(m)
+    findings = [finding_for(ms, scanner.counts[sid], source) for sid, ms in groups.items()]
+    findings.sort(key=lambda f: (-f.status.rank, f.extra["line"]))
+    if not findings:
+        findings.append(
+            Finding(
+                code=CODE,
+                title=TITLE,
+                status=Status.PASS,
+                severity=Severity.INFO,
+                summary=f"no known failure signature in {source} ({scanner.lines} lines, {_size(scanner.bytes_seen)})",
+                evidence=[Evidence("signatures", len(scanner.signatures), "signature knowledge base")],
+                category="logs",
+                extra={"log": source, "lines_scanned": scanner.lines},
+            )
+        )
+    for f in findings:
+        f.duration_ms = duration_ms
+    return findings

@@ -1,0 +1,104 @@
+"""Turn one raw Jenkins/Earthly log line into the text a person would read (research/jenkins.md §4.8).
+
+Order matters: ConsoleNotes first (their Base64 would otherwise survive ANSI stripping), then the Timestamper
+prefix (remembered as the line's time), then ANSI CSI/OSC sequences, then the orphaned `[K`/`[0m` remnants that
+copy-pasted consoles leave behind. Every pattern here is linear: no nested or unbounded-then-literal repeats.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# `ESC[8m` "ha:" Base64 `ESC[0m`; a note cut off by a corrupt log still loses its payload.
+_NOTE = re.compile(r"\x1b\[8mha:[A-Za-z0-9+/=]*+(?:\x1b\[0m)?")
+# Jenkins Timestamper: exactly 27 characters, UTC, always ending in Z (jenkins.md §4.2).
+_STAMP = re.compile(r"\[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\] ")
+_STAMP_BYTES = re.compile(rb"\[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\] ")
+_ANSI = re.compile(r"\x1b\[[0-?]*+[ -/]*+[@-~]|\x1b\][^\x07\x1b]*+(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
+# ESC already lost (text copied from the HTML console): digits/semicolons and a final m or K only, so
+# `[Pipeline]` and timestamps survive.
+_REMNANT = re.compile(r"\[(?:\d{1,3}(?:;\d{1,3}){0,8})?[mK]")
+_PIPELINE = "[Pipeline] "
+_RUNNING_ON = re.compile(r"Running on (?P<node>\S{1,200}) in ")
+MAX_STAGE_DEPTH = 64
+
+
+def decode(raw: bytes) -> str:
+    """Jenkins Pipeline logs are UTF-8; anything else must not stop the scan."""
+    return raw.decode("utf-8", errors="replace")
+
+
+def timestamp_of(raw_line_start: bytes) -> str | None:
+    """The Timestamper time of a physical line, from its first 27 bytes."""
+    m = _STAMP_BYTES.match(raw_line_start, 0, 27)
+    return m.group(1) if m else None
+
+
+def clean(text: str, *, at_line_start: bool = True) -> tuple[str, str | None]:
+    """(readable text, Timestamper time or None) for one segment of a line (no `\\n` or `\\r` inside)."""
+    if "\x1b" in text:
+        text = _NOTE.sub("", text)
+    stamp = None
+    if at_line_start and text.startswith("[") and len(text) >= 27:
+        m = _STAMP.match(text)
+        if m:
+            stamp, text = m.group(1), text[27:]
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    if "[" in text:
+        text = _REMNANT.sub("", text)
+    return text, stamp
+
+
+def visible_line(raw: bytes | str) -> tuple[str, str | None]:
+    """What a terminal shows for one physical line: drop CR/LF at the end, keep the text after the last `\\r`."""
+    text = decode(raw) if isinstance(raw, (bytes, bytearray)) else raw
+    text = text.rstrip("\r\n")
+    stamp = None
+    m = _STAMP.match(text)
+    if m:
+        stamp = m.group(1)
+    cut = text.rfind("\r")
+    if cut >= 0:
+        body, _ = clean(text[cut + 1 :], at_line_start=False)
+        return body, stamp
+    body, _ = clean(text)
+    return body, stamp
+
+
+@dataclass
+class PipelineState:
+    """The current stage and node, tracked from `[Pipeline]` and `Running on` lines (sequential stages only:
+    parallel branches interleave without attribution since JEP-210, so the innermost open stage is a best guess)."""
+
+    stack: list[str | None] = field(default_factory=list)
+    node: str | None = None
+
+    @property
+    def stage(self) -> str | None:
+        for name in reversed(self.stack):
+            if name is not None:
+                return name
+        return None
+
+    def observe(self, text: str) -> bool:
+        """Update from one cleaned line; True when the line was pipeline metadata."""
+        if text.startswith(_PIPELINE):
+            step = text[len(_PIPELINE) :].strip()
+            if step.startswith("{"):
+                rest = step[1:].strip()
+                name = rest[1:-1].strip() if rest.startswith("(") and rest.endswith(")") else None
+                if len(self.stack) < MAX_STAGE_DEPTH:
+                    self.stack.append(name[:200] if name else None)
+            elif step == "}":
+                if self.stack:
+                    self.stack.pop()
+            elif step == "// node":
+                self.node = None
+            return True
+        m = _RUNNING_ON.match(text)
+        if m:
+            self.node = m.group("node")
+            return True
+        return False

@@ -1,0 +1,336 @@
+"""The streaming signature scanner (see the package docstring for the API).
+
+How it stays fast and flat:
+- Bytes arrive in chunks into one bytearray. Only complete lines are scanned; what is left (an unfinished line)
+  waits for the next chunk, up to PENDING_MAX bytes, after which it is scanned anyway (a 10 MB line with no newline
+  costs a bounded buffer, never the whole line).
+- The prefilter is `bytearray.find` for each literal anchor over the whole region (C speed, no per-line Python).
+  Only around a hit is a segment cut out (bounded to HALF bytes either side), cleaned, and given to the full
+  regexes. A segment ends at `\\n` or `\\r`, so every progress redraw is seen, and line numbers count `\\n` only.
+- After the scanned region, LOOKBACK bytes are kept so a hit can read the lines before it (the two-line
+  `pull ping error` pair, the Earthly target) even across chunk boundaries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from earthly_doctor.triage.normalise import PipelineState, clean, decode, timestamp_of
+from earthly_doctor.triage.signatures import Signature, load_signatures
+
+HALF = 8 * 1024  # bytes kept either side of a hit: a segment never exceeds 2 * HALF
+LOOKBACK = 32 * 1024  # bytes of already-scanned text kept for context lines
+PENDING_MAX = 1024 * 1024  # an unfinished line longer than this is scanned without waiting for its end
+TEXT_LIMIT = 2000  # characters of a matched line kept in a Match
+TARGET_LOOKBACK = 16 * 1024
+STRUCTURAL_ANCHORS = ("[Pipeline] ", "Running on ")
+PROXY_UNREACHABLE = "proxy-unreachable"
+
+# An Earthly output prefix (`   +build | …`, `./sub+image | …`) or an `sh -x` trace of the earthly call.
+_TARGET = re.compile(
+    r"^\s{0,40}(?P<t>[\w./:@-]{0,200}\+[A-Za-z0-9][\w.-]{0,100})(?:\([0-9a-f]{6,12}\))?\s{0,4}(?:\*[a-z]{1,20}\*\s{0,4})?\|"
+    r"|^\+ (?:\S{1,200}/)?(?:earthly|earth)\b[^\n]{0,400}?\s(?P<c>[\w./:@-]{0,200}\+[A-Za-z0-9][\w.-]{0,100})(?:\s|$)"
+)
+
+
+@dataclass
+class Match:
+    """One signature hit: where (line, timestamp, stage, node), what (fields), and the cleaned text."""
+
+    signature: Signature
+    line: int
+    text: str
+    timestamp: str | None = None
+    stage: str | None = None
+    node: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    context: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.signature.id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "signature": self.id,
+            "line": self.line,
+            "timestamp": self.timestamp,
+            "stage": self.stage,
+            "node": self.node,
+            **self.fields,
+            "text": self.text,
+            "context": self.context,
+        }
+
+
+class Scanner:
+    """Feed bytes (`feed`), or lines (`feed_line`); call `finish` at the end. Matches come back as they are found."""
+
+    def __init__(
+        self,
+        signatures: Iterable[Signature] | None = None,
+        *,
+        on_match: Callable[[Match], None] | None = None,
+        keep: int = 50,
+    ) -> None:
+        self.signatures: tuple[Signature, ...] = tuple(load_signatures() if signatures is None else signatures)
+        self.on_match = on_match
+        self.keep = keep
+        anchors = {a for s in self.signatures for a in s.anchors} | set(STRUCTURAL_ANCHORS)
+        # An anchor that contains a shorter one is found through the shorter one: one pass fewer.
+        minimal = sorted(a for a in anchors if not any(b != a and b in a for b in anchors))
+        self._anchors = [a.encode() for a in minimal]
+        self._buf = bytearray()
+        self._base = 0  # absolute offset of _buf[0]
+        self._scan = 0  # index in _buf of the first byte not yet scanned
+        self._skip = 0  # absolute offset: hits before it fell inside an already handled segment
+        self._line = 1  # line number at absolute offset _counted
+        self._counted = 0
+        self._buf_at_line_start = True
+        self._finished = False
+        self.pipeline = PipelineState()
+        self.counts: Counter[str] = Counter()
+        self.matches: list[Match] = []
+        self.bytes_seen = 0
+        self._ends_with_newline = True
+
+    # ---- public API -------------------------------------------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Match]:
+        """Scan the next chunk (any size, any split); returns the matches completed by it."""
+        if self._finished:
+            raise RuntimeError("feed() after finish()")
+        if not data:
+            return []
+        self.bytes_seen += len(data)
+        buf = self._buf
+        buf += data
+        self._ends_with_newline = buf[-1:] == b"\n"
+        start = self._scan
+        newline = buf.rfind(b"\n", start)
+        if newline >= 0:
+            limit, end = newline + 1, newline + 1
+        elif len(buf) - start > PENDING_MAX:
+            limit, end = len(buf) - HALF, len(buf)
+        else:
+            return []
+        found = self._scan_region(start, limit, end)
+        self._retain(limit)
+        return found
+
+    def feed_line(self, line: str | bytes) -> list[Match]:
+        """One line (from a subprocess, say); a missing newline is added. Returns the matches it completed."""
+        data = line.encode("utf-8", "surrogateescape") if isinstance(line, str) else bytes(line)
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        return self.feed(data)
+
+    def finish(self) -> list[Match]:
+        """Scan what is left (a last line without a newline). Idempotent."""
+        if self._finished:
+            return []
+        self._finished = True
+        found: list[Match] = []
+        if len(self._buf) > self._scan:
+            found = self._scan_region(self._scan, len(self._buf), len(self._buf))
+        self._count_to(len(self._buf))
+        self._buf = bytearray()
+        return found
+
+    def seen(self, signature_id: str) -> bool:
+        return self.counts.get(signature_id, 0) > 0
+
+    def first(self, signature_id: str) -> Match | None:
+        return next((m for m in self.matches if m.id == signature_id), None)
+
+    @property
+    def lines(self) -> int:
+        """Lines read so far (a last line without a newline counts once finished)."""
+        return self._line - 1 + (0 if self._ends_with_newline or not self._finished else 1)
+
+    # ---- internals --------------------------------------------------------------------------------------------
+
+    def _scan_region(self, start: int, limit: int, end: int) -> list[Match]:
+        """Handle every anchor hit starting in [start, limit); segments may read up to `end`."""
+        buf, anchors = self._buf, self._anchors
+        begin = max(start, self._skip - self._base)
+        stop = min(end, limit + max(len(a) for a in anchors) - 1)
+        nexts = [buf.find(a, begin, stop) for a in anchors]
+        found: list[Match] = []
+        while True:
+            p = min((x for x in nexts if x >= 0), default=-1)
+            if p < 0 or p >= limit:
+                break
+            seg_end = self._handle(p, end, found)
+            skip = max(seg_end, p + 1)
+            self._skip = self._base + skip
+            for i, x in enumerate(nexts):
+                if 0 <= x < skip:
+                    nexts[i] = buf.find(anchors[i], skip, stop)
+        self._count_to(limit)
+        return found
+
+    def _count_to(self, rel: int) -> int:
+        counted = self._counted - self._base
+        if rel > counted:
+            self._line += self._buf.count(b"\n", counted, rel)
+            self._counted = self._base + rel
+        return self._line
+
+    def _retain(self, limit: int) -> None:
+        keep_from = max(0, limit - LOOKBACK)
+        if keep_from > 0:
+            newline = self._buf.find(b"\n", keep_from, limit)
+            at_line_start = newline >= 0
+            keep_from = newline + 1 if at_line_start else keep_from
+            self._buf_at_line_start = at_line_start
+            del self._buf[:keep_from]
+            self._base += keep_from
+        self._scan = limit - keep_from
+
+    def _segment_bounds(self, p: int, end: int) -> tuple[int, int, int | None]:
+        buf = self._buf
+        lo = max(0, p - HALF)
+        nl = buf.rfind(b"\n", lo, p)
+        cr = buf.rfind(b"\r", lo, p)
+        seg_start = max(nl, cr) + 1 if max(nl, cr) >= 0 else lo
+        if nl >= 0:
+            line_start: int | None = nl + 1
+        elif lo == 0 and self._buf_at_line_start:
+            line_start = 0
+        else:
+            line_start = None
+        hi = min(end, p + HALF)
+        ends = [x for x in (buf.find(b"\n", p, hi), buf.find(b"\r", p, hi)) if x >= 0]
+        return seg_start, (min(ends) if ends else hi), line_start
+
+    def _handle(self, p: int, end: int, found: list[Match]) -> int:
+        buf = self._buf
+        seg_start, seg_end, line_start = self._segment_bounds(p, end)
+        text, stamp = clean(decode(bytes(buf[seg_start:seg_end])), at_line_start=seg_start == line_start)
+        if stamp is None and line_start is not None and line_start != seg_start:
+            stamp = timestamp_of(bytes(buf[line_start : line_start + 27]))
+        line = self._count_to(p)
+        if self.pipeline.observe(text):
+            return seg_end
+        hits = []
+        for sig in self.signatures:
+            if not any(a in text for a in sig.anchors):
+                continue
+            m = sig.regex.search(text)
+            if m is None:
+                continue
+            ctx, ctx_text = (None, None)
+            if sig.context is not None:
+                ctx, ctx_text = self._context(seg_start, sig)
+                if ctx is None and sig.context_required:
+                    continue
+            hits.append((sig, m, ctx, ctx_text))
+        hidden = {s for sig, *_ in hits for s in sig.supersedes}
+        for sig, m, ctx, ctx_text in hits:
+            if sig.id in hidden:
+                continue
+            fields = sig.extract(m, ctx)
+            if "target" not in fields and sig.kind in ("failure", "look-alike"):
+                target = self._target_before(line_start if line_start is not None else seg_start)
+                if target:
+                    fields["target"] = target
+            match = Match(sig, line, text[:TEXT_LIMIT], stamp, self.pipeline.stage, self.pipeline.node, fields,
+                          ctx_text[:TEXT_LIMIT] if ctx_text else None)
+            self._record(match, found)
+        return seg_end
+
+    def _record(self, match: Match, found: list[Match]) -> None:
+        self.counts[match.id] += 1
+        if self.on_match is not None:
+            self.on_match(match)
+        if self.counts[match.id] <= self.keep:
+            self.matches.append(match)
+            found.append(match)
+
+    def _context(self, seg_start: int, sig: Signature) -> tuple[Any, str | None]:
+        """Search the `within` non-empty segments before this one for the signature's context pattern."""
+        buf = self._buf
+        floor = max(0, seg_start - LOOKBACK)
+        pos, seen = seg_start, 0
+        for _ in range(sig.context_within * 3 + 4):
+            stop = pos - 1  # the break before the current segment
+            if stop < floor:
+                break
+            lo = max(floor, stop - HALF)
+            brk = max(buf.rfind(b"\n", lo, stop), buf.rfind(b"\r", lo, stop))
+            prev = brk + 1 if brk >= 0 else lo
+            raw = bytes(buf[prev:stop])
+            pos = prev
+            if not raw.strip():
+                continue
+            text, _ = clean(decode(raw))
+            m = sig.context.search(text) if sig.context is not None else None
+            if m is not None:
+                return m, text
+            seen += 1
+            if seen >= sig.context_within:
+                break
+        return None, None
+
+    def _target_before(self, rel: int) -> str | None:
+        """The last Earthly target printed in the TARGET_LOOKBACK bytes before this line."""
+        lo = max(0, rel - TARGET_LOOKBACK)
+        chunk = decode(bytes(self._buf[lo:rel]))
+        for raw_line in reversed(chunk.replace("\r", "\n").split("\n")[-400:]):
+            if "+" not in raw_line:
+                continue
+            text, _ = clean(raw_line)
+            m = _TARGET.search(text)
+            if m:
+                return m.group("t") or m.group("c")
+        return None
+
+
+def scan_chunks(chunks: Iterable[bytes], signatures: Iterable[Signature] | None = None, **kw: Any) -> Scanner:
+    """Scan a whole stream of byte chunks; the finished Scanner holds matches, counts and line totals."""
+    scanner = Scanner(signatures, **kw)
+    for chunk in chunks:
+        scanner.feed(chunk)
+    scanner.finish()
+    return scanner
+
+
+def scan_text(text: str | bytes, signatures: Iterable[Signature] | None = None) -> list[Match]:
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    return scan_chunks([data], signatures).matches
+
+
+def fixture_failures(signatures: Iterable[Signature], only: Iterable[str] | None = None) -> list[str]:
+    """Run every fixture of the chosen signatures through the real scanner (with all signatures, so `supersedes`
+    applies); one line per problem, empty when all hold."""
+    sigs = tuple(signatures)
+    wanted = set(only) if only is not None else {s.id for s in sigs}
+    problems: list[str] = []
+    for sig in sigs:
+        if sig.id not in wanted:
+            continue
+        for n, fx in enumerate(sig.matches, 1):
+            got = [m for m in scan_text(fx.text, sigs) if m.id == sig.id]
+            if not got:
+                problems.append(f"{sig.id}: match fixture {n} did not match ({sig.source})")
+                continue
+            values = {**{k: v for k, v in got[0].to_dict().items() if v is not None}}
+            for key, want in fx.expect.items():
+                if str(values.get(key)) != want:
+                    problems.append(f"{sig.id}: match fixture {n}: {key} = {values.get(key)!r}, expected {want!r}")
+        for n, fx in enumerate(sig.no_matches, 1):
+            if any(m.id == sig.id for m in scan_text(fx.text, sigs)):
+                problems.append(f"{sig.id}: no_match fixture {n} matched ({sig.source})")
+    return problems
+
+
+def iter_lines_matches(lines: Iterable[str | bytes], signatures: Iterable[Signature] | None = None) -> Iterator[Match]:
+    """Lines in, matches out, as they happen (for a build's output read line by line)."""
+    scanner = Scanner(signatures)
+    for line in lines:
+        yield from scanner.feed_line(line)
+    yield from scanner.finish()

@@ -1,0 +1,307 @@
+"""The signature knowledge base: one TOML file per known log signature, loaded and validated at start-up.
+
+A signature file holds (see `signatures/proxy-unreachable.toml` for a full example):
+
+    id, title, meaning            what it is and what it means, in words
+    kind                          failure | warning | info | look-alike
+    status, severity              of the ED160 finding it produces
+    cause                         the verdict cause it points at (DESIGN §6a), optional
+    remedies                      remedy ids, best first; `advice` is free text for what no remedy id covers
+    anchors                       literal strings, one of which every matching line contains (the prefilter)
+    pattern                       a regex (named groups) searched in one cleaned line
+    [context]                     optional: pattern / within / required, a line up to `within` lines before
+    [fields]                      field name -> group name (port, session, image_index, …)
+    [variants]                    field name -> {group: value}: the value of the first group that took part
+    supersedes                    ids of signatures this one hides when both match the same line
+    summary                       a str.format template over the fields
+    [[fixtures.match]]            text (one or more log lines) that must match, with `expect` = {field: value}
+    [[fixtures.no_match]]         look-alike text that must not match
+
+Users add their own files with `--signatures DIR`; a user file with the id of a built-in replaces it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from earthly_doctor.errors import UsageError
+from earthly_doctor.model import CAUSES, REMEDY_IDS, Severity, Status
+
+BUILTIN_DIR = Path(__file__).with_name("signatures")
+KINDS = ("failure", "warning", "info", "look-alike")
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_KNOWN_KEYS = {
+    "id", "title", "meaning", "kind", "status", "severity", "cause", "remedies", "advice", "anchors", "pattern",
+    "context", "fields", "variants", "supersedes", "summary", "fixtures",
+}
+
+
+class SignatureError(UsageError):
+    """A signature file that cannot be used: bad TOML, a missing key, a regex that does not compile or could
+    backtrack without bound."""
+
+
+@dataclass(frozen=True)
+class Fixture:
+    text: str
+    expect: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Signature:
+    id: str
+    title: str
+    meaning: str
+    kind: str
+    status: Status
+    severity: Severity
+    cause: str | None
+    remedies: tuple[str, ...]
+    advice: str
+    anchors: tuple[str, ...]
+    regex: re.Pattern[str]
+    context: re.Pattern[str] | None
+    context_within: int
+    context_required: bool
+    fields: dict[str, str]
+    variants: dict[str, dict[str, str]]
+    supersedes: tuple[str, ...]
+    summary: str
+    matches: tuple[Fixture, ...]
+    no_matches: tuple[Fixture, ...]
+    source: str
+
+    def extract(self, m: re.Match[str], ctx: re.Match[str] | None) -> dict[str, str]:
+        """Field values from the line's match (and the context line's, for groups only it has)."""
+        values: dict[str, str] = {}
+        for name, group in self.fields.items():
+            for match in (m, ctx):
+                if match is not None and group in match.re.groupindex and match.group(group) is not None:
+                    values[name] = match.group(group)
+                    break
+        for name, options in self.variants.items():
+            for group, value in options.items():
+                if any(x is not None and group in x.re.groupindex and x.group(group) is not None for x in (m, ctx)):
+                    values[name] = value
+                    break
+        return values
+
+    def render_summary(self, values: dict[str, Any]) -> str:
+        class _Missing(dict):
+            def __missing__(self, key: str) -> str:
+                return "?"
+
+        try:
+            return self.summary.format_map(_Missing(values)) if self.summary else self.title
+        except (ValueError, IndexError, AttributeError):
+            return self.title
+
+
+def _fail(source: str, message: str) -> SignatureError:
+    return SignatureError(f"signature {source}: {message}")
+
+
+def _nested_unbounded(pattern: str) -> bool:
+    """True when an unbounded repeat sits inside another unbounded repeat: `(a+)+`, `(.*)*` — the exponential
+    shapes. Lines are capped, so the remaining polynomial cases stay bounded."""
+    try:
+        from re import _parser as sre_parse  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - future Pythons; the length cap still bounds the work
+        return False
+    repeats = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, getattr(sre_parse, "POSSESSIVE_REPEAT", None)}
+    repeats.discard(None)
+    unbounded = sre_parse.MAXREPEAT
+
+    def walk(items: Any, inside: bool) -> bool:
+        for op, av in items:
+            if op in repeats:
+                lo, hi, body = av
+                is_unbounded = hi == unbounded or hi > 1000
+                # Possessive repeats never give characters back, so they cannot backtrack into each other.
+                if op == getattr(sre_parse, "POSSESSIVE_REPEAT", object()):
+                    is_unbounded = False
+                if inside and is_unbounded:
+                    return True
+                if walk(body, inside or is_unbounded):
+                    return True
+            elif op == sre_parse.SUBPATTERN:
+                if walk(av[-1], inside):
+                    return True
+            elif op == sre_parse.BRANCH:
+                if any(walk(branch, inside) for branch in av[1]):
+                    return True
+            elif op in (sre_parse.ASSERT, sre_parse.ASSERT_NOT):
+                if walk(av[1], inside):
+                    return True
+            elif op == getattr(sre_parse, "ATOMIC_GROUP", None):
+                if walk(av, inside):
+                    return True
+        return False
+
+    return walk(sre_parse.parse(pattern), False)
+
+
+def _compile(source: str, key: str, pattern: Any) -> re.Pattern[str]:
+    if not isinstance(pattern, str) or not pattern:
+        raise _fail(source, f"{key} must be a non-empty string")
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise _fail(source, f"{key} does not compile: {exc}") from None
+    if _nested_unbounded(pattern):
+        raise _fail(source, f"{key} nests an unbounded repeat inside another (catastrophic backtracking); "
+                    "bound the inner one ({0,200}) or make it possessive (*+)")
+    return compiled
+
+
+def _strings(source: str, data: dict, key: str, *, required: bool = False) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise _fail(source, f"{key} must be a list of strings")
+    if required and not value:
+        raise _fail(source, f"{key} must not be empty")
+    return tuple(value)
+
+
+def parse_signature(data: dict[str, Any], source: str) -> Signature:
+    """Validate one signature table; every problem is one clear line naming the file and the key."""
+    unknown = set(data) - _KNOWN_KEYS
+    if unknown:
+        raise _fail(source, f"unknown key(s): {', '.join(sorted(unknown))}")
+    for key in ("id", "title", "meaning", "kind", "status", "pattern"):
+        if key not in data:
+            raise _fail(source, f"missing key {key!r}")
+    sid = data["id"]
+    if not isinstance(sid, str) or not _ID.fullmatch(sid):
+        raise _fail(source, f"id {sid!r} must be lowercase letters, digits and dashes")
+    if data["kind"] not in KINDS:
+        raise _fail(source, f"kind {data['kind']!r}: choose from {', '.join(KINDS)}")
+    try:
+        status = Status(data["status"])
+        severity = Severity(data.get("severity", "info"))
+    except ValueError as exc:
+        raise _fail(source, str(exc)) from None
+    cause = data.get("cause")
+    if cause is not None and cause not in CAUSES:
+        raise _fail(source, f"cause {cause!r} is not a verdict cause ({', '.join(CAUSES)})")
+    remedies = _strings(source, data, "remedies")
+    bad = [r for r in remedies if r not in REMEDY_IDS]
+    if bad:
+        raise _fail(source, f"unknown remedy id(s) {', '.join(bad)}; known: {', '.join(REMEDY_IDS)}")
+    anchors = _strings(source, data, "anchors", required=True)
+    for anchor in anchors:
+        if len(anchor.encode()) < 4 or "\n" in anchor or "\r" in anchor:
+            raise _fail(source, f"anchor {anchor!r} must be at least 4 bytes on one line")
+    regex = _compile(source, "pattern", data["pattern"])
+    context, within, required = None, 0, False
+    if "context" in data:
+        ctx = data["context"]
+        if not isinstance(ctx, dict):
+            raise _fail(source, "[context] must be a table")
+        context = _compile(source, "context.pattern", ctx.get("pattern"))
+        within = ctx.get("within", 3)
+        if not isinstance(within, int) or not 1 <= within <= 20:
+            raise _fail(source, "context.within must be an integer from 1 to 20")
+        required = bool(ctx.get("required", False))
+    groups = set(regex.groupindex) | set(context.groupindex if context else ())
+    fields = data.get("fields", {})
+    if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
+        raise _fail(source, "[fields] maps field names to group names")
+    missing = [g for g in fields.values() if g not in groups]
+    if missing:
+        raise _fail(source, f"[fields] name group(s) the patterns do not have: {', '.join(missing)}")
+    variants = data.get("variants", {})
+    if not isinstance(variants, dict) or not all(isinstance(v, dict) for v in variants.values()):
+        raise _fail(source, "[variants] maps field names to {group = value} tables")
+    for options in variants.values():
+        missing = [g for g in options if g not in groups]
+        if missing:
+            raise _fail(source, f"[variants] name group(s) the patterns do not have: {', '.join(missing)}")
+    fixtures = data.get("fixtures", {})
+    matches = tuple(_fixtures(source, fixtures.get("match", []), expect=True))
+    no_matches = tuple(_fixtures(source, fixtures.get("no_match", []), expect=False))
+    if not matches:
+        raise _fail(source, "needs at least one [[fixtures.match]]")
+    return Signature(
+        id=sid,
+        title=str(data["title"]),
+        meaning=str(data["meaning"]).strip(),
+        kind=data["kind"],
+        status=status,
+        severity=severity,
+        cause=cause,
+        remedies=remedies,
+        advice=str(data.get("advice", "")).strip(),
+        anchors=anchors,
+        regex=regex,
+        context=context,
+        context_within=within,
+        context_required=required,
+        fields=dict(fields),
+        variants={k: dict(v) for k, v in variants.items()},
+        supersedes=_strings(source, data, "supersedes"),
+        summary=str(data.get("summary", "")),
+        matches=matches,
+        no_matches=no_matches,
+        source=source,
+    )
+
+
+def _fixtures(source: str, items: Any, *, expect: bool) -> Iterable[Fixture]:
+    if not isinstance(items, list):
+        raise _fail(source, "fixtures must be arrays of tables ([[fixtures.match]])")
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise _fail(source, "every fixture needs a `text` string")
+        wanted = item.get("expect", {}) if expect else {}
+        if not isinstance(wanted, dict):
+            raise _fail(source, "fixture `expect` must be a table")
+        yield Fixture(item["text"], {k: str(v) for k, v in wanted.items()})
+
+
+def _load_dir(directory: Path) -> list[Signature]:
+    if not directory.is_dir():
+        raise UsageError(f"--signatures {directory}: not a directory")
+    found = []
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _fail(str(path), f"cannot be read: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise _fail(str(path), f"is not valid TOML: {exc}") from None
+        found.append(parse_signature(data, str(path)))
+    return found
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> tuple[Signature, ...]:
+    return tuple(_load_dir(BUILTIN_DIR))
+
+
+def load_signatures(extra_dirs: Iterable[str | Path] = (), *, builtin: bool = True) -> tuple[Signature, ...]:
+    """The built-in signatures plus the users' (`--signatures DIR`), validated; user fixtures are run too."""
+    by_id: dict[str, Signature] = {s.id: s for s in _builtin()} if builtin else {}
+    user: list[Signature] = []
+    for directory in extra_dirs:
+        for sig in _load_dir(Path(directory)):
+            by_id[sig.id] = sig
+            user.append(sig)
+    sigs = tuple(by_id.values())
+    ids = set(by_id)
+    for sig in sigs:
+        unknown = [s for s in sig.supersedes if s not in ids]
+        if unknown:
+            raise _fail(sig.source, f"supersedes unknown signature(s): {', '.join(unknown)}")
+    if user:
+        from earthly_doctor.triage.scanner import fixture_failures
+
+        problems = fixture_failures(sigs, only=[s.id for s in user])
+        if problems:
+            raise SignatureError(f"signature fixtures fail: {problems[0]}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""))
+    return sigs

@@ -1,0 +1,76 @@
+"""Where log bytes come from: a file, a gzip file (detected by its magic bytes, whatever the name) or stdin."""
+
+from __future__ import annotations
+
+import gzip
+import sys
+import zlib
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from earthly_doctor.errors import DoctorError
+
+CHUNK = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def display_name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+def iter_chunks(stream: BinaryIO, size: int = CHUNK, *, reuse: bool = False) -> Iterator[bytes | memoryview]:
+    """Chunks of at most `size` bytes. With `reuse`, one buffer is refilled: a chunk is valid only until the
+    next one (fine for Scanner.feed, which copies), and the loop allocates nothing."""
+    if not reuse:
+        while chunk := stream.read(size):
+            yield chunk
+        return
+    buf = bytearray(size)
+    view = memoryview(buf)
+    readinto = getattr(stream, "readinto", None)
+    if readinto is None:  # pragma: no cover - every binary stream we open has it
+        yield from iter_chunks(stream, size)
+        return
+    while n := readinto(view):
+        yield view[:n]
+
+
+def open_log(path: str | Path, size: int = CHUNK, *, reuse: bool = False) -> Iterator[bytes | memoryview]:
+    """The bytes of a log, decompressed when gzip; every expected failure is one DoctorError line."""
+    name = str(path)
+    try:
+        if name == "-":
+            raw: BinaryIO = sys.stdin.buffer
+            head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+            stream: BinaryIO = gzip.GzipFile(fileobj=raw) if head == _GZIP_MAGIC else raw
+            yield from iter_chunks(stream, size, reuse=reuse)
+            return
+        with open(name, "rb") as raw:
+            head = raw.read(2)
+            raw.seek(0)
+            if head == _GZIP_MAGIC:
+                with gzip.GzipFile(fileobj=raw) as stream:
+                    yield from iter_chunks(stream, size, reuse=reuse)
+            else:
+                yield from iter_chunks(raw, size, reuse=reuse)
+    except FileNotFoundError:
+        raise DoctorError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise DoctorError(f"{name}: is a directory, not a log file") from None
+    except PermissionError:
+        raise DoctorError(f"{name}: permission denied") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise DoctorError(f"{name}: damaged gzip data ({exc or 'truncated'})") from None
+    except OSError as exc:
+        raise DoctorError(f"{name}: cannot be read: {exc.strerror or exc}") from None
+
+
+def check_readable(path: str) -> None:
+    """Fail before any work when a named log is missing (stdin is always readable)."""
+    if path == "-":
+        return
+    p = Path(path)
+    if not p.exists():
+        raise DoctorError(f"{path}: no such file")
+    if p.is_dir():
+        raise DoctorError(f"{path}: is a directory, not a log file")

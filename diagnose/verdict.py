@@ -88,8 +88,8 @@ def decide_from_log(findings: list[Finding]) -> Verdict | None:
         return [f"ED160 {f.extra.get('log')}:{f.extra.get('line')}: {f.summary}" for f in items]
 
     def where(f: Finding) -> str:
-        stage = f" (stage {f.extra['stage']})" if f.extra.get("stage") else ""
-        return f"{f.extra.get('log')} line {f.extra.get('line')}{stage}"
+        stage = f", stage {f.extra['stage']}" if f.extra.get("stage") else ""
+        return f"at {f.extra.get('log')}:{f.extra.get('line')}{stage}"
 
     proxy = [f for f in hits if f.extra.get("cause") == "proxy-unreachable"]
     if proxy:

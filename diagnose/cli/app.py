@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "earthly_doctor.cli.diagnose",
     "earthly_doctor.cli.checks",
     "earthly_doctor.cli.jenkins",
+    "earthly_doctor.cli.triage",
 )
 
 HELP = (

@@ -27,6 +27,8 @@ def register(app: typer.Typer) -> None:
         fail_on: str = common.FailOnOpt,
         exit_zero: bool = common.ExitZeroOpt,
         verbose: bool = common.VerboseOpt,
+        log: Optional[List[str]] = typer.Option(None, "--log", help="Also triage this build log (plain, gzip, - for stdin) into the same report. Repeatable."),
+        signatures: Optional[List[str]] = typer.Option(None, "--signatures", help="Extra signature folder for --log (see `triage --signatures`)."),
     ) -> None:
         """Check whether the Docker daemon can reach Earthly's registry proxy from here, and why not."""
         from earthly_doctor.commands.diagnose import DiagnoseRequest, diagnose
@@ -40,7 +42,7 @@ def register(app: typer.Typer) -> None:
             check_format(fmt)
             outputs = parse_outputs(output or [])
             request = DiagnoseRequest(only=only or [], skip=skip or [])
-            extend_request(request, env)
+            extend_request(request, env, logs=log or [], signature_dirs=signatures or [])
             ctx = Context(env=env, options=Options(timeout=timeout, probe_timeout=probe_timeout, docker_host=docker_host, verbose=verbose))
             terminal.progress("earthly-doctor: probing the Docker daemon and this namespace…")
             report = diagnose(ctx, request)
@@ -53,5 +55,11 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(int(exit_status(report, fail_on, exit_zero)))
 
 
-def extend_request(request, env: Environment) -> None:
-    """Hook for options that other modules add to `diagnose` (e.g. `--log`); nothing yet."""
+def extend_request(request, env: Environment, logs: list[str] = (), signature_dirs: list[str] = ()) -> None:
+    """Hook for options that other modules add to `diagnose`: `--log` triages logs into the same report."""
+    if logs:
+        from earthly_doctor.commands.triage import triage_findings
+
+        request.extra_findings.extend(triage_findings(list(logs), list(signature_dirs)))
+        # The ED160 check would only say "no log given"; the triage findings stand in for it.
+        request.skip.append("ED160")

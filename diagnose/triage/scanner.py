@@ -238,7 +238,7 @@ class Scanner:
                 target = self._target_before(line_start if line_start is not None else seg_start)
                 if target:
                     fields["target"] = target
-            match = Match(sig, line, text[:TEXT_LIMIT], stamp, self.pipeline.stage, self.pipeline.node, fields,
+            match = Match(sig, line, text[:TEXT_LIMIT].strip(), stamp, self.pipeline.stage, self.pipeline.node, fields,
                           ctx_text[:TEXT_LIMIT] if ctx_text else None)
             self._record(match, found)
         return seg_end

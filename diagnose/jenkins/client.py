@@ -158,7 +158,7 @@ def translate(what: str, creds: Credentials, timeout: float | None) -> Iterator[
     who = creds.user or "anonymous"
 
     def fail(message: str, kind: str, status: int | None = None) -> JenkinsError:
-        if creds.token:
+        if creds.token and len(creds.token) >= 8:  # a short token would blank out ordinary words
             message = message.replace(creds.token, "***")
         return JenkinsError(f"{what}: {message}", kind, status)
 

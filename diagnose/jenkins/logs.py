@@ -167,7 +167,7 @@ class Reader:
             start = page.size if page.size >= 0 else start
             if not page.more:
                 break
-            if self.budget.over() or (not advanced and time.monotonic() >= until):
+            if self.budget.over() or time.monotonic() >= until:  # --wait 0: what one request returns
                 out.complete = False
                 break
             if not advanced:

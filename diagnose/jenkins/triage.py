@@ -105,7 +105,7 @@ def run_many(client: JenkinsClient, reader: Reader, job: str, refs: list[str], l
         try:
             return read_one(client, reader, job, ref, labels)
         except JenkinsError as exc:
-            if exc.kind in FATAL:
+            if exc.kind in FATAL or len(refs) == 1:  # one build asked for: its failure is the run's
                 stop.set()
                 raise
             return BuildResult(job, int(ref) if ref.isdigit() else 0, error=str(exc))

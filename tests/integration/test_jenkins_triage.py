@@ -1,0 +1,274 @@
+"""`earthly-doctor jenkins triage` end to end against the stand-in Jenkins (tests/harness/fake_jenkins.py)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+
+from earthly_doctor.cli import main
+from tests.harness.fake_jenkins import FakeJenkins, pipeline_build
+
+TOKEN = "11e4f7c2a9b8d3e6f0a1b2c3d4e5f6a7b8"
+JOB = "org/repo/feature%2Fx"  # a multibranch branch `feature/x` inside folder `org`
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    """No credentials but the ones a test sets; HOME points at an empty folder so no real ~/.netrc is read."""
+    for name in ("JENKINS_URL", "JENKINS_USER", "JENKINS_API_TOKEN", "NETRC", "JENKINS_API_EXTRA_HEADERS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return monkeypatch
+
+
+@pytest.fixture
+def jenkins():
+    server = FakeJenkins({"alice": TOKEN, "bob": "bob-token-555"}, no_read={"bob"})
+    server.node("agent-1", ["linux", "docker"])
+    server.node("agent-2", ["linux", "arm64"])
+    job = server.job(JOB)
+    for n in range(1, 7):
+        job.add(pipeline_build(n, fail=n != 4, node=f"agent-{1 + n % 2}", size=120_000, wfapi=n % 3 != 0,
+                               version="v0.8.15" if n < 5 else "v0.8.16"))
+    server.job("plain").add(pipeline_build(1, fail=True, size=2_000))
+    with server:
+        yield server
+
+
+def login(env, server: FakeJenkins, user: str = "alice", token: str = TOKEN) -> None:
+    env.setenv("JENKINS_URL", server.url)
+    env.setenv("JENKINS_USER", user)
+    env.setenv("JENKINS_API_TOKEN", token)
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["jenkins", "triage", *args])
+    out, err = capsys.readouterr()
+    return int(exit_info.value.code or 0), out, err
+
+
+def one_line_error(code: int, err: str, needle: str) -> None:
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("earthly-doctor: error: "), err
+    assert needle in lines[0], err
+    assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------------------------------------ happy paths
+
+
+def test_last_failed_build_by_default_whoami_first(env, jenkins, capsys):
+    login(env, jenkins)
+    code, out, err = run(capsys, JOB, "--format", "json")
+    assert code == 1, err
+    report = json.loads(out)
+    (finding,) = [f for f in report["findings"] if f["status"] == "fail"]
+    assert finding["code"] == "ED160" and finding["signature"] == "proxy-unreachable"
+    assert finding["build"] == 6 and finding["url"].endswith("/job/org/job/repo/job/feature%252Fx/6/")
+    assert finding["port"] in (35137, "35137")
+    assert report["verdict"]["cause"] == "proxy-unreachable"
+    assert report["jenkins"]["user"] == "alice" and report["jenkins"]["version"] == "2.516.3"
+    # whoami resolves auth before anything else: the crumb, then me/api/json; nothing goes out without credentials.
+    paths = [p for _, p, _ in jenkins.requests]
+    assert paths[0] == "/crumbIssuer/api/json" and paths[1].startswith("/me/api/json")
+    assert all(auth for _, _, auth in jenkins.requests)
+
+
+def test_wfapi_names_the_failed_stage_and_reads_only_the_step(env, jenkins, capsys):
+    login(env, jenkins)
+    code, out, _ = run(capsys, JOB, "5", "--format", "json")
+    finding = json.loads(out)["findings"][0]
+    assert code == 1 and finding["stage"] == "Image" and finding["node"] == "agent-2"
+    assert finding["earthly_version"] == "v0.8.16" and finding["labels"] == ["linux", "arm64"]
+    paths = [p for _, p, _ in jenkins.requests]
+    assert any("/5/wfapi/describe" in p for p in paths)
+    assert any("/5/execution/node/6/log/logText/progressiveText" in p for p in paths)
+    assert not any(p.endswith("/5/consoleText") for p in paths)
+
+
+def test_build_url_form_and_folder_names(env, jenkins, capsys):
+    login(env, jenkins)
+    env.delenv("JENKINS_URL")
+    code, out, err = run(capsys, jenkins.job_url(JOB) + "2/", "--format", "json")
+    assert code == 1, err
+    finding = json.loads(out)["findings"][0]
+    assert finding["build"] == 2 and finding["job"] == JOB
+    assert any("/job/org/job/repo/job/feature%252Fx/2/api/json" in p for _, p, _ in jenkins.requests)
+
+
+def test_last_n_summary_by_node_label_version_and_dates(env, jenkins, capsys, tmp_path):
+    login(env, jenkins)
+    code, out, err = run(capsys, JOB, "--last", "6", "--output", f"json:{tmp_path / 'r.json'}")
+    assert code == 1, err
+    summary = json.loads((tmp_path / "r.json").read_text())["summary"]
+    assert summary["builds"] == 6 and summary["failed"] == 5 and summary["green"] == 1
+    (row,) = summary["signatures"]
+    assert row["signature"] == "proxy-unreachable" and row["failed_builds"] == 5 and not row["red_herring"]
+    assert row["nodes"] == {"agent-2": 3, "agent-1": 2}
+    assert row["labels"] == {"linux": 5, "arm64": 3, "docker": 2}
+    assert row["earthly_versions"] == {"v0.8.15": 3, "v0.8.16": 2}
+    assert row["first_seen"]["build"] == 1 and row["last_seen"]["build"] == 6
+    assert row["first_seen"]["timestamp"] == "2024-01-01T01:00:00Z"
+    # The text report carries the same table.
+    assert "proxy-unreachable" in out and "agent-2 (3)" in out and "Builds read: 6 (5 failed, 1 green" in out
+
+
+def test_red_herring_when_the_signature_is_also_in_green_builds(env, jenkins, capsys):
+    job = jenkins.job("herring")
+    job.add(pipeline_build(1, fail=True, size=5_000))
+    job.add(pipeline_build(2, fail=False, herring_retry=True, size=5_000, eol=b"\r\n"))  # retried, then green
+    login(env, jenkins)
+    code, out, _ = run(capsys, "herring", "--last", "2", "--format", "json")
+    report = json.loads(out)
+    (row,) = report["summary"]["signatures"]
+    assert row["red_herring"] and row["green_builds"] == 1 and row["failed_builds"] == 1
+    assert {f["status"] for f in report["findings"]} == {"warn"}
+    assert all(f["red_herring"] for f in report["findings"])
+    assert report["verdict"]["cause"] == "no-known-failure"
+    assert code == 0  # warn is below the default --fail-on fail
+    # The green build's whole log was streamed through consoleText (CRLF lines kept) and still matched.
+    assert any(p.endswith("/herring/2/consoleText") for _, p, _ in jenkins.requests)
+
+
+def test_crlf_log_through_progressive_text(env, jenkins, capsys):
+    jenkins.job("windows").add(pipeline_build(3, fail=True, size=400_000, eol=b"\r\n", wfapi=False))
+    login(env, jenkins)
+    code, out, _ = run(capsys, "windows", "--format", "json")
+    finding = json.loads(out)["findings"][0]
+    assert code == 1 and finding["signature"] == "proxy-unreachable"
+    assert finding["session"] == "jwd728vcbn4ni32eu360wnxmi"
+    # A 400 kB log is read as head + tail: two progressiveText requests, the second from near the end.
+    starts = [int(p.rsplit("start=", 1)[1]) for _, p, _ in jenkins.requests if "progressiveText" in p]
+    assert starts[0] == 0 and starts[1] > 100_000
+
+
+def test_running_build_followed_until_complete(env, jenkins, capsys):
+    jenkins.job("live").add(pipeline_build(7, fail=True, size=3_000, running_polls=9))
+    login(env, jenkins)
+    code, out, err = run(capsys, "live", "7", "--wait", "10", "--format", "json")
+    assert code == 1, err
+    finding = json.loads(out)["findings"][0]
+    assert finding["signature"] == "proxy-unreachable"
+    starts = [int(p.rsplit("start=", 1)[1]) for _, p, _ in jenkins.requests if "/live/7/logText/progressiveText" in p]
+    assert len(starts) >= 9 and starts == sorted(starts) and starts[0] == 0  # X-Text-Size became the next start
+
+
+def test_running_build_without_wait_is_reported_as_running(env, jenkins, capsys):
+    jenkins.job("live").add(pipeline_build(8, fail=True, size=3_000, running_polls=9))
+    login(env, jenkins)
+    code, out, _ = run(capsys, "live", "8", "--format", "json")
+    finding = json.loads(out)["findings"][0]
+    assert code == 0 and finding["status"] == "skip" and finding["title"] == "Build still running"
+
+
+# ------------------------------------------------------------------------------------------------ failures
+
+
+def test_bad_token_is_one_line_401(env, jenkins, capsys):
+    login(env, jenkins, token="wrong-token-1234567")
+    code, out, err = run(capsys, JOB)
+    one_line_error(code, err, "authentication failed (401) for user alice")
+    assert "wrong-token-1234567" not in out + err
+
+
+def test_missing_permission_is_one_line_403(env, jenkins, capsys):
+    login(env, jenkins, user="bob", token="bob-token-555")
+    code, _, err = run(capsys, JOB)
+    one_line_error(code, err, "permission denied (403) for user bob")
+
+
+def test_anonymous_without_read_is_403(env, jenkins, capsys):
+    env.setenv("JENKINS_URL", jenkins.url)
+    code, _, err = run(capsys, JOB)
+    one_line_error(code, err, "permission denied (403) for user anonymous")
+
+
+def test_unknown_job_and_unknown_build(env, jenkins, capsys):
+    login(env, jenkins)
+    code, _, err = run(capsys, "org/nope")
+    one_line_error(code, err, "job org/nope: not found (404)")
+    code, _, err = run(capsys, JOB, "99")
+    one_line_error(code, err, "build org/repo/feature%2Fx #99: not found (404)")
+
+
+def test_timeout_on_a_slow_server(env, jenkins, capsys):
+    jenkins.slow[r"^/me/"] = 3.0
+    login(env, jenkins)
+    began = time.monotonic()
+    code, _, err = run(capsys, JOB, "--request-timeout", "0.5")
+    one_line_error(code, err, "within 0.5 s (timeout)")
+    assert time.monotonic() - began < 2.5
+
+
+def test_refused_on_a_closed_port(env, capsys):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: nothing listens there
+    env.setenv("JENKINS_URL", f"http://127.0.0.1:{port}/")
+    env.setenv("JENKINS_USER", "alice")
+    env.setenv("JENKINS_API_TOKEN", TOKEN)
+    code, _, err = run(capsys, JOB)
+    one_line_error(code, err, f"connection to 127.0.0.1:{port} refused")
+
+
+def test_malformed_json(env, jenkins, capsys):
+    jenkins.malformed.add(r"/6/api/json$")
+    login(env, jenkins)
+    code, _, err = run(capsys, JOB, "6")
+    one_line_error(code, err, "malformed JSON from 127.0.0.1")
+
+
+def test_server_error_on_one_build_of_many_is_an_error_finding(env, jenkins, capsys):
+    jenkins.status[r"/feature%252Fx/3/api/json$"] = 500
+    login(env, jenkins)
+    code, out, _ = run(capsys, JOB, "--last", "6", "--format", "json")
+    report = json.loads(out)
+    errors = [f for f in report["findings"] if f["status"] == "error"]
+    assert len(errors) == 1 and "server error (500)" in errors[0]["summary"] and errors[0]["build"] == 3
+    assert report["summary"]["errors"] == 1 and code == 1
+
+
+# ------------------------------------------------------------------------------------------------ credentials
+
+
+def test_netrc_credentials(env, jenkins, capsys, tmp_path):
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1 login alice password {TOKEN}\n")
+    netrc.chmod(0o600)
+    env.setenv("JENKINS_URL", jenkins.url)
+    env.setenv("NETRC", str(netrc))
+    code, out, err = run(capsys, "plain", "--format", "json")
+    assert code == 1, err
+    assert json.loads(out)["jenkins"]["credentials"] == "netrc"
+
+
+def test_user_without_token_or_netrc_is_a_usage_error(env, jenkins, capsys):
+    env.setenv("JENKINS_URL", jenkins.url)
+    env.setenv("JENKINS_USER", "alice")
+    code, _, err = run(capsys, "plain")
+    one_line_error(code, err, "JENKINS_API_TOKEN is not set")
+
+
+def test_token_never_in_output_or_reports(env, jenkins, capsys, tmp_path):
+    login(env, jenkins)
+    outputs = []
+    for fmt in ("json", "junit", "warnings-ng", "sarif", "markdown", "text"):
+        outputs += ["--output", f"{fmt}:{tmp_path / ('report.' + fmt)}"]
+    code, out, err = run(capsys, JOB, "--last", "6", "-v", *outputs)
+    assert code == 1
+    assert TOKEN not in out and TOKEN not in err
+    files = list(tmp_path.glob("report.*"))
+    assert len(files) == 6
+    for path in files:
+        text = path.read_text()
+        assert "ED160" in text or "proxy-unreachable" in text, path
+        assert TOKEN not in text, path
+    # Failing runs must not leak it either.
+    jenkins.status[r"/api/json"] = 500
+    code, out, err = run(capsys, JOB, "-v")
+    assert code == 2 and TOKEN not in out + err

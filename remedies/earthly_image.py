@@ -1,0 +1,42 @@
+"""earthly-image: use an image that disables the proxy itself (earthly/earthly ≥ v0.8.2) or add its ENV line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from earthly_doctor.remedies.base import Editor, Plan, Remedy, Target, Topology
+
+
+class EarthlyImage(Remedy):
+    id = "earthly-image"
+    kinds = ("dockerfile", "jenkinsfile")
+    verify_codes = ("ED140",)
+    risks = (
+        "Rebuild and push the agent image before the next build; the ENV only affects containers started from it.",
+        "Moving to a newer earthly/earthly tag also updates Earthly and its buildkitd.",
+    )
+
+    def applies(self, topology: Topology) -> bool:
+        # The image matters only when Earthly itself runs in a container.
+        return topology.proxy_unreachable and (
+            topology.in_container is True or topology.cause in ("proxy-unreachable-bridge-container", "proxy-unreachable")
+        )
+
+    def editor(self, kind: str, options: dict[str, Any]) -> Editor | None:
+        if kind == "dockerfile":
+            from earthly_doctor.remedies.edit.dockerfile import edit_dockerfile_env
+
+            return edit_dockerfile_env
+        if kind == "jenkinsfile":
+            from earthly_doctor.remedies.edit.jenkinsfile import edit_image
+
+            return edit_image
+        return None
+
+    def default_targets(self, cwd: Path, env: dict[str, str]) -> list[Target]:
+        # A project Dockerfile is usually the application's, not the agent's: only edited when named with --file.
+        return [Target(cwd / "Jenkinsfile", "jenkinsfile")] if (cwd / "Jenkinsfile").is_file() else []
+
+    def extras(self, plan: Plan, topology: Topology, options: dict[str, Any]) -> None:
+        plan.snippets.append(("custom agent Dockerfile (pass it with --file to edit it)", "ENV EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true\n"))

@@ -1,0 +1,175 @@
+"""The remedy engine: topology facts from a report, remedies ranked for them, plans, and all-or-nothing apply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from earthly_doctor.model import REMEDY_IDS, Report, Status
+from earthly_doctor.remedies.base import Plan, Refusal, Remedy, Target, Topology, WriteResult, undo_file, write_edit
+from earthly_doctor.remedies.edit.text import EditRefused
+
+_TRUE = (True, "true", "True", "yes", 1)
+
+
+def _fact(report: Report, code: str, name: str) -> Any:
+    for finding in report.findings:
+        if finding.code == code and finding.status != Status.ERROR:
+            value = finding.fact(name)
+            if value is not None:
+                return value
+    return None
+
+
+def _status(report: Report, code: str) -> Status | None:
+    return next((f.status for f in report.findings if f.code == code), None)
+
+
+def topology_from(report: Report) -> Topology:
+    """Read what the report proves; anything it does not say stays None, and remedies treat None as 'no'."""
+    published = _fact(report, "ED131", "port_8371_published")
+    if published is None:
+        published = _fact(report, "ED131", "published")
+    if published is None and _status(report, "ED131") == Status.PASS:
+        published = True
+    in_container = _fact(report, "ED101", "in_container")
+    if in_container is None and _status(report, "ED101") is not None:
+        in_container = _fact(report, "ED101", "container_id") is not None or None
+    daemon_proxy = None
+    if _status(report, "ED111") == Status.FAIL:
+        daemon_proxy = True
+    return Topology(
+        cause=report.verdict.cause,
+        confidence=report.verdict.confidence.value,
+        daemon_kind=_fact(report, "ED110", "daemon_kind"),
+        network_mode=_fact(report, "ED103", "network_mode"),
+        in_container=None if in_container is None else in_container in _TRUE,
+        buildkitd_8371=None if published is None else published in _TRUE,
+        daemon_proxy=daemon_proxy,
+        ranking=tuple(report.verdict.remedies),
+    )
+
+
+@dataclass
+class Loaded:
+    remedies: dict[str, Remedy] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_remedies() -> Loaded:
+    from earthly_doctor.plugins import REMEDY_GROUP, load_group
+
+    group = load_group(REMEDY_GROUP)
+    loaded = Loaded(warnings=list(group.warnings))
+    for item in group.items:
+        rid = getattr(item, "id", None)
+        if not rid or not hasattr(item, "plan") or not hasattr(item, "applies"):
+            loaded.warnings.append(f"plugin {item!r} is not a remedy (no id, applies or plan); ignored")
+            continue
+        if rid in loaded.remedies:
+            loaded.warnings.append(f"two remedies claim id {rid}; the second ({type(item).__module__}) is ignored")
+            continue
+        loaded.remedies[rid] = item
+    return loaded
+
+
+def rank(topology: Topology, remedies: Mapping[str, Remedy]) -> list[Remedy]:
+    """The verdict's order, keeping only remedies that exist and whose `applies()` holds for this topology."""
+    ranked = []
+    for rid in topology.ranking:
+        remedy = remedies.get(rid)
+        if remedy is not None and _applies(remedy, topology):
+            ranked.append(remedy)
+    return ranked
+
+
+def _applies(remedy: Remedy, topology: Topology) -> bool:
+    try:
+        return bool(remedy.applies(topology))
+    except Exception:  # a third-party remedy's bug must not take the engine down
+        return False
+
+
+def applies(remedy: Remedy, topology: Topology) -> bool:
+    return _applies(remedy, topology)
+
+
+def kind_of(path: Path) -> str | None:
+    """Which editor a file needs, from its name (and a shebang for scripts without an extension)."""
+    name = path.name.lower()
+    if name.startswith("jenkinsfile") or name.endswith((".jenkinsfile", ".groovy")):
+        return "jenkinsfile"
+    if name.startswith(("dockerfile", "containerfile")) or name.endswith((".dockerfile", ".containerfile")):
+        return "dockerfile"
+    if name == ".env" or name.endswith(".env") or name.startswith(".env."):
+        return "envfile"
+    if name.endswith((".yml", ".yaml")):
+        return "yaml"
+    if name.endswith((".sh", ".bash")):
+        return "shell"
+    try:
+        with open(path, "rb") as handle:
+            head = handle.readline(200)
+    except OSError:
+        return None
+    if head.startswith(b"#!") and any(s in head for s in (b"sh", b"bash", b"dash", b"zsh")):
+        return "shell"
+    return None
+
+
+def targets_for(remedy: Remedy, files: list[Path], cwd: Path, env: Mapping[str, str]) -> tuple[list[Target], list[Refusal]]:
+    if not files:
+        return remedy.default_targets(cwd, dict(env)), []
+    targets, refusals = [], []
+    for path in files:
+        kind = kind_of(path)
+        if kind is None:
+            refusals.append(Refusal(path, 0, "unknown file type (expected a Jenkinsfile, .env, shell script, Dockerfile or YAML config)"))
+        elif kind not in remedy.kinds:
+            refusals.append(Refusal(path, 0, f"{remedy.id} does not edit {kind} files"))
+        else:
+            targets.append(Target(path, kind))
+    return targets, refusals
+
+
+def make_plan(remedy: Remedy, topology: Topology, files: list[Path], cwd: Path, env: Mapping[str, str],
+              options: dict[str, Any] | None = None) -> Plan:
+    targets, refusals = targets_for(remedy, files, cwd, env)
+    plan = remedy.plan(topology, targets, options or {})
+    plan.refusals = refusals + plan.refusals
+    return plan
+
+
+@dataclass
+class ApplyResult:
+    remedy: str
+    written: list[WriteResult] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(w.written for w in self.written)
+
+
+def apply_plan(plan: Plan) -> ApplyResult:
+    """Write every changed file of the plan, or none of them when any file was refused."""
+    result = ApplyResult(plan.remedy, refusals=list(plan.refusals))
+    if plan.refusals:
+        return result
+    for edit in plan.edits:
+        try:
+            result.written.append(write_edit(edit))
+        except EditRefused as exc:
+            result.refusals.append(Refusal(edit.path, exc.line, exc.reason))
+        except OSError as exc:
+            result.refusals.append(Refusal(edit.path, 0, f"cannot write: {exc.strerror or exc}"))
+    return result
+
+
+def undo(paths: list[Path]) -> list[WriteResult]:
+    return [undo_file(p) for p in paths]
+
+
+def known(remedy_id: str) -> bool:
+    return remedy_id in REMEDY_IDS

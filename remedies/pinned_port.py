@@ -1,0 +1,54 @@
+"""pinned-port: proxy off plus `local_registry_host` at buildkitd's fixed 8371, published on the daemon's loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from earthly_doctor.remedies.base import Editor, Plan, Remedy, Target, Topology
+from earthly_doctor.remedies.disable_proxy import DisableProxy
+
+PINNED = "tcp://127.0.0.1:8371"
+
+
+def config_path(env: dict[str, str]) -> Path:
+    """Earthly's config file: EARTHLY_CONFIG, else ~/.earthly/config.yml (the legacy config.yaml when only it exists)."""
+    if env.get("EARTHLY_CONFIG"):
+        return Path(env["EARTHLY_CONFIG"]).expanduser()
+    home = Path(env.get("HOME") or Path.home()) / ".earthly"
+    if not (home / "config.yml").exists() and (home / "config.yaml").exists():
+        return home / "config.yaml"
+    return home / "config.yml"
+
+
+class PinnedPort(Remedy):
+    id = "pinned-port"
+    kinds = ("yaml", "jenkinsfile", "envfile", "shell")
+    verify_codes = ("ED131", "ED140")
+    risks = (
+        "Only for the local earthly-buildkitd: with a remote BuildKit host Earthly ignores local_registry_host.",
+        "Port 8371 exists only while earthly-buildkitd runs with it published (EARTHLY_WITH_DOCKER unset); "
+        "any process on the daemon's host can pull the build's images from it while it runs.",
+    )
+    _proxy = DisableProxy()
+
+    def applies(self, topology: Topology) -> bool:
+        return topology.proxy_unreachable and topology.buildkitd_8371 is True
+
+    def editor(self, kind: str, options: dict[str, Any]) -> Editor | None:
+        if kind == "yaml":
+            from earthly_doctor.remedies.edit.yaml_config import edit_local_registry_host
+
+            return lambda text: edit_local_registry_host(text, PINNED)
+        return self._proxy.editor(kind, options)
+
+    def default_targets(self, cwd: Path, env: dict[str, str]) -> list[Target]:
+        return [Target(config_path(env), "yaml")] + self._proxy.default_targets(cwd, env)
+
+    def extras(self, plan: Plan, topology: Topology, options: dict[str, Any]) -> None:
+        plan.commands += [
+            f"earthly config global.local_registry_host '{PINNED}'",
+            "export EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true",
+        ]
+        if not any(e.kind == "yaml" for e in plan.edits):
+            plan.notes.append("no Earthly config file among the files; run the `earthly config` command shown")

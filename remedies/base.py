@@ -48,6 +48,11 @@ class FileEdit:
     changes: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    label: str = ""  # how the path is shown (relative to the working directory when inside it)
+
+    @property
+    def name(self) -> str:
+        return self.label or str(self.path)
 
     @property
     def changed(self) -> bool:
@@ -58,8 +63,9 @@ class FileEdit:
             return ""
         old = (self.before or "").splitlines(keepends=True)
         new = self.after.splitlines(keepends=True)
-        name = str(self.path)
-        lines = difflib.unified_diff(old, new, "/dev/null" if self.before is None else f"a/{name}", f"b/{name}")
+        name = self.name
+        a, b = (name, name) if name.startswith("/") else (f"a/{name}", f"b/{name}")
+        lines = difflib.unified_diff(old, new, "/dev/null" if self.before is None else a, b)
         # Diffs are shown, not patched: show CRLF files with LF so the terminal stays readable.
         return "".join(line.replace("\r\n", "\n") if line.endswith("\r\n") else line for line in lines)
 
@@ -95,7 +101,7 @@ class Plan:
             "remedy": self.remedy,
             "title": self.title,
             "edits": [
-                {"path": str(e.path), "kind": e.kind, "changed": e.changed, "diff": e.diff(), "changes": e.changes,
+                {"path": e.name, "kind": e.kind, "changed": e.changed, "diff": e.diff(), "changes": e.changes,
                  "already": e.already, "notes": e.notes}
                 for e in self.edits
             ],
@@ -226,10 +232,10 @@ def write_edit(edit: FileEdit) -> WriteResult:
     planned = edit.before.encode("utf-8") if edit.before is not None else None
     if _digest(current) != _digest(planned):
         if current is not None and current == edit.after.encode("utf-8"):
-            return WriteResult(path, False, None, f"{path}: already changed; nothing to do")
+            return WriteResult(path, False, None, f"{edit.name}: already changed; nothing to do")
         raise EditRefused(0, "changed on disk since it was read")
     if not edit.changed:
-        return WriteResult(path, False, None, f"{path}: already applied; nothing changed")
+        return WriteResult(path, False, None, f"{edit.name}: already applied; nothing changed")
     if current is None:
         atomic_write_bytes(created_marker(path), b"")
         backup = created_marker(path)
@@ -237,7 +243,7 @@ def write_edit(edit: FileEdit) -> WriteResult:
         backup = backup_path(path)
         atomic_write_bytes(backup, current, mode=path.stat().st_mode & 0o7777)
     atomic_write_bytes(path, edit.after.encode("utf-8"))
-    return WriteResult(path, True, backup, f"{path}: written (backup: {backup.name})")
+    return WriteResult(path, True, backup, f"{edit.name}: written (backup: {backup.name})")
 
 
 def undo_file(path: Path) -> WriteResult:

@@ -138,7 +138,18 @@ def make_plan(remedy: Remedy, topology: Topology, files: list[Path], cwd: Path, 
     targets, refusals = targets_for(remedy, files, cwd, env)
     plan = remedy.plan(topology, targets, options or {})
     plan.refusals = refusals + plan.refusals
+    for edit in plan.edits:
+        edit.label = _label(edit.path, cwd)
+    for refusal in plan.refusals:
+        refusal.path = Path(_label(refusal.path, cwd))
     return plan
+
+
+def _label(path: Path, cwd: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(cwd).resolve()))
+    except ValueError:
+        return str(path)
 
 
 @dataclass

@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
         request_timeout: float = typer.Option(10.0, "--request-timeout", help="Seconds to wait for Jenkins to connect or send more data.", min=0.1),
         timeout: float = typer.Option(600.0, "--timeout", help="Deadline for the whole run, in seconds.", min=0.1),
         wait: float = typer.Option(0.0, "--wait", help="Follow a running build's log for up to this many seconds.", min=0.0),
+        signatures: Optional[List[str]] = typer.Option(None, "--signatures", help="A folder of extra signature files (*.toml); repeatable."),
         fmt: str = common.FormatOpt,
         output: Optional[List[str]] = common.OutputOpt,
         fail_on: str = common.FailOnOpt,
@@ -49,7 +50,8 @@ def register(app: typer.Typer) -> None:
             check_format(fmt)
             outputs = parse_outputs(output or [])
             request = JenkinsTriageRequest(target=job, build=build, last=last, workers=workers,
-                                           timeout=request_timeout, deadline=timeout, wait=wait)
+                                           timeout=request_timeout, deadline=timeout, wait=wait,
+                                           signature_dirs=list(signatures or []))
 
             def progress(done: int, total: int) -> None:
                 if total > 1 and (done == total or done % max(1, total // 10) == 0):

@@ -9,14 +9,14 @@ that could not be read, one `skip` per running build that had not finished when 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from earthly_doctor import __version__
 from earthly_doctor.errors import UsageError
 from earthly_doctor.jenkins.client import JenkinsClient, parse_target, resolve_credentials
 from earthly_doctor.jenkins.logs import TAIL, Budget, Reader
-from earthly_doctor.jenkins.scan import new_scanner
+from earthly_doctor.jenkins.scan import Scanning
 from earthly_doctor.jenkins.triage import BuildResult, elapsed_ms, pick_builds, run_many, summarise
 from earthly_doctor.model import Confidence, Evidence, Finding, Report, Severity, Status, Verdict
 
@@ -34,6 +34,7 @@ class JenkinsTriageRequest:
     wait: float = 0.0  # how long to follow a running build
     poll: float = 2.0
     tail: int = TAIL
+    signature_dirs: list[str] = field(default_factory=list)
 
 
 def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
@@ -48,6 +49,7 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
     if request.last is not None and target.build is not None:
         raise UsageError("--last N takes a job, not a build URL")
     creds = resolve_credentials(env, target.root)
+    scanning = Scanning(request.signature_dirs)  # bad signature files fail before any request
     client = JenkinsClient(creds, timeout=request.timeout, workers=request.workers)
     warnings: list[str] = []
     try:
@@ -62,7 +64,7 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
         except Exception as exc:
             labels, _ = {}, warnings.append(f"agent labels unknown ({exc})")
         budget = Budget(began + request.deadline)
-        reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll, scanner=new_scanner)
+        reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll, scanner=scanning)
         results = run_many(client, reader, target.job, refs, labels, workers=request.workers, budget=budget,
                            progress=progress)
     finally:
@@ -71,7 +73,7 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
     findings = build_findings(results, summary)
     return Report(
         findings=findings,
-        verdict=decide(results, summary),
+        verdict=decide(findings, summary),
         tool_version=__version__,
         command="jenkins triage",
         duration_ms=elapsed_ms(began),
@@ -105,65 +107,68 @@ def _evidence(r: BuildResult) -> list[Evidence]:
 
 
 def build_findings(results: list[BuildResult], summary: dict[str, Any]) -> list[Finding]:
+    """ED160 per signature and build (triage's own finding, plus the build's place); pass/skip/error per build."""
+    from earthly_doctor.triage.findings import finding_for
+
     herrings = {row["signature"]: row for row in summary["signatures"] if row["red_herring"]}
     findings: list[Finding] = []
     for r in results:
         if r.error:
             findings.append(Finding(CODE, "Build could not be read", Status.ERROR, Severity.MEDIUM,
-                                    f"#{r.number}: {r.error}", remedies=[], extra={"job": r.job, "build": r.number}))
+                                    f"#{r.number}: {r.error}", category="logs", extra={"job": r.job, "build": r.number}))
             continue
-        for hit in r.hits:
-            extra = _base_extra(r)
-            extra.update({"signature": hit.signature, "line": hit.line, "timestamp": hit.timestamp,
-                          "stage": hit.stage or r.stage, **hit.values})
-            status = Status(hit.status) if hit.status in ("fail", "warn") else Status.WARN
-            summary_text = f"{_where(r)}: {hit.summary}"
-            row = herrings.get(hit.signature)
+        for found in r.found:
+            sig_id = found.match.signature.id
+            finding = finding_for([found.match], r.counts.get(sig_id, 1), f"{r.job} #{r.number} {found.log}")
+            row = herrings.get(sig_id)
+            finding.summary = f"{_where(r)}: {finding.summary}"
             if r.green:
-                status, summary_text = Status.WARN, f"{_where(r)}: seen in a green build: {hit.summary}"
+                finding.status, finding.remedies = Status.WARN, []
+                finding.summary += " (in a green build)"
             elif row:
-                status = Status.WARN
-                summary_text += f" (also in {row['green_builds']} green build(s): a red herring, not the cause)"
-            extra["red_herring"] = bool(row)
-            findings.append(Finding(CODE, hit.title, status, Severity(hit.severity) if hit.severity in Severity._value2member_map_ else Severity.HIGH,
-                                    summary_text, _evidence(r), list(hit.remedies) if status == Status.FAIL else [],
-                                    category="log", extra=extra))
-        if r.hits or r.green:
+                finding.status, finding.remedies = Status.WARN, []
+                finding.summary += f" (also in {row['green_builds']} green build(s): a red herring, not the cause)"
+            base = _base_extra(r)
+            base["stage"] = finding.extra.get("stage") or r.stage
+            base["node"] = r.node or finding.extra.get("node")
+            finding.extra.update(base)
+            finding.extra["red_herring"] = bool(row)
+            # `line` counts from the start of what was read, which `log` names (a step's log, a tail from byte N).
+            finding.evidence.extend(_evidence(r))
+            findings.append(finding)
+        if r.found or r.green:
             continue
         if r.building and not r.complete:
             findings.append(Finding(CODE, "Build still running", Status.SKIP, Severity.INFO,
-                                    f"{_where(r)}: still running when the wait ended; {r.bytes_read} bytes read, no known failure yet",
-                                    _evidence(r), category="log", extra=_base_extra(r)))
+                                    f"{_where(r)}: still running when the wait ended; {r.bytes_read} bytes read, "
+                                    "no known failure yet", _evidence(r), category="logs", extra=_base_extra(r)))
         else:
             findings.append(Finding(CODE, "No known failure signature", Status.PASS, Severity.INFO,
                                     f"{_where(r)}: no known failure signature in the log",
-                                    _evidence(r), category="log", extra=_base_extra(r)))
+                                    _evidence(r), category="logs", extra=_base_extra(r)))
     return findings
 
 
-def decide(results: list[BuildResult], summary: dict[str, Any]) -> Verdict:
-    causes = [row for row in summary["signatures"] if not row["red_herring"] and row["failed_builds"]]
-    failed = summary["failed"]
-    proxy = [row for row in causes if (row.get("cause") or "").startswith("proxy-unreachable")]
-    if proxy:
-        row = proxy[0]
-        nodes = ", ".join(list(row["nodes"])[:5])
-        return Verdict(
-            "proxy-unreachable",
-            f"{row['failed_builds']} of {failed} failed build(s) ended with Earthly's registry proxy unreachable "
-            f"(`connect: connection refused` on 127.0.0.1); the Docker daemon runs in another network namespace "
-            f"than earthly on: {nodes}.",
-            Confidence.LIKELY,
-            ["disable-proxy", "host-network", "pinned-port"],
-            [f"ED160: {row['signature']} in builds {', '.join('#' + str(n) for n in row['build_numbers'][:10])}"
-             + (" …" if len(row["build_numbers"]) > 10 else "")],
-        )
-    if causes:
-        row = causes[0]
-        return Verdict("unknown", f"{row['failed_builds']} of {failed} failed build(s) show {row['title']}; "
-                       "not the registry-proxy failure.", Confidence.POSSIBLE, [], [f"ED160: {row['signature']}"])
-    if results and all(r.error for r in results):
+def decide(findings: list[Finding], summary: dict[str, Any]) -> Verdict:
+    """Triage's own verdict over the builds' findings without red herrings, with the counts in front."""
+    from earthly_doctor.verdict import decide_from_log
+
+    real = [f for f in findings if not f.extra.get("red_herring") and f.status != Status.ERROR]
+    verdict = decide_from_log(real)
+    if verdict is None and any(f.status != Status.ERROR for f in findings):  # every hit was a red herring
+        verdict = Verdict("no-known-failure", f"No known failure signature in {summary['builds']} build(s).",
+                          Confidence.LIKELY, [], [])
+    if verdict is None:
         return Verdict("unknown", "No build log could be read.", Confidence.UNKNOWN, [], [])
-    herring_note = " (signatures seen were red herrings: they also appear in green builds)" if summary["signatures"] else ""
-    return Verdict("no-known-failure", f"No known failure signature in {summary['builds']} build(s){herring_note}.",
-                   Confidence.POSSIBLE, [], [])
+    rows = [row for row in summary["signatures"] if not row["red_herring"] and row["failed_builds"]
+            and row.get("cause") == verdict.cause]
+    if rows:
+        row = rows[0]
+        nodes = ", ".join(list(row["nodes"])[:5])
+        verdict.summary = (f"{row['failed_builds']} of {summary['failed']} failed build(s) show {row['signature']} "
+                           f"(agents: {nodes}). {verdict.summary}")
+    elif any(row["red_herring"] for row in summary["signatures"]) and verdict.cause == "no-known-failure":
+        verdict.summary += " Signatures seen were red herrings: they also appear in green builds."
+    if len(verdict.chain) > 3:
+        verdict.chain = verdict.chain[:3] + [f"… and {len(verdict.chain) - 3} more build(s)"]
+    return verdict

@@ -14,19 +14,29 @@ The order (research/jenkins.md §1.5, §1.6, §4.7):
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from earthly_doctor.jenkins.client import JenkinsClient, job_path
-from earthly_doctor.jenkins.scan import Hit, Scanner, Sniffer, new_scanner
+from earthly_doctor.jenkins.scan import Sniffer, is_hit
 
 HEAD = 64 * 1024
 TAIL = 256 * 1024
 
 
 @dataclass
+class Found:
+    """A scanner match and what was read to find it (`log`): its line number counts from the start of that."""
+
+    match: Any  # earthly_doctor.triage.Match
+    log: str
+
+
+@dataclass
 class LogRead:
-    hits: list[Hit] = field(default_factory=list)
+    found: list[Found] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)  # every occurrence per signature, beyond those kept
     source: str = ""  # what was read: "consoleText", "step 9 head+tail", "progressiveText (running)", …
     bytes_read: int = 0
     node: str | None = None
@@ -34,6 +44,16 @@ class LogRead:
     stage: str | None = None  # the failed stage, from wfapi
     complete: bool = True  # False when a running build was still running at the end of the wait, or time ran out
     wfapi: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """A failure-status signature was found (the reason to stop reading)."""
+        return any(getattr(f.match.signature.status, "value", "") == "fail" for f in self.found)
+
+    def collect(self, scanner: Any, log: str) -> None:
+        scanner.finish()
+        self.found.extend(Found(m, log) for m in scanner.matches if is_hit(m))
+        self.counts.update({sid: n for sid, n in scanner.counts.items()})
 
 
 @dataclass
@@ -51,7 +71,7 @@ class Budget:
 
 class Reader:
     def __init__(self, client: JenkinsClient, budget: Budget, *, tail: int = TAIL, wait: float = 0.0,
-                 poll: float = 2.0, scanner: Callable[[], Scanner] = new_scanner) -> None:
+                 poll: float = 2.0, scanner: Callable[[], Any]) -> None:
         self.client = client
         self.budget = budget
         self.tail = tail
@@ -72,16 +92,16 @@ class Reader:
             steps = self._failed_steps(job, number, out)
             for step in steps:
                 self._head_tail(f"{base}execution/node/{step}/log/", f"log of step {step} of {job} #{number}", out, sniff,
-                                f"step {step}")
-            if not any(h.status == "fail" for h in out.hits):
+                                f"step {step} log")
+            if not out.failed:
                 if not steps:
-                    self._head_tail(base, f"log of {job} #{number}", out, sniff, "build")
-                if not any(h.status == "fail" for h in out.hits):
+                    self._head_tail(base, f"log of {job} #{number}", out, sniff, "build log")
+                if not out.failed:
                     self._whole(base, f"log of {job} #{number}", out, sniff)
         out.node = out.node or sniff.node
         out.earthly_version = sniff.version
-        for hit in out.hits:
-            hit.stage = hit.stage or out.stage
+        for found in out.found:
+            found.match.stage = found.match.stage or out.stage
         return out
 
     # -- Pipeline REST API
@@ -105,8 +125,8 @@ class Reader:
 
     # -- readers
 
-    def _scan(self, chunks: Iterable[bytes], out: LogRead, sniff: Sniffer | None, *, skip_first_line: bool = False,
-              absolute: bool = True) -> bool:
+    def _scan(self, chunks: Iterable[bytes], out: LogRead, sniff: Sniffer | None, log: str, *,
+              skip_first_line: bool = False) -> bool:
         """Feed chunks to a fresh scanner; False when time ran out before the end."""
         scanner = self.scanner()
         finished = True
@@ -123,32 +143,29 @@ class Reader:
             if self.budget.over():
                 finished = False
                 break
-        hits = scanner.finish()
-        if not absolute:
-            for hit in hits:
-                hit.line = None  # line numbers of a tail or a step log do not point into the build's console
-        out.hits.extend(hits)
+        out.collect(scanner, log)
         out.complete = out.complete and finished
         return finished
 
     def _whole(self, base: str, what: str, out: LogRead, sniff: Sniffer) -> None:
-        out.hits.clear()  # the whole log supersedes any head or tail already scanned
+        out.found.clear()  # the whole log supersedes any head or tail already scanned
+        out.counts.clear()
         out.source = "consoleText"
-        self._scan(self.client.stream(base + "consoleText", what), out, sniff)
+        self._scan(self.client.stream(base + "consoleText", what), out, sniff, "consoleText")
 
     def _head_tail(self, base: str, what: str, out: LogRead, sniff: Sniffer, label: str) -> None:
         url = base + "logText/progressiveText"
         first = self.client.page(url, what, {"start": 0})
         if first.size < 0 or first.size <= HEAD + self.tail:
-            out.source = f"{label} progressiveText"
-            self._scan(first.chunks, out, sniff, absolute=label == "build")
+            out.source = label
+            self._scan(first.chunks, out, sniff, label)
             return
-        head = _take(first.chunks, HEAD)
-        self._scan(head, out, sniff, absolute=label == "build")
+        self._scan(_take(first.chunks, HEAD), out, sniff, f"{label} head")
         first.close()
         out.source = f"{label} head+tail"
-        tail = self.client.page(url, what, {"start": max(0, first.size - self.tail)})
-        self._scan(tail.chunks, out, sniff, skip_first_line=True, absolute=False)
+        start = max(0, first.size - self.tail)
+        tail = self.client.page(url, what, {"start": start})
+        self._scan(tail.chunks, out, sniff, f"{label} (tail from byte {start})", skip_first_line=True)
 
     def _follow(self, base: str, what: str, out: LogRead, sniff: Sniffer) -> None:
         """A running build: page through progressiveText until complete, the wait ends, or the budget does."""
@@ -172,7 +189,7 @@ class Reader:
                 break
             if not advanced:
                 time.sleep(max(0.0, min(self.poll, until - time.monotonic(), self.budget.left())))
-        out.hits.extend(scanner.finish())
+        out.collect(scanner, "progressiveText")
 
 
 def _take(chunks: Iterable[bytes], limit: int) -> Iterable[bytes]:

@@ -18,8 +18,7 @@ from typing import Any, Callable
 
 from earthly_doctor.errors import UsageError
 from earthly_doctor.jenkins.client import JenkinsClient, JenkinsError
-from earthly_doctor.jenkins.logs import Budget, LogRead, Reader
-from earthly_doctor.jenkins.scan import Hit
+from earthly_doctor.jenkins.logs import Budget, Found, LogRead, Reader
 
 FATAL = {"auth", "forbidden", "refused", "tls", "dns", "not-jenkins"}
 GREEN = {"SUCCESS"}
@@ -37,7 +36,8 @@ class BuildResult:
     labels: list[str] = field(default_factory=list)
     earthly_version: str | None = None
     stage: str | None = None
-    hits: list[Hit] = field(default_factory=list)
+    found: list[Found] = field(default_factory=list)  # the first match of each signature, in reading order
+    counts: dict[str, int] = field(default_factory=dict)  # occurrences per signature
     source: str = ""
     complete: bool = True
     bytes_read: int = 0
@@ -85,11 +85,12 @@ def read_one(client: JenkinsClient, reader: Reader, job: str, ref: str, labels: 
     result.labels = list(labels.get(result.node or "\0", []))
     result.earthly_version, result.stage = read.earthly_version, read.stage
     result.source, result.complete, result.bytes_read = read.source, read.complete, read.bytes_read
+    result.counts = dict(read.counts)
     seen: set[str] = set()
-    for hit in read.hits:  # one hit per signature and build: the summary counts builds
-        if hit.signature not in seen:
-            seen.add(hit.signature)
-            result.hits.append(hit)
+    for found in read.found:  # one per signature and build: the summary counts builds
+        if found.match.signature.id not in seen:
+            seen.add(found.match.signature.id)
+            result.found.append(found)
     return result
 
 
@@ -143,9 +144,10 @@ def summarise(results: list[BuildResult]) -> dict[str, Any]:
     """Per signature: builds hit (failed and green), nodes, labels, Earthly versions, first/last seen, red herring."""
     table: dict[str, dict[str, Any]] = {}
     for r in sorted(results, key=lambda r: (r.timestamp, r.number)):
-        for hit in r.hits:
-            row = table.setdefault(hit.signature, {
-                "signature": hit.signature, "title": hit.title, "cause": hit.cause, "builds": 0, "failed_builds": 0, "green_builds": 0,
+        for found in r.found:
+            sig = found.match.signature
+            row = table.setdefault(sig.id, {
+                "signature": sig.id, "title": sig.title, "cause": sig.cause, "builds": 0, "failed_builds": 0, "green_builds": 0,
                 "nodes": Counter(), "labels": Counter(), "earthly_versions": Counter(), "first_seen": None,
                 "last_seen": None, "build_numbers": [],
             })
@@ -166,6 +168,7 @@ def summarise(results: list[BuildResult]) -> dict[str, Any]:
             row[key] = dict(row[key].most_common())
         rows.append(row)
     rows.sort(key=lambda row: (row["red_herring"], -row["failed_builds"], row["signature"]))
+    herrings = {row["signature"] for row in rows if row["red_herring"]}
     failed = [r for r in results if not r.green and not r.building and not r.error]
     return {
         "builds": len(results),
@@ -175,12 +178,8 @@ def summarise(results: list[BuildResult]) -> dict[str, Any]:
         "errors": sum(1 for r in results if r.error),
         "bytes_read": sum(r.bytes_read for r in results),
         "signatures": rows,
-        "unexplained_builds": [r.number for r in failed if not any(not _herring(rows, h) for h in r.hits)],
+        "unexplained_builds": [r.number for r in failed if not any(f.match.signature.id not in herrings for f in r.found)],
     }
-
-
-def _herring(rows: list[dict[str, Any]], hit: Hit) -> bool:
-    return any(row["signature"] == hit.signature and row["red_herring"] for row in rows)
 
 
 def elapsed_ms(began: float) -> int:

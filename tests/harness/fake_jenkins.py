@@ -268,6 +268,7 @@ class FakeJenkins:
         self.requests: list[tuple[str, str, bool]] = []  # (method, path?query, had Authorization)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._port = 0
         self._thread: threading.Thread | None = None
 
     # -- setup
@@ -290,6 +291,7 @@ class FakeJenkins:
     def start(self) -> None:
         handler = type("Handler", (_Handler,), {"jenkins": self})
         self._server = _Server(("127.0.0.1", 0), handler)
+        self._port = self._server.server_address[1]  # kept: a slow handler may still answer after stop()
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -303,7 +305,7 @@ class FakeJenkins:
 
     @property
     def port(self) -> int:
-        return self._server.server_address[1]
+        return self._port
 
     @property
     def url(self) -> str:

@@ -11,7 +11,7 @@ class LoopbackCanary(Check):
     code = "ED120"
     title = "Daemon reaches this namespace's loopback"
     category = "probe"
-    needs = ("docker", "canary")
+    needs = ("docker", "canary", "earthly_settings")
     fixable = True
     remedies = ("disable-proxy", "host-network", "pinned-port")
     doc = CheckDoc(
@@ -59,6 +59,16 @@ class LoopbackCanary(Check):
                 remedies=[],
             )
         if result.reachable is False:
+            settings = ctx.try_fact("earthly_settings")
+            if settings is not None and settings.export_path in ("none", "tar", "buildkitd-8371"):
+                # The gap is real but Earthly would not use the proxy: a latent problem, not this build's failure.
+                evidence.append(Evidence("export_path", settings.export_path, settings.export_detail))
+                return self.warn(
+                    f"the daemon could not reach 127.0.0.1:{result.port} in this namespace, but Earthly would not use "
+                    f"the proxy here ({settings.export_detail}): {attempt.daemon_error}",
+                    severity=Severity.LOW,
+                    evidence=evidence,
+                )
             return self.fail(
                 f"the daemon could not reach 127.0.0.1:{result.port} in this namespace: {attempt.daemon_error}",
                 severity=Severity.HIGH,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from earthly_doctor.context import Context, FactError, provides
 from earthly_doctor.probes.canary import CanaryResult, run_canary
 from earthly_doctor.probes.docker_client import DaemonHandle, connect
@@ -31,3 +33,106 @@ def loopback_canary(ctx: Context) -> CanaryResult:
     """Whether the daemon can reach a listener on this namespace's loopback (the canary pull)."""
     handle = require_daemon(ctx)
     return run_canary(handle.client, _probe_timeout(ctx))
+
+
+@provides("container", timeout=1.0)
+def container_identity(ctx: Context):
+    """Whether this process runs in a container, which runtime and id, and the signals that said so (ED101)."""
+    from earthly_doctor.probes.container import detect_container
+
+    return detect_container(ctx.env.proc_root, ctx.env.fs_root, ctx.env.env)
+
+
+@provides("netns", timeout=3.0)
+def network_namespace(ctx: Context):
+    """This process's network namespace, compared with the daemon process's when it is visible (ED102)."""
+    from earthly_doctor.probes.netns import compare_with_daemon
+
+    handle = ctx.try_fact("docker")
+    endpoint = handle.endpoint.url if handle is not None else None
+    info = handle.info if handle is not None and handle.ok else None
+    return compare_with_daemon(ctx.env.proc_root, endpoint, info)
+
+
+@provides("network_mode", timeout=10.0)
+def network_mode(ctx: Context):
+    """This container's HostConfig.NetworkMode from the daemon, followed through container:<id> (ED103)."""
+    from earthly_doctor.probes.container import hostname
+    from earthly_doctor.probes.network_mode import resolve
+
+    ident = ctx.fact("container")
+    if not ident.containerized:
+        return None
+    handle = require_daemon(ctx)
+    if ident.container_id:
+        return resolve(handle.client, ident.container_id, f"container id from {ident.fired[0].source if ident.fired else '?'}")
+    name = hostname(ctx.env.fs_root, ctx.env.env)
+    if not name:
+        raise FactError("no container id and no hostname to look this container up by")
+    return resolve(handle.client, name, "hostname (weak: Docker's default hostname is the short id)")
+
+
+@provides("earthly_processes", timeout=3.0)
+def earthly_processes(ctx: Context):
+    """Running earthly/earth processes, their 127.0.0.1 listeners, and whether each answers GET /v2/ (ED130)."""
+    from earthly_doctor.probes.processes import find_earthly_processes
+
+    return find_earthly_processes(ctx.env.proc_root, timeout=min(1.0, _probe_timeout(ctx)))
+
+
+@provides("earthly_reach", timeout=30.0)
+def earthly_reach(ctx: Context):
+    """For each live Earthly listener: can the daemon reach that port on its loopback? {(pid, port): Reach} (ED121)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from earthly_doctor.probes.reach import daemon_reaches
+
+    procs = ctx.fact("earthly_processes")
+    targets = [(p.pid, l.port) for p in procs for l in p.listeners if l.address in ("127.0.0.1", "0.0.0.0")]
+    if not targets:
+        return {}
+    handle = require_daemon(ctx)
+    with ThreadPoolExecutor(max_workers=min(4, len(targets))) as pool:
+        futures = {t: pool.submit(daemon_reaches, handle.client, t[1], _probe_timeout(ctx)) for t in targets}
+        return {t: f.result() for t, f in futures.items()}
+
+
+@provides("earthly_settings", timeout=4.0)
+def earthly_settings(ctx: Context):
+    """Earthly/EarthBuild version (only when a binary is on PATH) and the effective export settings here (ED140)."""
+    from earthly_doctor.probes.earthly_settings import evaluate, find_binaries, run_version
+
+    binaries = find_binaries(ctx.env.env)
+    version_text, version_error = None, None
+    product = "earthbuild" if binaries and binaries[0][0] == "earth" else "earthly"
+    if binaries:
+        try:
+            version_text = run_version(binaries[0][1], ctx.env.env, timeout=min(2.0, _probe_timeout(ctx)))
+        except Exception as exc:  # a broken or hung binary is a finding, not a crash
+            version_error = f"{binaries[0][1]} --version: {type(exc).__name__}: {exc}"
+    settings = evaluate(ctx.env.env, ctx.env.cwd, product=product, version_text=version_text)
+    settings.binaries = [path for _, path in binaries]
+    settings.binary = binaries[0][1] if binaries else None
+    settings.version_error = version_error
+    # A running Earthly's own flags, variables and working directory say more than ours do.
+    for proc in ctx.try_fact("earthly_processes") or []:
+        if proc.error or proc.cwd is None:
+            continue
+        base = {k: v for k, v in ctx.env.env.items() if k in ("HOME", "EARTHLY_CONFIG", "EARTHLY_INSTALLATION_NAME")}
+        settings.processes[proc.pid] = evaluate(
+            {**base, **proc.settings}, Path(proc.cwd), flags=proc.flags,
+            product="earthbuild" if proc.name == "earth" else "earthly", version_text=version_text,
+        )
+    return settings
+
+
+@provides("buildkitd", timeout=15.0)
+def buildkitd(ctx: Context):
+    """The earthly-buildkitd container: running, 127.0.0.1:8371 published, reachable from the daemon (ED131)."""
+    from earthly_doctor.probes.buildkitd import inspect_buildkitd
+
+    handle = require_daemon(ctx)
+    settings = ctx.try_fact("earthly_settings")
+    name = settings.buildkitd_name if settings else "earthly-buildkitd"
+    port = settings.registry_port if settings else 8371
+    return inspect_buildkitd(handle.client, name, port, _probe_timeout(ctx))

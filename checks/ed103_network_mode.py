@@ -1,0 +1,79 @@
+"""ED103: this container's `--network` mode, as the daemon records it, followed through `container:<id>`."""
+
+from __future__ import annotations
+
+from earthly_doctor.check import Check, CheckDoc
+from earthly_doctor.context import FactError
+from earthly_doctor.model import Evidence
+
+_K8S = (
+    "Kubernetes runs this container through its CRI, not this daemon. All containers of a pod share the pod's network "
+    "namespace: a Docker-in-Docker sidecar in the same pod (DOCKER_HOST=tcp://localhost:2375) shares our loopback; "
+    "a node's socket mounted by hostPath serves a daemon in the node's namespace, which shares it only with "
+    "hostNetwork: true. Which of the two this is cannot be read from here; ED120 proves it."
+)
+
+
+class NetworkModeCheck(Check):
+    code = "ED103"
+    title = "Container network mode"
+    category = "container"
+    needs = ("container", "network_mode", "docker")
+    remedies = ("disable-proxy", "host-network")
+    doc = CheckDoc(
+        what="Asks the daemon for this container (by the id ED101 found) and reads `HostConfig.NetworkMode`: "
+        "`default`/`bridge`, `host`, `none`, `container:<id>` (followed to the container that owns the namespace) "
+        "or a user-defined network. In Kubernetes it says what is and is not known.",
+        why="Only `--network host` (or sharing a host-networked container's namespace) puts Earthly's proxy on the "
+        "loopback the host daemon dials. Any bridge or user-defined network gives the container a loopback of its "
+        "own. If the daemon does not know this container at all, it is not the daemon that runs us (Docker-in-Docker, "
+        "a remote daemon, Kubernetes).",
+        example="ED103 warn: container jenkins-agent (3f2a9c1d0b7e) runs with NetworkMode=default (bridge): "
+        "its 127.0.0.1 is its own",
+        fix="Run the agent container with `--network host` (Jenkins: `agent { docker { args '--network host' } }`), "
+        "or disable the registry proxy.",
+    )
+
+    def run(self, ctx):
+        ident = ctx.fact("container")
+        if not ident.containerized:
+            return self.skip("not in a container (ED101)", remedies=[])
+        handle = ctx.fact("docker")
+        if not handle.ok:
+            return self.skip(f"needs a Docker daemon (see ED110: {handle.error})", remedies=[])
+        try:
+            nm = ctx.fact("network_mode")
+        except FactError as exc:
+            if ident.runtime == "kubernetes":
+                return self.skip(f"{exc}. {_K8S}", remedies=[], evidence=[Evidence("runtime", "kubernetes", "ED101")])
+            return self.skip(f"cannot look this container up: {exc}", remedies=[])
+        evidence = [Evidence("lookup", nm.lookup, nm.matched_by)]
+        for hop in nm.chain:
+            evidence.append(Evidence("network_mode", f"{hop.container}: {hop.mode}", "docker API /containers/<id>/json HostConfig.NetworkMode"))
+            if hop.networks:
+                evidence.append(Evidence("networks", hop.networks, "docker API /containers/<id>/json NetworkSettings.Networks"))
+        if not nm.found:
+            evidence.append(Evidence("error", nm.error, "docker API /containers/<id>/json"))
+            if ident.runtime == "kubernetes":
+                return self.warn(f"{nm.error}. {_K8S}", evidence=evidence, remedies=["disable-proxy"], daemon_runs_us=False)
+            return self.warn(
+                f"{nm.error}: this daemon does not run this container (Docker-in-Docker, a remote daemon, or another "
+                "runtime), so its 127.0.0.1 is not this container's",
+                evidence=evidence, remedies=["disable-proxy"], daemon_runs_us=False,
+            )
+        final = nm.final
+        evidence.append(Evidence("final_mode", final, "followed container:<id>"))
+        first = nm.chain[0]
+        via = f" via {' -> '.join(h.mode for h in nm.chain[:-1])}" if len(nm.chain) > 1 else ""
+        if final == "host":
+            return self.passed(f"container {first.container} shares the host's network namespace (NetworkMode={first.mode}{via})",
+                               evidence=evidence, remedies=[], daemon_runs_us=True, final_mode=final)
+        if final == "container-gone":
+            return self.warn(f"container {first.container} uses {first.mode}, whose owner is gone: {nm.error}",
+                             evidence=evidence, daemon_runs_us=True, final_mode=final)
+        kind = "bridge" if final == "bridge" else "no network" if final == "none" else f"user-defined network {final!r}"
+        return self.warn(
+            f"container {first.container} runs with NetworkMode={first.mode}{via} ({kind}): its 127.0.0.1 is its own, "
+            "not the daemon's",
+            evidence=evidence, daemon_runs_us=True, final_mode=final,
+        )

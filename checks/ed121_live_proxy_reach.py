@@ -1,0 +1,67 @@
+"""ED121: can the daemon reach the live Earthly proxy port on its own 127.0.0.1?"""
+
+from __future__ import annotations
+
+from earthly_doctor.check import Check, CheckDoc
+from earthly_doctor.context import FactError
+from earthly_doctor.model import Evidence, Severity
+
+
+class LiveProxyReach(Check):
+    code = "ED121"
+    title = "Daemon reaches the live Earthly proxy"
+    category = "probe"
+    needs = ("earthly_processes", "earthly_reach", "docker")
+    fixable = True
+    remedies = ("disable-proxy", "host-network", "pinned-port")
+    doc = CheckDoc(
+        what="For every 127.0.0.1 listener of a running earthly/earth process, asks the daemon to pull "
+        "`127.0.0.1:<port>/earthly-doctor-probe/<nonce>@sha256:<digest of the nonce>`: the canary method aimed at the "
+        "live port. No registry can hold content with that digest, so nothing is ever stored.",
+        why="This is the very pull Earthly's SAVE IMAGE makes. `connection refused` here is the build's failure, "
+        "proven against the running build; a manifest error means the daemon's dial arrived.",
+        example="ED121 fail: earthly pid 4242: the daemon could not reach 127.0.0.1:35137: dial tcp 127.0.0.1:35137: "
+        "connect: connection refused",
+        fix="Disable the registry proxy (EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true), or run Earthly in the daemon's "
+        "network namespace.",
+    )
+
+    def run(self, ctx):
+        procs = ctx.fact("earthly_processes")
+        targets = [(p, lst) for p in procs for lst in p.listeners if lst.address in ("127.0.0.1", "0.0.0.0")]
+        if not procs:
+            return self.skip("no earthly or earth process is running here", remedies=[])
+        if not targets:
+            return self.skip("earthly is running but no proxy listens on 127.0.0.1 (see ED130)", remedies=[])
+        handle = ctx.fact("docker")
+        if not handle.ok:
+            return self.skip(f"needs a Docker daemon (see ED110: {handle.error})", remedies=[])
+        try:
+            reach = ctx.fact("earthly_reach")
+        except FactError as exc:
+            return self.error(f"the probe did not finish: {exc}", remedies=[])
+        evidence, refused_here, refused_elsewhere, reached, undecided = [], [], [], [], []
+        for p, lst in targets:
+            r = reach.get((p.pid, lst.port))
+            if r is None:
+                continue
+            label = f"{p.name} pid {p.pid} port {lst.port}"
+            evidence.append(Evidence(f"reach:{p.pid}:{lst.port}", r.outcome, "docker API /images/create"))
+            evidence.append(Evidence(f"reference:{p.pid}:{lst.port}", r.reference, "probe"))
+            if r.daemon_error:
+                evidence.append(Evidence(f"daemon_error:{p.pid}:{lst.port}", r.daemon_error, "docker API /images/create"))
+            if r.outcome == "refused":
+                (refused_here if p.same_netns else refused_elsewhere).append(label)
+            elif r.outcome == "reached":
+                reached.append(label)
+            else:
+                undecided.append(label)
+        if refused_here:
+            return self.fail(f"the daemon cannot reach the running proxy: {'; '.join(refused_here)} (connection refused): "
+                             "this build's SAVE IMAGE fails", severity=Severity.HIGH, evidence=evidence, refused=True)
+        if refused_elsewhere:
+            return self.warn(f"the daemon cannot reach an Earthly proxy in another network namespace: {'; '.join(refused_elsewhere)}",
+                             evidence=evidence, refused=True)
+        if undecided and not reached:
+            return self.warn(f"undecided (no answer in time): {'; '.join(undecided)}", evidence=evidence, remedies=[])
+        return self.passed(f"the daemon reaches the running proxy: {'; '.join(reached)}", evidence=evidence, remedies=[])

@@ -1,0 +1,84 @@
+"""ED140: Earthly/EarthBuild version and the effective settings that decide how a SAVE IMAGE is exported."""
+
+from __future__ import annotations
+
+from earthly_doctor.check import Check, CheckDoc
+from earthly_doctor.model import Evidence, Severity
+
+_PATHS = {
+    "proxy": "through the registry proxy (docker pull from 127.0.0.1:<random port> in Earthly's namespace)",
+    "buildkitd-8371": "through buildkitd's published 127.0.0.1:8371 (the proxy is off)",
+    "tar": "as a tar stream into docker load (the proxy is off)",
+    "none": "not at all (no local output)",
+    "invalid": "not at all: Earthly would exit on an invalid setting",
+}
+
+
+def _version(s) -> str:
+    return "v" + ".".join(map(str, s.version)) if s.version else "unknown version"
+
+
+class EarthlySettingsCheck(Check):
+    code = "ED140"
+    title = "Earthly version and export settings"
+    category = "earthly"
+    needs = ("earthly_settings",)
+    fixable = True
+    remedies = ("disable-proxy",)
+    doc = CheckDoc(
+        what="Runs `earthly --version` (or EarthBuild's `earth`) only when the binary is on PATH, and works out the "
+        "effective settings the way Earthly does: `EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY` (EarthBuild: "
+        "`EARTH_…` first) with Go's strconv.ParseBool (set but empty is false; an invalid value makes Earthly exit), "
+        "the `.env` file in the working directory (it never overrides the environment), `--ci`/`EARTHLY_CI` "
+        "(no local output at all), `buildkit_host` (local only for 127.0.0.1, ::1, localhost or docker-container://), "
+        "`local_registry_host`, and `EARTHLY_IMAGE` (the earthly/earthly image, whose ENV disables the proxy since "
+        "v0.8.2). For a running earthly it also reads that process's flags, variables and working directory.",
+        why="The failure needs three things: Earthly v0.8.0 or newer, the proxy enabled, and an image export. Any "
+        "setting that removes one of them means the failure cannot happen; an invalid value fails the build earlier.",
+        example="ED140 pass: earthly v0.8.15 (affected: v0.8.0 and newer start the registry proxy by default); "
+        "SAVE IMAGE exports through the registry proxy",
+        fix="Set EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true (or true in ./.env), or pass "
+        "--disable-remote-registry-proxy before the target; use a Go bool value (true/false/1/0).",
+    )
+
+    def run(self, ctx):
+        s = ctx.fact("earthly_settings")
+        running = next(iter(s.processes.items()), None)
+        eff = running[1] if running else s
+        where = f"running earthly pid {running[0]}" if running else "this environment"
+        evidence = [
+            Evidence("binary", s.binary, "PATH"),
+            Evidence("version", s.version_text or s.version_error, f"{s.binary} --version" if s.binary else "not on PATH"),
+            Evidence("product", s.product, "binary name (earth = EarthBuild)"),
+            Evidence("affected", s.affected, s.affected_reason),
+            Evidence("proxy_disabled", eff.proxy_disabled.value, eff.proxy_disabled.source),
+            Evidence("no_output", eff.no_output.value, eff.no_output.source),
+            Evidence("buildkit_host", eff.buildkit_host.value or "(earthly-buildkitd via docker)", eff.buildkit_host.source),
+            Evidence("buildkit_local", eff.buildkit_local, "containerutil.IsLocal rule"),
+            Evidence("local_registry_host", eff.local_registry_host.value, eff.local_registry_host.source),
+            Evidence("earthly_image", s.earthly_image, "EARTHLY_IMAGE"),
+            Evidence("export_path", eff.export_path, eff.export_detail),
+            Evidence("settings_of", where, "/proc/<pid>/environ, cmdline, cwd" if running else "environment, .env, config"),
+        ]
+        if eff.dotenv_path:
+            evidence.append(Evidence("dotenv", eff.dotenv_path, f"used: {', '.join(eff.dotenv_used) or 'nothing relevant'}"))
+        if s.config_path:
+            evidence.append(Evidence("config", s.config_path, "EARTHLY_CONFIG / ~/.earthly/config.yml"))
+        if running and eff.export_path != s.export_path:
+            evidence.append(Evidence("export_path_here", s.export_path, "this process's environment differs from the running earthly's"))
+        name = "EarthBuild" if s.product == "earthbuild" else "Earthly"
+        who = f"{name} {_version(s)}" if s.binary or running else f"{name} not on PATH here"
+        extra = {"export_path": eff.export_path, "proxy_disabled_source": eff.proxy_disabled.source}
+        if eff.invalid:
+            return self.fail(f"{who}: {'; '.join(eff.invalid)}", severity=Severity.HIGH, evidence=evidence,
+                             remedies=["disable-proxy"], **extra)
+        image_note = ""
+        if s.earthly_image and not eff.proxy_disabled.value:
+            image_note = (" (EARTHLY_IMAGE=true but the proxy is on: an earthly/earthly image before v0.8.2, "
+                          "or the variable was overridden)")
+        if eff.export_path == "proxy":
+            affected = "affected range" if s.affected else "version unknown, affected from v0.8.0" if s.affected is None else "not affected"
+            return self.passed(f"{who} ({affected}); {where}: SAVE IMAGE exports {_PATHS['proxy']}{image_note}",
+                               evidence=evidence, remedies=[], **extra)
+        return self.passed(f"{who}; {where}: SAVE IMAGE exports {_PATHS[eff.export_path]} ({eff.export_detail}), "
+                           "so the registry-proxy failure cannot happen", evidence=evidence, remedies=[], **extra)

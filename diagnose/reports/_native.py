@@ -20,9 +20,9 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 # Keys under which a finding may name the file it points into (a Jenkinsfile, a saved log).
-FILE_KEYS = ("file", "fileName", "file_name", "path", "log_file")
-# Per-build values that must not change a fingerprint, or every build would report a "new" issue.
-VOLATILE_KEYS = {"line", "timestamp", "port", "session", "duration_ms"}
+FILE_KEYS = ("file", "fileName", "file_name", "path", "log_file", "log")
+# The extras that identify a problem across builds; ports, sessions, lines and times change every build.
+STABLE_KEYS = ("signature", "stage", "cause", "store")
 # Statuses that are a problem worth publishing as an issue or failure.
 PROBLEMS = (Status.FAIL, Status.WARN, Status.ERROR)
 
@@ -90,9 +90,9 @@ def fixes(finding: Finding, report: Report) -> list[tuple[str, str, str]]:
 
 
 def fingerprint(finding: Finding) -> str:
-    """Stable across builds for the same problem: code, status, file and non-volatile extras (no line, no port)."""
+    """Stable across builds for the same problem: code, status, file and identifying extras (no line, no port)."""
     loc = location(finding)
-    stable = {k: v for k, v in extra_fields(finding).items() if k not in VOLATILE_KEYS}
+    stable = {k: finding.extra[k] for k in STABLE_KEYS if finding.extra.get(k) not in (None, "")}
     key = json.dumps([finding.code, finding.status.value, loc.file, stable], sort_keys=True, default=str)
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
@@ -25,6 +24,7 @@ from earthly_doctor.environment import Environment
 from earthly_doctor.model import Finding, Severity, Status
 from earthly_doctor.remedies.catalog import describe
 from tests.helpers import samples
+from tests.helpers.native_formats import SARIF_SUBSET, junit_cases, sarif_log, wng_issues
 
 NATIVE = ("junit", "warnings-ng", "sarif", "markdown")
 ESC_OR_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -43,37 +43,6 @@ def test_no_ansi_or_control_characters_in_any_format(fmt, name):
 
 
 # --- JUnit: the junit plugin's reading -------------------------------------------------------------------------
-
-
-def junit_cases(xml: str) -> tuple[list[dict], list[ET.Element]]:
-    """Like SuiteResult.parse: every <testsuite> at any depth that directly holds <testcase>, then CaseResult fields."""
-    root = ET.fromstring(xml)
-    assert root.tag in ("testsuites", "testsuite")
-    suites = [s for s in root.iter("testsuite") if s.find("testcase") is not None]
-    cases = []
-    for suite in suites:
-        float(suite.get("time", "0").replace(",", ""))
-        for case in suite.findall("testcase"):
-            failure, error, skipped = case.find("failure"), case.find("error"), case.find("skipped")
-            problem = error if error is not None else failure
-            details = problem.get("message") if problem is not None else None
-            trace = (problem.text or "") if problem is not None else None
-            cases.append(
-                {
-                    "className": case.get("classname") or suite.get("name"),
-                    "name": case.get("name"),
-                    "duration": float(case.get("time", "0")),
-                    "errorDetails": details,
-                    "errorStackTrace": trace,
-                    "kind": problem.tag if problem is not None else None,
-                    "type": problem.get("type") if problem is not None else None,
-                    "skipped": skipped is not None,
-                    "skippedMessage": skipped.get("message") if skipped is not None else None,
-                    "stdout": case.findtext("system-out"),
-                    "passed": skipped is None and details is None and trace is None,
-                }
-            )
-    return cases, suites
 
 
 def test_junit_one_case_per_check_with_failure_error_skip():
@@ -137,30 +106,6 @@ def test_junit_escapes_markup_and_drops_escapes():
 
 # --- Warnings NG native JSON --------------------------------------------------------------------------------------
 
-# IssueParser keys read by JsonBaseParser.convertToIssue (research/jenkins.md §3.2), with their JSON types.
-WNG_KEYS = {
-    "fileName": str, "lineStart": int, "lineEnd": int, "columnStart": int, "columnEnd": int, "lineRanges": list,
-    "locations": list, "severity": str, "message": str, "description": str, "category": str, "type": str,
-    "packageName": str, "moduleName": str, "origin": str, "reference": str, "fingerprint": str, "id": str,
-    "additionalProperties": str,
-}
-WNG_SEVERITIES = {"ERROR", "HIGH", "NORMAL", "LOW"}
-
-
-def wng_issues(text: str) -> list[dict]:
-    data = json.loads(text)
-    assert isinstance(data, dict) and isinstance(data["issues"], list)  # a *.json file: one object with "issues"
-    assert set(data) <= {"issues", "_class"}
-    for issue in data["issues"]:
-        assert set(issue) <= set(WNG_KEYS), set(issue) - set(WNG_KEYS)
-        for key, value in issue.items():
-            assert isinstance(value, WNG_KEYS[key]) and not isinstance(value, bool), (key, value)
-        assert issue["severity"] in WNG_SEVERITIES
-        if "id" in issue:
-            uuid.UUID(issue["id"])  # the parser rejects anything else
-    return data["issues"]
-
-
 def test_warnings_ng_only_problems_with_mapped_severity():
     issues = wng_issues(reports.render("warnings-ng", samples.failing_report()))
     assert [(i["type"], i["severity"]) for i in issues] == [("ED120", "ERROR"), ("ED103", "NORMAL"), ("ED140", "NORMAL")]
@@ -210,94 +155,6 @@ def test_warnings_ng_severity_table():
 
 
 # --- SARIF 2.1.0 --------------------------------------------------------------------------------------------------
-
-
-def _obj(required=(), **props):
-    schema = {"type": "object", "properties": props, "additionalProperties": False}
-    if required:  # draft-04 forbids an empty "required"
-        schema["required"] = list(required)
-    return schema
-
-
-BAG = {"type": "object"}
-MESSAGE = {"type": "object", "anyOf": [{"required": ["text"]}, {"required": ["id"]}],
-           "properties": {"text": {"type": "string"}, "markdown": {"type": "string"}, "id": {"type": "string"},
-                          "arguments": {"type": "array"}, "properties": BAG}, "additionalProperties": False}
-MULTIFORMAT = _obj(["text"], text={"type": "string"}, markdown={"type": "string"}, properties=BAG)
-# The required structure of the OASIS SARIF 2.1.0 schema for every object this renderer writes.
-SARIF_SUBSET = {
-    "$schema": "http://json-schema.org/draft-04/schema#",
-    **_obj(
-        ["version", "runs"],
-        **{"$schema": {"type": "string"}},
-        version={"enum": ["2.1.0"]},
-        runs={"type": "array", "items": {"$ref": "#/definitions/run"}},
-        properties=BAG,
-    ),
-    "definitions": {
-        "run": _obj(
-            ["tool"],
-            tool=_obj(["driver"], driver={"$ref": "#/definitions/toolComponent"}, properties=BAG),
-            invocations={"type": "array", "items": {"$ref": "#/definitions/invocation"}},
-            automationDetails=_obj([], id={"type": "string"}, properties=BAG),
-            results={"type": "array", "items": {"$ref": "#/definitions/result"}},
-            properties=BAG,
-        ),
-        "toolComponent": _obj(
-            ["name"], name={"type": "string"}, version={"type": "string"}, informationUri={"type": "string"},
-            rules={"type": "array", "items": {"$ref": "#/definitions/reportingDescriptor"}}, properties=BAG,
-        ),
-        "reportingDescriptor": _obj(
-            ["id"], id={"type": "string"}, name={"type": "string"}, shortDescription=MULTIFORMAT,
-            fullDescription=MULTIFORMAT, help=MULTIFORMAT, helpUri={"type": "string"}, properties=BAG,
-        ),
-        "invocation": _obj(
-            ["executionSuccessful"], executionSuccessful={"type": "boolean"},
-            toolExecutionNotifications={"type": "array", "items": {"$ref": "#/definitions/notification"}},
-            properties=BAG,
-        ),
-        "notification": _obj(
-            ["message"], message=MESSAGE, level={"enum": ["none", "note", "warning", "error"]},
-            descriptor={"type": "object", "anyOf": [{"required": ["id"]}, {"required": ["index"]}, {"required": ["guid"]}]},
-            properties=BAG,
-        ),
-        "result": _obj(
-            ["message"], ruleId={"type": "string"}, ruleIndex={"type": "integer", "minimum": -1},
-            kind={"enum": ["notApplicable", "pass", "fail", "review", "open", "informational"]},
-            level={"enum": ["none", "note", "warning", "error"]}, message=MESSAGE,
-            locations={"type": "array", "items": {"$ref": "#/definitions/location"}},
-            partialFingerprints={"type": "object", "additionalProperties": {"type": "string"}}, properties=BAG,
-        ),
-        "location": _obj(
-            [], physicalLocation={"$ref": "#/definitions/physicalLocation"},
-            logicalLocations={"type": "array", "items": _obj([], name={"type": "string"}, kind={"type": "string"},
-                                                             fullyQualifiedName={"type": "string"}, properties=BAG)},
-            message=MESSAGE, properties=BAG,
-        ),
-        "physicalLocation": {
-            **_obj([], artifactLocation=_obj([], uri={"type": "string", "format": "uri-reference"}, uriBaseId={"type": "string"}, properties=BAG),
-                   region=_obj([], startLine={"type": "integer", "minimum": 1}, endLine={"type": "integer", "minimum": 1},
-                               startColumn={"type": "integer", "minimum": 1}, properties=BAG),
-                   properties=BAG),
-            "anyOf": [{"required": ["address"]}, {"required": ["artifactLocation"]}],
-        },
-    },
-}
-
-
-def sarif_log(text: str) -> dict:
-    log = json.loads(text)
-    jsonschema.Draft4Validator.check_schema(SARIF_SUBSET)
-    jsonschema.Draft4Validator(SARIF_SUBSET, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER).validate(log)
-    run = log["runs"][0]
-    rules = run["tool"]["driver"]["rules"]
-    assert len({r["id"] for r in rules}) == len(rules)
-    for result in run["results"]:
-        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
-        # §3.27.9: a level other than "none" goes with kind "fail" only.
-        if result["level"] != "none":
-            assert result["kind"] == "fail"
-    return log
 
 
 @pytest.mark.parametrize("name", sorted(samples.ALL))
@@ -398,3 +255,21 @@ def test_output_specs_write_every_native_format(tmp_path):
     wng_issues((tmp_path / "report.warnings-ng").read_text())
     sarif_log((tmp_path / "report.sarif").read_text())
     assert (tmp_path / "report.markdown").read_text() == stdout.getvalue()
+
+
+def test_real_triage_report_in_every_native_format(tmp_path):
+    """A report from the triage command itself (not a sample): file and line reach Warnings NG and SARIF."""
+    from earthly_doctor.commands.triage import TriageRequest, triage
+    from tests.unit.test_report_schema import EARTHLY_FAILURE_LOG
+
+    log = tmp_path / "build.log"
+    log.write_text(EARTHLY_FAILURE_LOG)
+    report = triage(TriageRequest(logs=[str(log)]))
+    issue = wng_issues(reports.render("warnings-ng", report))[0]
+    assert (issue["type"], issue["severity"], issue["lineStart"], issue["moduleName"]) == ("ED160", "ERROR", 7, "Image")
+    assert issue["fileName"].endswith("build.log")
+    result = sarif_log(reports.render("sarif", report))["runs"][0]["results"][0]
+    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": 7}
+    case = junit_cases(reports.render("junit", report))[0][0]
+    assert case["kind"] == "failure" and case["name"].endswith("(line 7)")
+    assert "disable-proxy" in reports.render("markdown", report)

@@ -144,3 +144,29 @@ def test_fact_error_and_crash_become_error_findings_in_the_envelope():
     assert [f["status"] for f in data["findings"]] == ["error", "error"]
     assert data["verdict"]["cause"] == "unknown"
     assert_valid_report(data)
+
+
+EARTHLY_FAILURE_LOG = """\
+Started by user admin
+[Pipeline] stage
+[Pipeline] { (Image)
+[Pipeline] sh
++ earthly +image
+Error: pull ping error: pull ping response: rpc error: code = Unknown desc = image pull: 1 error occurred:
+\t* command failed: docker pull 127.0.0.1:35137/sess-jwd728vcbn4ni32eu360wnxmi/pullping:img-0: exit status 1: \
+Error response from daemon: Get "http://127.0.0.1:35137/v2/": dial tcp 127.0.0.1:35137: connect: connection refused: exit status 1
+[Pipeline] }
+Finished: FAILURE
+"""
+
+
+@pytest.mark.parametrize("text", [EARTHLY_FAILURE_LOG, "Started by user admin\nFinished: SUCCESS\n"], ids=["failure", "clean"])
+def test_triage_reports_match_the_schema(tmp_path, text):
+    from earthly_doctor.commands.triage import TriageRequest, triage
+
+    log = tmp_path / "build.log"
+    log.write_text(text)
+    data = json.loads(json.dumps(triage(TriageRequest(logs=[str(log)])).to_dict()))
+    assert_valid_report(data)
+    if "refused" in text:
+        assert [f["code"] for f in data["findings"]] == ["ED160"] and data["findings"][0]["signature"]

@@ -1,0 +1,301 @@
+// A stand-in for the Jenkins pipeline around a shared library's vars/*.groovy, for Debian's groovy 2.4 (the version
+// Jenkins bundles). It binds the steps the library calls as closures that record every call, runs `sh` from scripted
+// rules (or for real in a workspace folder), and mirrors what the steps do to the build (unstable, error, …).
+// Limits: no CPS transform and no script-security sandbox, so those classes of bugs are not caught here.
+
+import org.codehaus.groovy.control.CompilerConfiguration
+import org.codehaus.groovy.control.customizers.ImportCustomizer
+
+class PipelineHarness {
+    // Classes Jenkins provides that the library refers to by name; compiled once into the shared loader.
+    static final List STUBS = [
+        '''package com.cloudbees.groovy.cps
+           import java.lang.annotation.*
+           @Retention(RetentionPolicy.RUNTIME) @Target([ElementType.METHOD]) @interface NonCPS {}''',
+        '''package hudson
+           class AbortException extends IOException { AbortException(String m) { super(m) } }''',
+        '''package org.jenkinsci.plugins.workflow.steps
+           class TimeoutStepExecution { static class ExceededTimeout { } }''',
+        '''package jenkins.model
+           class CauseOfInterruption { static class UserInterruption { } }''',
+        '''package org.jenkinsci.plugins.workflow.steps
+           class FlowInterruptedException extends InterruptedException {
+               List causes
+               FlowInterruptedException(List causes) { super('interrupted'); this.causes = causes }
+           }''',
+        '''package org.jenkinsci.plugins.scriptsecurity.sandbox
+           class RejectedAccessException extends SecurityException { RejectedAccessException(String m) { super(m) } }''',
+    ]
+    static GroovyClassLoader loader
+
+    File library
+    File resources
+    File workspace
+    File fixtures
+    List<Map> calls = []
+    List<String> console = []
+    Map env = [:]
+    List<Map> shRules = []
+    boolean realShell = false
+    int realShellTimeoutSeconds = 120
+    Set<String> missingSteps = [] as Set
+    Map<String, Integer> failingSteps = [:]  // step -> how many of its next calls throw (-1: all)
+    String timeoutBehaviour = 'run'      // run | expire | abort
+    List<String> buildLog = null         // currentBuild.rawBuild.getLog(n); null = sandboxed (rejected)
+    Expando currentBuild = new Expando(result: null, description: null, number: 7, rawBuild: null)
+    Binding binding = new Binding()
+    Map<String, Script> vars = [:]
+
+    PipelineHarness(File library, File workspace, File fixtures) {
+        this.library = library
+        this.resources = new File(library, 'resources')
+        this.workspace = workspace
+        this.fixtures = fixtures
+        workspace.mkdirs()
+        env.WORKSPACE = workspace.absolutePath
+        env.BUILD_NUMBER = '7'
+        env.JOB_NAME = 'folder/job'
+        currentBuild.rawBuild = new Expando(getLog: { int n ->
+            if (buildLog == null) {
+                throw classFor('org.jenkinsci.plugins.scriptsecurity.sandbox.RejectedAccessException')
+                    .newInstance('Scripts not permitted to use method hudson.model.Run getLog int')
+            }
+            return buildLog.size() > n ? buildLog.subList(buildLog.size() - n, buildLog.size()) : buildLog
+        })
+        bindSteps()
+    }
+
+    static synchronized GroovyClassLoader sharedLoader() {
+        if (loader == null) {
+            loader = new GroovyClassLoader(PipelineHarness.classLoader)
+            for (String stub in STUBS) {
+                loader.parseClass(stub)
+            }
+        }
+        return loader
+    }
+
+    static Class classFor(String name) {
+        return Class.forName(name, true, sharedLoader())
+    }
+
+    /** Loads vars/NAME.groovy as Jenkins would: one instance, steps and other vars visible through the binding. */
+    Script load(String name) {
+        if (vars[name] == null) {
+            CompilerConfiguration config = new CompilerConfiguration()
+            config.addCompilationCustomizers(new ImportCustomizer().addImports('com.cloudbees.groovy.cps.NonCPS'))
+            GroovyShell shell = new GroovyShell(sharedLoader(), binding, config)
+            Script script = shell.parse(new File(library, "vars/${name}.groovy"))
+            vars[name] = script
+            // A var is called like a step (`earthlyDoctor(...)`) and used like an object (`earthlyDoctor.install()`).
+            binding.setVariable(name, script)
+            for (Script other in vars.values()) {
+                other.metaClass."${name}" = { Object... args -> script.invokeMethod('call', args) }
+            }
+            for (String known in vars.keySet()) {
+                Script target = vars[known]
+                script.metaClass."${known}" = { Object... args -> target.invokeMethod('call', args) }
+            }
+        }
+        return vars[name]
+    }
+
+    // ---- scripting `sh` --------------------------------------------------------------------------------------
+
+    /** The first rule whose pattern is found in the script answers it: exit code, stdout, and a side effect. */
+    PipelineHarness onSh(Object pattern, int rc, String stdout = '', Closure effect = null) {
+        shRules << [pattern: pattern, rc: rc, stdout: stdout, effect: effect]
+        return this
+    }
+
+    /** Acts like earthly-doctor: writes fixtures/NAME.FORMAT to every `--output 'FORMAT:PATH'` of the script. */
+    PipelineHarness fakeDoctor(Object pattern, int rc, String fixture) {
+        return onSh(pattern, rc, '') { String script ->
+            def outputs = (script =~ /--output '([a-z-]+):([^']+)'/)
+            for (m in outputs) {
+                File source = new File(fixtures, "${fixture}.${m[1]}")
+                File target = file(m[2] as String)
+                target.parentFile.mkdirs()
+                target.bytes = source.bytes
+            }
+        }
+    }
+
+    File file(String path) {
+        File f = new File(path)
+        return f.absolute ? f : new File(workspace, path)
+    }
+
+    // ---- what the test reads -----------------------------------------------------------------------------------
+
+    List<Map> calls(String step) {
+        return calls.findAll { it.step == step }
+    }
+
+    Map call(String step) {
+        List<Map> found = calls(step)
+        assert found.size() == 1: "expected one ${step} call, got ${found.size()}: ${calls*.step}"
+        return found[0]
+    }
+
+    List<String> steps() {
+        return calls*.step
+    }
+
+    String consoleText() {
+        return console.join('\n')
+    }
+
+    // ---- the steps --------------------------------------------------------------------------------------------
+
+    private Object record(String step, Object args) {
+        calls << [step: step, args: plain(args)]
+        Integer left = failingSteps[step]
+        if (left != null && left != 0) {
+            failingSteps[step] = left - 1
+            throw new IllegalStateException("${step} failed on purpose")
+        }
+        return null
+    }
+
+    /** GStrings become Strings, so tests compare with == against literals. */
+    static Object plain(Object value) {
+        if (value instanceof GString) {
+            return value.toString()
+        }
+        if (value instanceof Map) {
+            Map out = [:]
+            value.each { k, v -> out[plain(k)] = plain(v) }
+            return out
+        }
+        if (value instanceof List) {
+            return value.collect { plain(it) }
+        }
+        return value
+    }
+
+    private void bind(String name, Closure body) {
+        if (name in missingSteps) {
+            binding.variables.remove(name)  // calling it then fails like an uninstalled plugin's step
+        } else {
+            binding.setVariable(name, body)
+        }
+    }
+
+    /** (Re)binds every step; call again after changing missingSteps. */
+    void bindSteps() {
+        binding.setVariable('env', env)
+        binding.setVariable('currentBuild', currentBuild)
+        binding.setVariable('params', [:])
+        bind('echo') { Object msg -> record('echo', msg); console << String.valueOf(msg) }
+        bind('sh') { Object arg -> sh(arg) }
+        bind('error') { Object msg ->
+            record('error', msg)
+            throw classFor('hudson.AbortException').newInstance(String.valueOf(msg))
+        }
+        bind('unstable') { Object arg ->
+            record('unstable', arg)
+            String msg = arg instanceof Map ? arg.message : arg
+            assert msg: 'unstable needs a message'
+            console << "WARNING: ${msg}".toString()
+            if (currentBuild.result == null || currentBuild.result == 'SUCCESS') {
+                currentBuild.result = 'UNSTABLE'
+            }
+        }
+        bind('junit') { Object arg -> record('junit', arg instanceof Map ? arg : [testResults: arg]) }
+        bind('issues') { Map arg -> [tool: 'issues'] + plain(arg) }
+        bind('recordIssues') { Map arg -> record('recordIssues', arg) }
+        bind('archiveArtifacts') { Object arg -> record('archiveArtifacts', arg instanceof Map ? arg : [artifacts: arg]) }
+        bind('fileExists') { Object arg ->
+            record('fileExists', arg)
+            return file(arg instanceof Map ? arg.file : arg as String).exists()
+        }
+        bind('readFile') { Object arg ->
+            record('readFile', arg)
+            return file(arg instanceof Map ? arg.file : arg as String).getText('UTF-8')
+        }
+        bind('writeFile') { Map arg ->
+            record('writeFile', [file: arg.file, encoding: arg.encoding, length: String.valueOf(arg.text).length()])
+            File f = file(arg.file as String)
+            f.parentFile.mkdirs()
+            if (arg.encoding == 'Base64') {
+                f.bytes = Base64.decoder.decode(String.valueOf(arg.text))
+            } else {
+                f.setText(String.valueOf(arg.text), 'UTF-8')
+            }
+        }
+        bind('libraryResource') { Object arg ->
+            record('libraryResource', arg)
+            String path = arg instanceof Map ? arg.resource : arg
+            File f = new File(resources, path)
+            if (!f.isFile()) {
+                throw classFor('hudson.AbortException').newInstance("No such library resource ${path} could be found.")
+            }
+            return (arg instanceof Map && arg.encoding == 'Base64') ? Base64.encoder.encodeToString(f.bytes) : f.getText('UTF-8')
+        }
+        bind('timeout') { Map arg, Closure body ->
+            record('timeout', arg)
+            if (timeoutBehaviour == 'expire') {
+                def cause = classFor('org.jenkinsci.plugins.workflow.steps.TimeoutStepExecution$ExceededTimeout').newInstance()
+                throw classFor('org.jenkinsci.plugins.workflow.steps.FlowInterruptedException').newInstance([[cause]] as Object[])
+            }
+            if (timeoutBehaviour == 'abort') {
+                def cause = classFor('jenkins.model.CauseOfInterruption$UserInterruption').newInstance()
+                throw classFor('org.jenkinsci.plugins.workflow.steps.FlowInterruptedException').newInstance([[cause]] as Object[])
+            }
+            return body.call()
+        }
+        bind('withEnv') { List vars, Closure body -> record('withEnv', vars); body.call() }
+        bind('isUnix') { -> true }
+    }
+
+    private Object sh(Object arg) {
+        Map args = arg instanceof Map ? arg : [script: arg]
+        record('sh', args)
+        String script = String.valueOf(args.script)
+        Map rule = shRules.find { r -> r.pattern instanceof java.util.regex.Pattern ? script =~ r.pattern : script.contains(String.valueOf(r.pattern)) }
+        int rc
+        String stdout
+        if (rule != null) {
+            if (rule.effect != null) {
+                rule.effect.call(script)
+            }
+            rc = rule.rc as int
+            stdout = rule.stdout as String
+        } else if (realShell) {
+            List result = runShell(script)
+            rc = result[0] as int
+            stdout = result[1] as String
+        } else {
+            throw new AssertionError("no sh rule for script:\n${script}")
+        }
+        if (!args.returnStdout) {
+            console.addAll(stdout.readLines())
+        }
+        if (args.returnStatus) {
+            return rc
+        }
+        if (rc != 0) {
+            throw classFor('hudson.AbortException').newInstance("script returned exit code ${rc}".toString())
+        }
+        return args.returnStdout ? stdout : null
+    }
+
+    /** `sh` for real, as Jenkins runs it (`sh -xe`), in the workspace, bounded in time. */
+    private List runShell(String script) {
+        ProcessBuilder pb = new ProcessBuilder(['sh', '-xe', '-c', script])
+        pb.directory(workspace)
+        pb.redirectErrorStream(true)
+        env.each { k, v -> pb.environment().put(k as String, v as String) }
+        Process p = pb.start()
+        StringBuilder out = new StringBuilder()
+        Thread reader = Thread.start { out.append(p.inputStream.getText('UTF-8')) }
+        if (!p.waitFor(realShellTimeoutSeconds, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly()
+            reader.join(5000)
+            throw new AssertionError("sh did not finish within ${realShellTimeoutSeconds}s:\n${script}\n${out}")
+        }
+        reader.join(5000)
+        return [p.exitValue(), out.toString()]
+    }
+}

@@ -20,7 +20,7 @@ _ANSI = re.compile(r"\x1b\[[0-?]*+[ -/]*+[@-~]|\x1b\][^\x07\x1b]*+(?:\x07|\x1b\\
 # `[Pipeline]` and timestamps survive.
 _REMNANT = re.compile(r"\[(?:\d{1,3}(?:;\d{1,3}){0,8})?[mK]")
 _PIPELINE = "[Pipeline] "
-_RUNNING_ON = re.compile(r"Running on (?P<node>\S{1,200}) in ")
+RUNNING_ON = re.compile(r"^Running on (?P<node>\S{1,200}) in ")
 MAX_STAGE_DEPTH = 64
 
 
@@ -97,7 +97,7 @@ class PipelineState:
             elif step == "// node":
                 self.node = None
             return True
-        m = _RUNNING_ON.match(text)
+        m = RUNNING_ON.match(text)
         if m:
             self.node = m.group("node")
             return True

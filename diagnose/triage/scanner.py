@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from earthly_doctor.triage.normalise import RUNNING_ON as _RUNNING_ON
 from earthly_doctor.triage.normalise import PipelineState, clean, decode, timestamp_of
 from earthly_doctor.triage.signatures import Signature, load_signatures
 
@@ -26,7 +27,7 @@ LOOKBACK = 32 * 1024  # bytes of already-scanned text kept for context lines
 PENDING_MAX = 1024 * 1024  # an unfinished line longer than this is scanned without waiting for its end
 TEXT_LIMIT = 2000  # characters of a matched line kept in a Match
 TARGET_LOOKBACK = 16 * 1024
-STRUCTURAL_ANCHORS = ("[Pipeline] ", "Running on ")
+STRUCTURAL_ANCHORS = ("[Pipeline]",)
 PROXY_UNREACHABLE = "proxy-unreachable"
 
 # An Earthly output prefix (`   +build | …`, `./sub+image | …`) or an `sh -x` trace of the earthly call.
@@ -215,6 +216,12 @@ class Scanner:
             stamp = timestamp_of(bytes(buf[line_start : line_start + 27]))
         line = self._count_to(p)
         if self.pipeline.observe(text):
+            if text.rstrip() == "[Pipeline] {":
+                # `Running on NODE in …` sits just before a node's body opens; reading it from here saves the
+                # prefilter a pass over every byte for an anchor that occurs once per build.
+                m, _ = self._context(seg_start, _RUNNING_ON, 4)
+                if m is not None:
+                    self.pipeline.node = m.group("node")
             return seg_end
         hits = []
         for sig in self.signatures:
@@ -225,7 +232,7 @@ class Scanner:
                 continue
             ctx, ctx_text = (None, None)
             if sig.context is not None:
-                ctx, ctx_text = self._context(seg_start, sig)
+                ctx, ctx_text = self._context(seg_start, sig.context, sig.context_within)
                 if ctx is None and sig.context_required:
                     continue
             hits.append((sig, m, ctx, ctx_text))
@@ -251,12 +258,12 @@ class Scanner:
             self.matches.append(match)
             found.append(match)
 
-    def _context(self, seg_start: int, sig: Signature) -> tuple[Any, str | None]:
-        """Search the `within` non-empty segments before this one for the signature's context pattern."""
+    def _context(self, seg_start: int, pattern: re.Pattern[str], within: int) -> tuple[Any, str | None]:
+        """Search the `within` non-empty segments before this one for `pattern`."""
         buf = self._buf
         floor = max(0, seg_start - LOOKBACK)
         pos, seen = seg_start, 0
-        for _ in range(sig.context_within * 3 + 4):
+        for _ in range(within * 3 + 4):
             stop = pos - 1  # the break before the current segment
             if stop < floor:
                 break
@@ -268,11 +275,11 @@ class Scanner:
             if not raw.strip():
                 continue
             text, _ = clean(decode(raw))
-            m = sig.context.search(text) if sig.context is not None else None
+            m = pattern.search(text)
             if m is not None:
                 return m, text
             seen += 1
-            if seen >= sig.context_within:
+            if seen >= within:
                 break
         return None, None
 

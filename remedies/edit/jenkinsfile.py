@@ -14,6 +14,7 @@ from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Splicer,
 _TRUE = {"true", "1", "t", "TRUE", "True"}
 _NETWORK = shell._NETWORK
 _OLD_IMAGE = re.compile(r"(?<![\w.-])(?:docker\.io/)?earthly/earthly:v?0\.8\.[01](?![\w.])")
+_GOOD_IMAGE = re.compile(r"(?<![\w.-])(?:docker\.io/)?earthly/earthly:v?0\.8\.(?:[2-9]|\d\d)(?![\w.])")
 NEW_IMAGE_TAG = "v0.8.16"  # the last Earthly release; the ENV that disables the proxy is in every tag >= v0.8.2
 SH_STEPS = {"sh"}
 
@@ -382,7 +383,9 @@ def edit_image(text: str) -> EditOutcome:
             colon = m.group(0).rindex(":")
             ed.splicer.replace(start + colon + 1, tok.body_start + m.end(), NEW_IMAGE_TAG)
             ed.out.changes.append(f"line {ed.line(i)}: {m.group(0)} → earthly/earthly:{NEW_IMAGE_TAG} (sets the variable itself)")
-    if not ed.out.changes:
+        for m in _GOOD_IMAGE.finditer(tok.body):
+            ed.out.already.append(f"line {ed.line(i)}: {m.group(0)} already disables the proxy itself")
+    if not ed.out.changes and not ed.out.already:
         ed.out.notes.append(
             "no earthly/earthly:v0.8.0/v0.8.1 image here; if the agent image only copies the earthly binary, add "
             "ENV EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true to its Dockerfile (pass it with --file)"

@@ -1,0 +1,124 @@
+"""Every example input, through each remedy that applies to it, against a reviewed golden; then idempotence.
+
+Regenerate after a deliberate change with EARTHLY_DOCTOR_UPDATE_GOLDENS=1 and review the diff of tests/goldens/.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from earthly_doctor.remedies.engine import kind_of, load_remedies
+
+ROOT = Path(__file__).resolve().parents[2]
+JENKINSFILES = ROOT / "examples" / "jenkinsfiles"
+INPUTS = ROOT / "examples" / "remedy-inputs"
+GOLDENS = ROOT / "tests" / "goldens" / "remedies"
+UPDATE = bool(os.environ.get("EARTHLY_DOCTOR_UPDATE_GOLDENS"))
+
+# Jenkinsfiles whose host-network result is print-only (no docker container to edit).
+PRINT_ONLY_HOST_NETWORK = {"kubernetes-agent.Jenkinsfile"}
+
+
+def _cases():
+    cases = []
+    for path in sorted(JENKINSFILES.iterdir()):
+        cases.append((path, "disable-proxy", {}, "disable-proxy"))
+        if path.name not in PRINT_ONLY_HOST_NETWORK:
+            cases.append((path, "host-network", {}, "host-network"))
+    cases += [
+        (JENKINSFILES / "old-image.Jenkinsfile", "earthly-image", {}, "earthly-image"),
+        (JENKINSFILES / "multiline-sh.Jenkinsfile", "disable-proxy", {"style": "flag"}, "disable-proxy-flag"),
+        (JENKINSFILES / "scripted-inside.Jenkinsfile", "disable-proxy", {"style": "flag"}, "disable-proxy-flag"),
+        (JENKINSFILES / "existing-environment.Jenkinsfile", "disable-proxy", {"stage": "Build"}, "disable-proxy-stage"),
+        (JENKINSFILES / "per-stage-agents.Jenkinsfile", "disable-proxy", {"stage": "Image"}, "disable-proxy-stage"),
+        (INPUTS / "build-image.sh", "disable-proxy", {}, "disable-proxy"),
+        (INPUTS / "build-image.sh", "disable-proxy", {"style": "env"}, "disable-proxy-env"),
+        (INPUTS / "run-earthly-container.sh", "host-network", {}, "host-network"),
+        (INPUTS / "workspace.env", "disable-proxy", {}, "disable-proxy"),
+        (INPUTS / "config.yml", "pinned-port", {}, "pinned-port"),
+        (INPUTS / "Dockerfile.agent", "earthly-image", {}, "earthly-image"),
+    ]
+    return cases
+
+
+CASES = _cases()
+
+
+def golden_path(path: Path, variant: str) -> Path:
+    return GOLDENS / f"{path.name}.{variant}.expected"
+
+
+def run_editor(remedy_id: str, path: Path, text: str, options: dict):
+    remedy = load_remedies().remedies[remedy_id]
+    editor = remedy.editor(kind_of(path), {"style": None, "stage": None, **options})
+    assert editor is not None, f"{remedy_id} has no editor for {path.name}"
+    return editor(text)
+
+
+def read(path: Path) -> str:
+    return path.read_bytes().decode("utf-8")
+
+
+@pytest.mark.parametrize("path,remedy_id,options,variant", CASES, ids=[f"{c[0].name}-{c[3]}" for c in CASES])
+def test_golden(path, remedy_id, options, variant):
+    source = read(path)
+    outcome = run_editor(remedy_id, path, source, options)
+    assert outcome.changes, f"{remedy_id} changed nothing in {path.name}"
+    golden = golden_path(path, variant)
+    if UPDATE:
+        golden.write_bytes(outcome.text.encode("utf-8"))
+    assert golden.exists(), f"missing golden {golden.name}; run with EARTHLY_DOCTOR_UPDATE_GOLDENS=1"
+    assert outcome.text == read(golden)
+
+
+@pytest.mark.parametrize("path,remedy_id,options,variant", CASES, ids=[f"{c[0].name}-{c[3]}" for c in CASES])
+def test_idempotent(path, remedy_id, options, variant):
+    fixed = read(golden_path(path, variant))
+    again = run_editor(remedy_id, path, fixed, options)
+    assert again.text == fixed
+    assert not again.changes
+    assert again.already, "a second run must say what it found already in place"
+
+
+@pytest.mark.parametrize("path,remedy_id,options,variant", CASES, ids=[f"{c[0].name}-{c[3]}" for c in CASES])
+def test_only_the_edit_changes(path, remedy_id, options, variant):
+    """Line endings are kept, and every line of the input survives in order (edits only add or change lines)."""
+    source, fixed = read(path), read(golden_path(path, variant))
+    if "\r\n" in source:
+        assert fixed.count("\r\n") == fixed.count("\n"), "a CRLF file must stay CRLF throughout"
+    else:
+        assert "\r\n" not in fixed
+    import difflib
+
+    changes = run_editor(remedy_id, path, source, options).changes
+    old, new = source.splitlines(), fixed.splitlines()
+    rewritten = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if tag in ("replace", "delete"):
+            added = {line.strip() for line in new[j1:j2]}
+            rewritten += sum(1 for line in old[i1:i2] if line.strip() not in added)  # re-indented lines do not count
+    assert rewritten <= len(changes), "only the lines an edit reports may change"
+
+
+def test_kubernetes_agent_is_print_only():
+    path = JENKINSFILES / "kubernetes-agent.Jenkinsfile"
+    outcome = run_editor("host-network", path, read(path), {})
+    assert outcome.text == read(path)
+    assert any("hostNetwork: true" in note for note in outcome.notes)
+
+
+def test_corpus_covers_the_required_shapes():
+    names = {p.name for p in JENKINSFILES.iterdir()}
+    assert len(names) >= 12
+    texts = {n: read(JENKINSFILES / n) for n in names}
+    assert any("dockerfile {" in t for t in texts.values())
+    assert any(".inside(" in t for t in texts.values())
+    assert any("withDockerContainer" in t for t in texts.values())
+    assert any("kubernetes {" in t for t in texts.values())
+    assert any("\r\n" in t for t in texts.values())
+    assert any("sh '''" in t for t in texts.values())
+    assert any("environment {" in t for t in texts.values())
+    assert any("-u " in t and "args '" in t for t in texts.values())

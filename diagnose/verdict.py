@@ -14,11 +14,99 @@ def _by_code(findings: Iterable[Finding]) -> dict[str, Finding]:
     return result
 
 
+# The order the evidence chain is told in: where we are, what the daemon is, the proof, then Earthly's settings.
+STORY = ("ED110", "ED101", "ED103", "ED102", "ED120", "ED121", "ED130", "ED111", "ED112", "ED131", "ED140")
+LATENT_PATHS = {"none", "tar", "buildkitd-8371"}  # export paths that never touch the registry proxy
+
+
+CORE = {"ED110", "ED101", "ED103", "ED102", "ED120", "ED121", "ED140"}
+
+
+def _chain(by: dict[str, Finding], codes: Iterable[str] = STORY) -> list[str]:
+    """The findings the story rests on: the core ones that ran, and any other that found something."""
+    return [
+        f"{c}: {by[c].summary}"
+        for c in codes
+        if c in by and by[c].status != Status.SKIP and (c in CORE or by[c].status in (Status.WARN, Status.FAIL))
+    ]
+
+
+def _refused(f: Finding | None) -> bool:
+    """ED120 or ED121 proved the daemon's dial to our 127.0.0.1 port is refused (downgraded or not)."""
+    if f is None:
+        return False
+    if f.code == "ED120":
+        return f.fact("daemon_outcome") == "refused" and f.fact("nonce_arrived") is False
+    return f.status == Status.FAIL and bool(f.extra.get("refused"))
+
+
+def _daemon_error(by: dict[str, Finding]) -> str:
+    texts = [str(e.value) for code in ("ED120", "ED121") if code in by for e in by[code].evidence if e.fact.startswith("daemon_error")]
+    return " | ".join(texts)
+
+
+def topology(by: dict[str, Finding]) -> tuple[str, str]:
+    """(cause, why) for a daemon that cannot reach our loopback, from what the other checks found."""
+    daemon = by.get("ED110")
+    kind = daemon.fact("daemon_kind") if daemon else None
+    endpoint = daemon.fact("endpoint") if daemon else None
+    container = by.get("ED101")
+    in_container = bool(container and container.extra.get("containerized"))
+    mode = by.get("ED103")
+    runs_us = mode.extra.get("daemon_runs_us") if mode else None
+    netns = by.get("ED102")
+    if kind == "rootless":
+        return "proxy-unreachable-rootless-daemon", "the daemon is rootless: RootlessKit gives it a network namespace and loopback of its own"
+    if kind in ("remote", "desktop"):
+        where = "a VM (Docker Desktop)" if kind == "desktop" else f"another machine or namespace ({endpoint})"
+        return "proxy-unreachable-remote-daemon", f"the daemon runs in {where}: Docker-in-Docker, a tcp:// daemon or a VM dials its own 127.0.0.1"
+    if runs_us is False:
+        return "proxy-unreachable-remote-daemon", "the daemon does not run this container (ED103): it is another daemon (Docker-in-Docker or a sidecar) with its own loopback"
+    if in_container:
+        runtime = container.extra.get("runtime") or "container"
+        cid = (container.extra.get("container_id") or "")[:12]
+        final = mode.extra.get("final_mode") if mode else None
+        net = f" on the {final} network" if final and final != "bridge" else " on a bridge network" if final else ""
+        pod = " (a Kubernetes pod network: only hostNetwork: true shares the node's)" if runtime == "kubernetes" else ""
+        return "proxy-unreachable-bridge-container", (
+            f"Earthly would run in a {runtime} container {cid}{net}{pod}, whose 127.0.0.1 is its own; the daemon dials its own"
+        ).replace("  ", " ")
+    if netns and netns.status == Status.FAIL:
+        return "proxy-unreachable-remote-daemon", "this process and the daemon are in different network namespaces (ED102)"
+    return "proxy-unreachable-remote-daemon", "this process and the daemon see different loopbacks (another network namespace)"
+
+
+def rank_remedies(cause: str, by: dict[str, Finding]) -> list[str]:
+    """Best first, and only what works in this topology (DESIGN §6a)."""
+    container = by.get("ED101")
+    in_container = bool(container and container.extra.get("containerized"))
+    settings = by.get("ED140")
+    image_has_env = bool(settings and settings.fact("earthly_image"))
+    buildkitd = by.get("ED131")
+    pinned = bool(buildkitd and buildkitd.extra.get("pinned_port_ok"))
+    if cause == "daemon-proxy-captures-loopback":
+        return ["daemon-no-proxy", "disable-proxy"]
+    if cause == "insecure-loopback-removed":
+        return ["disable-proxy"]
+    if not cause.startswith("proxy-unreachable"):
+        return []
+    remedies = ["disable-proxy"]
+    if cause == "proxy-unreachable-bridge-container":
+        remedies.append("host-network")  # the host daemon's namespace is the host's: --network host joins it
+    if in_container and not image_has_env:
+        remedies.append("earthly-image")
+    if pinned:
+        remedies.append("pinned-port")  # only with a local buildkitd whose 8371 the daemon reaches (ED131)
+    return remedies
+
+
 def decide(findings: list[Finding]) -> Verdict:
     by = _by_code(findings)
     daemon = by.get("ED110")
     canary = by.get("ED120")
-    chain: list[str] = []
+    live = by.get("ED121")
+    settings = by.get("ED140")
+    export_path = settings.extra.get("export_path") if settings else None
 
     if daemon and daemon.status == Status.FAIL:
         return Verdict(
@@ -28,51 +116,89 @@ def decide(findings: list[Finding]) -> Verdict:
             [],
             [f"ED110: {daemon.summary}"],
         )
-
-    kind = daemon.fact("daemon_kind") if daemon else None
-    if canary and canary.status == Status.FAIL:
-        chain.append(f"ED120: {canary.summary}")
-        if kind == "rootless":
-            cause, remedies = "proxy-unreachable-rootless-daemon", ["disable-proxy", "pinned-port"]
-            why = "the daemon is rootless, so RootlessKit gives it a loopback of its own"
-        elif kind in ("remote", "desktop"):
-            cause, remedies = "proxy-unreachable-remote-daemon", ["disable-proxy", "pinned-port"]
-            why = "the daemon runs in another namespace or machine (remote, Docker-in-Docker or a VM)"
-        else:
-            cause, remedies = "proxy-unreachable-bridge-container", ["disable-proxy", "host-network", "pinned-port"]
-            why = "this process runs in a network namespace other than the daemon's (a bridge-networked container)"
+    if export_path == "invalid":
         return Verdict(
-            cause,
-            f"Earthly's registry proxy would be unreachable: {why}; every SAVE IMAGE would fail with "
-            "`connect: connection refused`.",
-            Confidence.PROVEN,
-            remedies,
-            chain,
-        )
-    if canary and canary.status == Status.PASS:
-        return Verdict(
-            "healthy",
-            "The Docker daemon shares this namespace's loopback: Earthly's registry proxy is reachable.",
-            Confidence.PROVEN,
-            [],
-            [f"ED120: {canary.summary}"],
-        )
-    if canary and canary.status == Status.WARN and canary.fact("daemon_outcome") and any(
-        h.startswith("TLS") for h in canary.fact("requests_seen", [])
-    ):
-        return Verdict(
-            "insecure-loopback-removed",
-            "The daemon reaches this loopback but refuses plain HTTP to 127.0.0.1: the proxy pull fails over TLS.",
+            "unknown",
+            f"Earthly would stop before building, on an invalid setting: {settings.summary}. Use true/false.",
             Confidence.PROVEN,
             ["disable-proxy"],
-            [f"ED120: {canary.summary}"],
+            _chain(by, ("ED140",)),
+        )
+
+    refused = _refused(canary) or _refused(live)
+    if refused:
+        error = _daemon_error(by)
+        if "proxyconnect" in error.lower():
+            return Verdict(
+                "daemon-proxy-captures-loopback",
+                "The daemon sends pulls from 127.0.0.1 to its HTTP proxy, which cannot reach Earthly's registry proxy: "
+                "every SAVE IMAGE fails.",
+                Confidence.PROVEN,
+                rank_remedies("daemon-proxy-captures-loopback", by),
+                _chain(by),
+            )
+        cause, why = topology(by)
+        if export_path in LATENT_PATHS and not (live and live.status == Status.FAIL):
+            return Verdict(
+                "healthy",
+                f"The registry-proxy failure cannot happen with these settings: {settings.fact('export_path')} "
+                f"export ({dict((e.fact, e.source) for e in settings.evidence).get('export_path')}). The gap is real, "
+                f"though ({why}): without that setting it would be `{cause}`.",
+                Confidence.LIKELY,
+                [],
+                _chain(by),
+            )
+        proof = "ED121 (the running build's own proxy)" if _refused(live) else "the canary (ED120)"
+        return Verdict(
+            cause,
+            f"The Docker daemon cannot reach Earthly's registry proxy: {why}. Every SAVE IMAGE fails with "
+            f"`dial tcp 127.0.0.1:<port>: connect: connection refused` (proven by {proof}).",
+            Confidence.PROVEN,
+            rank_remedies(cause, by),
+            _chain(by),
+        )
+    if canary and canary.status == Status.WARN and any(h.startswith("TLS") for h in canary.fact("requests_seen", []) or []):
+        return Verdict(
+            "insecure-loopback-removed",
+            "The daemon reaches this loopback but only over TLS: 127.0.0.0/8 is no longer an insecure registry, so the "
+            "proxy's plain-HTTP pull fails (so would buildkitd's 8371). Restore insecure-registries 127.0.0.0/8 on the daemon.",
+            Confidence.PROVEN,
+            rank_remedies("insecure-loopback-removed", by),
+            _chain(by),
+        )
+    if canary and canary.status == Status.PASS:
+        notes = ""
+        if "ED111" in by and by["ED111"].status == Status.WARN:
+            notes = " The daemon's HTTP proxy does not capture loopback (ED111 is only a warning)."
+        if export_path in LATENT_PATHS:
+            notes += f" Earthly would not use the proxy anyway ({settings.fact('export_path')} export)."
+        return Verdict(
+            "healthy",
+            "The Docker daemon shares this namespace's loopback: Earthly's registry proxy is reachable." + notes,
+            Confidence.PROVEN,
+            [],
+            _chain(by),
+        )
+    # No proof either way (the canary did not run or did not finish): the heuristics, said as such.
+    netns = by.get("ED102")
+    mode = by.get("ED103")
+    suspect = (netns and netns.status == Status.FAIL) or (mode and mode.status == Status.WARN and mode.extra.get("final_mode") != "host"
+                                                         and mode.extra.get("daemon_runs_us") is not None)
+    if suspect:
+        cause, why = topology(by)
+        return Verdict(
+            cause,
+            f"Likely: {why}, so the daemon would be refused at Earthly's proxy. Not proven: the canary (ED120) gave no answer.",
+            Confidence.LIKELY,
+            rank_remedies(cause, by),
+            _chain(by),
         )
     from_log = decide_from_log(findings)
     if from_log is not None:
         return from_log
     unfinished = [f.code for f in findings if f.status == Status.ERROR]
     note = f" ({', '.join(unfinished)} did not finish)" if unfinished else ""
-    return Verdict("unknown", f"No root cause could be established{note}.", Confidence.UNKNOWN, [], chain)
+    return Verdict("unknown", f"No root cause could be established{note}.", Confidence.UNKNOWN, [], _chain(by))
 
 
 def decide_from_log(findings: list[Finding]) -> Verdict | None:

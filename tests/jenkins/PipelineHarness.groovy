@@ -79,8 +79,18 @@ class PipelineHarness {
         return Class.forName(name, true, sharedLoader())
     }
 
-    /** Loads vars/NAME.groovy as Jenkins would: one instance, steps and other vars visible through the binding. */
+    /** Loads vars/NAME.groovy as Jenkins would: one instance, steps and the other vars visible through the binding. */
     Script load(String name) {
+        if (vars.isEmpty()) {
+            // Jenkins offers every var of the library at once; load the others first so they can call each other.
+            for (File f in new File(library, 'vars').listFiles().findAll { it.name.endsWith('.groovy') }.sort()) {
+                loadOne(f.name - '.groovy')
+            }
+        }
+        return loadOne(name)
+    }
+
+    private Script loadOne(String name) {
         if (vars[name] == null) {
             CompilerConfiguration config = new CompilerConfiguration()
             config.addCompilationCustomizers(new ImportCustomizer().addImports('com.cloudbees.groovy.cps.NonCPS'))
@@ -267,7 +277,7 @@ class PipelineHarness {
             rc = result[0] as int
             stdout = result[1] as String
         } else {
-            throw new AssertionError("no sh rule for script:\n${script}")
+            throw new IllegalStateException("no sh rule for script:\n${script}".toString())
         }
         if (!args.returnStdout) {
             console.addAll(stdout.readLines())
@@ -293,7 +303,7 @@ class PipelineHarness {
         if (!p.waitFor(realShellTimeoutSeconds, java.util.concurrent.TimeUnit.SECONDS)) {
             p.destroyForcibly()
             reader.join(5000)
-            throw new AssertionError("sh did not finish within ${realShellTimeoutSeconds}s:\n${script}\n${out}")
+            throw new IllegalStateException("sh did not finish within ${realShellTimeoutSeconds}s:\n${script}\n${out}".toString())
         }
         reader.join(5000)
         return [p.exitValue(), out.toString()]

@@ -48,3 +48,27 @@ test('real CLI: triage of a saved log next to the diagnosis; the log finding poi
     String issues = h.file('earthly-doctor/triage-issues.json').text
     assert issues.contains('"fileName": "earthly.log"') && issues.contains('"lineStart": 7')
 }
+
+test('real earthlyBuild: a failing earthly is triaged from its own output, then fails the stage') { h ->
+    h.realShell = true
+    File bin = h.file('bin')
+    bin.mkdirs()
+    File earthly = new File(bin, 'earthly')
+    earthly.text = "#!/bin/sh\ncat '${System.getenv('ED_SAMPLE_LOG')}'\nexit 1\n"
+    earthly.setExecutable(true)
+    h.env.PATH = "${bin.absolutePath}:${System.getenv('PATH')}".toString()
+    String failed = null
+    try {
+        // preflight: false keeps this about the failure path, whatever `earthly-doctor run` decides without a daemon.
+        h.load('earthlyBuild').call(target: '+image', preflight: false,
+                                    doctor: [tool: System.getenv('ED_TOOL'), args: ['--docker-host', noDaemon], timeout: 5])
+    } catch (IOException e) {
+        failed = e.message
+    }
+    assert failed == 'earthly +image failed (exit 1)'
+    assert h.file('earthly-doctor/earthly.rc').text.trim() == '1'
+    assert h.file('earthly-doctor/earthly.log').text.contains('connect: connection refused')
+    String issues = h.file('earthly-doctor/triage-issues.json').text
+    assert issues.contains('"fileName": "earthly-doctor/earthly.log"') && issues.contains('"type": "ED160"')
+    assert h.currentBuild.result == 'UNSTABLE'
+}

@@ -1,0 +1,71 @@
+// Tests of vars/earthlyBuild.groovy in the PipelineHarness: the build through `earthly-doctor run`, and the diagnosis
+// (earthlyDoctor triaging earthly's own output) when it fails.
+
+def expectError = { Closure body ->
+    try {
+        body.call()
+    } catch (IOException e) {
+        assert e.getClass().name == 'hudson.AbortException'
+        return e.message
+    }
+    assert false: 'expected the step to fail the stage'
+}
+
+test('a passing build goes through earthly-doctor run and keeps its output') { h ->
+    h.onSh('run --help', 0, '')
+    h.onSh("-- 'earthly' '--ci'", 0, 'Image +image output')
+    assert h.load('earthlyBuild').call(target: '+image', args: ['--ci'], buildArgs: ['--VERSION=1.2'],
+                                       runArgs: ['--timeout', '5'], doctor: [install: 'none']) == 0
+    List sh = h.calls('sh')*.args
+    assert sh*.label == ['earthly-doctor: run available?', 'earthly +image']
+    assert sh[0].script == "'earthly-doctor' run --help >/dev/null 2>&1"
+    String script = sh[1].script
+    assert script.contains("{ set +e; 'earthly-doctor' run '--timeout' '5' -- 'earthly' '--ci' '+image' '--VERSION=1.2'; echo \$? > 'earthly-doctor'/earthly.rc; } 2>&1 | tee 'earthly-doctor'/earthly.log")
+    assert script.contains('exit "$(cat \'earthly-doctor\'/earthly.rc)"')
+    assert h.calls('junit').isEmpty() && h.calls('error').isEmpty()
+}
+
+test('a failing build is diagnosed with its own output, then fails the stage') { h ->
+    h.onSh('run --help', 0, '')
+    h.fakeDoctor(~/ run -- /, 1, 'triage')  // earthly's failure (the fake also leaves reports, harmlessly)
+    h.fakeDoctor(~/ diagnose /, 1, 'failing')
+    h.fakeDoctor(~/ triage /, 1, 'triage')
+    h.file('earthly-doctor/earthly.log').with { parentFile.mkdirs(); text = 'connection refused\n' }
+    String message = expectError { h.load('earthlyBuild').call(target: '+image', doctor: [install: 'none', unstable: false]) }
+    assert message == 'earthly +image failed (exit 1)'
+    List scripts = h.calls('sh')*.args*.script
+    assert scripts.size() == 4
+    assert scripts[2].contains("'earthly-doctor' diagnose")
+    assert scripts[3].contains("'earthly-doctor' triage 'earthly-doctor/earthly.log'")
+    assert h.steps().containsAll(['junit', 'recordIssues', 'archiveArtifacts'])
+    assert h.calls('unstable').isEmpty()  // doctor: [unstable: false] reached earthlyDoctor
+}
+
+test('without `run` in the installed tool, earthly runs directly') { h ->
+    h.onSh('run --help', 2, '')
+    h.onSh("'earthly' '+image'", 0, '')
+    h.load('earthlyBuild').call(target: '+image', doctor: [install: 'none'])
+    assert h.calls('sh')[1].args.script.contains("{ set +e; 'earthly' '+image'; echo")
+    assert h.consoleText().contains('this version has no `run` command; running earthly directly.')
+}
+
+test('a failed install never stops the build: plain earthly, and no diagnosis on success') { h ->
+    h.resources = new File(h.workspace, 'none')
+    h.onSh('-m venv', 1, 'no index')
+    h.onSh("'earth' '+image'", 0, '')
+    h.load('earthlyBuild').call(target: '+image', earthly: 'earth')
+    assert h.calls('sh').size() == 2
+    assert h.consoleText().contains('earthly-doctor: not installed; running earthly directly.')
+}
+
+test('preflight: false, diagnoseOnFailure: false: earthly only, and its failure fails the stage') { h ->
+    h.onSh("'earthly' '+test'", 3, '')
+    String message = expectError { h.load('earthlyBuild').call(target: '+test', preflight: false, diagnoseOnFailure: false) }
+    assert message == 'earthly +test failed (exit 3)'
+    assert h.calls('sh').size() == 1 && h.calls('junit').isEmpty()
+}
+
+test('a missing target is a usage error') { h ->
+    assert expectError { h.load('earthlyBuild').call([:]) }.startsWith('earthlyBuild: target is required')
+    assert h.calls('sh').isEmpty()
+}

@@ -1,0 +1,119 @@
+"""Shell, .env, YAML config and Dockerfile editors: edits, idempotence, line endings, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from earthly_doctor.remedies.edit.dockerfile import edit_dockerfile_env
+from earthly_doctor.remedies.edit.envfile import edit_env_disable_proxy
+from earthly_doctor.remedies.edit.shell import (
+    FLAG,
+    add_flag,
+    earthly_commands,
+    edit_script_disable_proxy,
+    edit_script_host_network,
+)
+from earthly_doctor.remedies.edit.text import EditRefused, Splicer
+from earthly_doctor.remedies.edit.yaml_config import edit_local_registry_host
+
+
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        ("earthly +build", "earthly --disable-remote-registry-proxy +build"),
+        ("cd x && earthly --ci +a", "cd x && earthly --disable-remote-registry-proxy --ci +a"),
+        ("if true; then sudo -E earthly +a; fi", "if true; then sudo -E earthly --disable-remote-registry-proxy +a; fi"),
+        ("VERSION=1 ./bin/earthly +a", "VERSION=1 ./bin/earthly --disable-remote-registry-proxy +a"),
+        ("out=$(earthly ls)", "out=$(earthly ls)"),  # not a build
+        ("earthly config global.cache_size_mb 100", "earthly config global.cache_size_mb 100"),
+        ("echo earthly +a", "echo earthly +a"),  # an argument, not a command
+        ("# earthly +a", "# earthly +a"),
+        ("docker run -v x:y earthly/earthly:v0.8.15 +a", "docker run -v x:y earthly/earthly:v0.8.15 +a"),
+        ("EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true earthly +a", "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true earthly +a"),
+        ("earthly --disable-remote-registry-proxy +a", "earthly --disable-remote-registry-proxy +a"),
+    ],
+)
+def test_flag_goes_before_the_target_of_build_commands_only(line, expected):
+    splicer = Splicer(line + "\n")
+    add_flag(line + "\n", splicer)
+    assert splicer.apply() == expected + "\n"
+
+
+def test_continuation_lines_are_not_commands():
+    text = "docker run --rm \\\n  earthly/earthly +a\n"
+    assert earthly_commands(text) == []
+
+
+def test_export_goes_after_shebang_comments_and_set_and_keeps_crlf():
+    text = "#!/bin/sh\r\n# build\r\nset -e\r\n\r\nmake\r\n"
+    out = edit_script_disable_proxy(text, style="env").text
+    assert out == "#!/bin/sh\r\n# build\r\nset -e\r\nexport EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true\r\n\r\nmake\r\n"
+    assert edit_script_disable_proxy(out, style="env").already
+    assert edit_script_disable_proxy(out, style="flag").text == out  # an export already disables it everywhere
+
+
+def test_script_without_earthly_gets_an_export_even_in_flag_style():
+    assert edit_script_disable_proxy("make all\n").text == "export EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true\nmake all\n"
+
+
+def test_docker_run_network():
+    text = "docker run --rm earthly/earthly +a\ndocker run postgres\n"
+    out = edit_script_host_network(text)
+    assert out.text == "docker run --network host --rm earthly/earthly +a\ndocker run postgres\n"
+    assert edit_script_host_network(out.text).already
+    with pytest.raises(EditRefused) as info:
+        edit_script_host_network("true\ndocker run --net=ci earthly/earthly +a\n")
+    assert info.value.line == 2
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("", "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true\n"),
+        ("A=1", "A=1\nEARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true\n"),
+        ("A=1\r\n", "A=1\r\nEARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true\r\n"),
+        ("EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=0 # off\n", "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true # off\n"),
+        ("export EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY='1'\n", "export EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY='1'\n"),
+    ],
+)
+def test_env_file(text, expected):
+    out = edit_env_disable_proxy(text)
+    assert out.text == expected
+    assert edit_env_disable_proxy(out.text).text == out.text
+
+
+def test_env_file_earthbuild_spelling():
+    assert edit_env_disable_proxy("", "EARTH_DISABLE_REMOTE_REGISTRY_PROXY").text == "EARTH_DISABLE_REMOTE_REGISTRY_PROXY=true\n"
+
+
+def test_yaml_keeps_comments_order_quotes_and_crlf():
+    text = "# mine\r\nglobal:\r\n    cache_size_mb: 10   # small\r\n    buildkit_image: \"x:y\"\r\ngit: {}\r\n"
+    out = edit_local_registry_host(text).text
+    assert out == (
+        "# mine\r\nglobal:\r\n    cache_size_mb: 10   # small\r\n    buildkit_image: \"x:y\"\r\n"
+        "    local_registry_host: 'tcp://127.0.0.1:8371'\r\ngit: {}\r\n"
+    )
+    assert edit_local_registry_host(out).already
+
+
+@pytest.mark.parametrize(
+    "text,line,words",
+    [("global: [\n", 2, "not valid YAML"), ("- a\n", 1, "not a YAML mapping"), ("global: 3\n", 1, "not a mapping")],
+)
+def test_yaml_refusals(text, line, words):
+    with pytest.raises(EditRefused) as info:
+        edit_local_registry_host(text)
+    assert info.value.line == line and words in info.value.reason
+
+
+def test_dockerfile_env_in_final_stage_after_a_continued_from():
+    text = "FROM a AS b\nRUN x\nFROM \\\n  debian:12\nRUN y\n"
+    out = edit_dockerfile_env(text)
+    assert out.text == "FROM a AS b\nRUN x\nFROM \\\n  debian:12\nENV EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true\nRUN y\n"
+    assert edit_dockerfile_env(out.text).already
+    with pytest.raises(EditRefused):
+        edit_dockerfile_env("RUN x\n")
+
+
+def test_flag_constant():
+    assert FLAG == "--disable-remote-registry-proxy"

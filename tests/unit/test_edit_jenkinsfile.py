@@ -1,0 +1,128 @@
+"""The Jenkinsfile editor: what it edits, what it leaves alone, and what it refuses (with the line)."""
+
+from __future__ import annotations
+
+import pytest
+
+from earthly_doctor.remedies.edit import jenkinsfile as J
+from earthly_doctor.remedies.edit.groovy import Tree
+from earthly_doctor.remedies.edit.text import EditRefused
+
+KEY = "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY"
+
+
+def declarative(agent: str, steps: str = "sh 'earthly +build'") -> str:
+    return f"pipeline {{\n    agent {{\n{agent}\n    }}\n    stages {{\n        stage('Build') {{\n            steps {{\n                {steps}\n            }}\n        }}\n    }}\n}}\n"
+
+
+@pytest.mark.parametrize(
+    "text,line,words",
+    [
+        (declarative("        docker {\n            image 'x'\n            args dockerArgs\n        }"), 5, "not a plain string"),
+        (declarative("        docker {\n            image 'x'\n            args '--network mynet'\n        }"), 5, "--network mynet"),
+        ("node {\n  docker.image('x').inside(insideArgs) {\n    sh 'earthly +a'\n  }\n}\n", 2, "expression"),
+        ("node {\n  docker.image('x').inside('--net=container:abc') {\n    sh 'earthly +a'\n  }\n}\n", 2, "container:abc"),
+        ("node {\n  withDockerContainer(image: 'x', args: someArgs) {\n    sh 'earthly +a'\n  }\n}\n", 2, "not a plain string"),
+    ],
+)
+def test_host_network_refusals_name_the_line(text, line, words):
+    with pytest.raises(EditRefused) as info:
+        J.edit_host_network(text)
+    assert info.value.line == line
+    assert words in info.value.reason
+
+
+@pytest.mark.parametrize(
+    "text,line,words",
+    [
+        ("pipeline {\n  agent any\n  environment { A = 'b' }\n  stages { stage('x') { steps { sh 'earthly +x' } } }\n}\n", 3, "one line"),
+        ("pipeline {\n  environment {\n    EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY = params.DISABLE\n  }\n  stages {}\n}\n", 3, "expression"),
+        ("node { sh 'earthly +x' }\n", 1, "one line"),
+        ("pipeline {\n  stages {\n    stage('x') {\n      steps {\n        sh 'earthly +x\n      }\n    }\n  }\n}\n", 5, "never closed"),
+        ("pipeline {\n  stages {\n    stage('x') {\n  }\n", 2, "never closed"),
+        ("pipeline {\n  stages {}\n}\n}\n", 4, "closes nothing"),
+        ("echo 'hello'\n", 1, "no `pipeline {}` or `node {}`"),
+        ("pipeline {\n  stages { stage('a') { steps { sh 'earthly +x' } } }\n}\n", 1, "no stage named 'b'"),
+    ],
+)
+def test_disable_proxy_refusals_name_the_line(text, line, words):
+    stage = "b" if "stage('a')" in text else None
+    with pytest.raises(EditRefused) as info:
+        J.edit_disable_proxy(text, stage=stage)
+    assert info.value.line == line
+    assert words in info.value.reason
+
+
+def test_existing_false_value_is_turned_true_and_gstring_quotes_kept():
+    text = 'pipeline {\n  environment {\n    EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY = "false"\n  }\n  stages {}\n}\n'
+    out = J.edit_disable_proxy(text)
+    assert 'EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY = "true"' in out.text
+    assert J.edit_disable_proxy(out.text).already
+
+
+def test_bridge_network_is_replaced_and_host_is_left_alone():
+    text = declarative("        docker {\n            image 'x'\n            args '--network=bridge -u 0:0'\n        }")
+    out = J.edit_host_network(text)
+    assert "args '--network=host -u 0:0'" in out.text
+    same = J.edit_host_network(out.text)
+    assert same.text == out.text and same.already and not same.changes
+
+
+def test_only_the_stage_that_runs_earthly_gets_host_network():
+    text = (
+        "pipeline {\n  agent none\n  stages {\n"
+        "    stage('Test') {\n      agent { docker { image 'maven'; args '-v m2:/root/.m2' } }\n      steps { sh 'mvn test' }\n    }\n"
+        "    stage('Image') {\n      agent { docker { image 'earthly/earthly' } }\n      steps { sh 'earthly +image' }\n    }\n"
+        "  }\n}\n"
+    )
+    out = J.edit_host_network(text)
+    assert "args '-v m2:/root/.m2'" in out.text  # maven untouched
+    assert "docker { image 'earthly/earthly'; args '--network host' }" in out.text
+
+
+def test_inside_without_arguments_and_with_empty_parentheses():
+    text = "node {\n  docker.image('a').inside {\n    sh 'earthly +a'\n  }\n  docker.image('b').inside() {\n    sh 'earthly +b'\n  }\n}\n"
+    out = J.edit_host_network(text)
+    assert ".inside('--network host') {" in out.text
+    assert ".inside('--network host') {\n    sh 'earthly +b'" in out.text
+    assert J.edit_host_network(out.text).text == out.text
+
+
+def test_with_docker_container_positional_image_becomes_named():
+    text = "node {\n  withDockerContainer('earthly/earthly:v0.8.15') {\n    sh 'earthly +a'\n  }\n}\n"
+    out = J.edit_host_network(text)
+    assert "withDockerContainer(image: 'earthly/earthly:v0.8.15', args: '--network host') {" in out.text
+
+
+def test_comments_and_strings_that_look_like_code_are_not_edited():
+    text = (
+        "// agent { docker { args '-v x' } }\n/* environment { A = 'b' } */\npipeline {\n"
+        "  agent { docker { image 'earthly/earthly'\n    args '-v /s:/s' } }\n"
+        "  stages { stage('a') { steps { echo 'pipeline { environment { } }'\n sh 'earthly +x' } } }\n}\n"
+    )
+    out = J.edit_host_network(text)
+    assert out.text.startswith("// agent { docker { args '-v x' } }\n/* environment { A = 'b' } */\n")
+    assert "args '--network host -v /s:/s'" in out.text
+    assert "echo 'pipeline { environment { } }'" in out.text
+
+
+def test_gstring_interpolation_with_nested_quotes_and_braces_lexes():
+    tree = Tree('pipeline { stages { stage("x") { steps { sh "earthly +a --V=${params.V ?: "d}{"}" } } } }\n')
+    assert [tree.blocks[b].name for b in range(len(tree.blocks))] == ["pipeline", "stages", "stage", "steps"]
+
+
+def test_earthbuild_spelling_when_only_earth_is_used():
+    text = "node {\n  sh 'earth +build'\n}\n"
+    assert "withEnv(['EARTH_DISABLE_REMOTE_REGISTRY_PROXY=true'])" in J.edit_disable_proxy(text).text
+
+
+def test_scripted_multiline_strings_are_not_reindented():
+    text = "node {\n    sh '''\nearthly +a\ncat <<EOF\nx\nEOF\n'''\n}\n"
+    out = J.edit_disable_proxy(text).text
+    assert "\n        sh '''\nearthly +a\ncat <<EOF\nx\nEOF\n'''\n    }\n}\n" in out
+
+
+def test_flag_style_without_earthly_steps_falls_back_to_the_environment():
+    text = "pipeline {\n    agent any\n    stages {\n        stage('a') { steps { earthlyBuild() } }\n    }\n}\n"
+    out = J.edit_disable_proxy(text, style="flag")
+    assert f"{KEY} = 'true'" in out.text and out.notes

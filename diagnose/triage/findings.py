@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 CODE = "ED160"
 TITLE = "Build log shows a known failure signature"
 MAX_LINES_LISTED = 10
+_NUMERIC = ("port", "image_index", "errors")
 
 
 def _size(n: int) -> str:
@@ -26,7 +27,8 @@ def _size(n: int) -> str:
 def finding_for(matches: list[Match], count: int, source: str) -> Finding:
     first = matches[0]
     sig = first.signature
-    values = {**first.fields}
+    # Numbers as JSON numbers for readers of the report; the summary template reads them either way.
+    values = {k: int(v) if k in _NUMERIC and v.isdigit() else v for k, v in first.fields.items()}
     summary = sig.render_summary(values)
     where = f"{source}:{first.line}"
     if count > 1:

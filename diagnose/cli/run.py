@@ -1,0 +1,90 @@
+"""`earthly-doctor run -- earthly …` and `earthly-doctor preflight`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+
+from earthly_doctor.cli.terminal import Terminal
+from earthly_doctor.environment import Environment
+from earthly_doctor.errors import DoctorError, UsageError
+from earthly_doctor.exitstatus import ExitStatus
+
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
+PreflightTimeoutOpt = typer.Option(5.0, "--preflight-timeout", min=0.1, help="Bound for the preflight checks, in seconds; on timeout the build runs as is.")
+DockerHostOpt = typer.Option(None, "--docker-host", help="Daemon Earthly uses (default: DOCKER_HOST, the docker CLI context, /var/run/docker.sock).")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run", context_settings=PASS_THROUGH)
+    def run_cmd(
+        ctx: typer.Context,
+        no_retry: bool = typer.Option(False, "--no-retry", help="Do not retry a build that failed with the unreachable-proxy signature."),
+        no_preflight: bool = typer.Option(False, "--no-preflight", help="Skip the preflight probe; still watch the build and retry."),
+        preflight_timeout: float = PreflightTimeoutOpt,
+        docker_host: Optional[str] = DockerHostOpt,
+    ) -> None:
+        """Run an Earthly build with the settings that work here: `earthly-doctor run -- earthly +target`.
+
+        Probes first; when the Docker daemon cannot reach this namespace's loopback it disables Earthly's registry
+        proxy for this run and says why in one line. Output, stdin, signals and the exit code pass through. A build
+        that still fails with the unreachable-proxy error is retried once with the proxy disabled.
+        """
+        from earthly_doctor.commands.run import RunRequest, run
+
+        env = Environment()
+        terminal = Terminal(env)
+
+        def notify(line: str) -> None:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+        request = RunRequest(list(ctx.args), retry=not no_retry, preflight=not no_preflight,
+                             preflight_timeout=preflight_timeout, docker_host=docker_host)
+        sys.stdout.flush()
+        try:
+            result = run(request, env, notify)
+        except (UsageError, DoctorError) as exc:
+            terminal.error(str(exc))
+            raise typer.Exit(int(ExitStatus.USAGE))
+        raise typer.Exit(result.exit_code)
+
+    @app.command("preflight", context_settings=PASS_THROUGH)
+    def preflight_cmd(
+        ctx: typer.Context,
+        fmt: str = typer.Option("env", "--format", "-f", help="env: KEY=VALUE lines to build with (none when nothing needs changing); json: the decision and evidence."),
+        binary: str = typer.Option("earthly", "--binary", help="earthly or earth (EarthBuild: EARTH_ variables). A full command after `--` is read instead when given."),
+        timeout: float = typer.Option(5.0, "--timeout", min=0.1, help="Bound for the preflight checks, in seconds."),
+        docker_host: Optional[str] = DockerHostOpt,
+    ) -> None:
+        """Print the environment to run Earthly with here (for pipelines that run Earthly themselves).
+
+        `eval "$(earthly-doctor preflight | sed 's/^/export /')"`, or Jenkins: `withEnv(sh(script: 'earthly-doctor
+        preflight', returnStdout: true).readLines()) { sh 'earthly +target' }`. The reason goes to stderr.
+        """
+        from earthly_doctor.commands.preflight import env_lines, parse_command, preflight
+
+        env = Environment()
+        terminal = Terminal(env)
+        try:
+            if fmt not in ("env", "json"):
+                raise UsageError(f"--format {fmt!r}: choose env or json")
+            if binary not in ("earthly", "earth"):
+                raise UsageError(f"--binary {binary!r}: choose earthly or earth")
+            command = parse_command(list(ctx.args) or [binary])
+            result = preflight(env, command, timeout=timeout, docker_host=docker_host, assume_export=not ctx.args)
+        except (UsageError, DoctorError) as exc:
+            terminal.error(str(exc))
+            raise typer.Exit(int(ExitStatus.USAGE))
+        if result.proxy.warning:
+            terminal.warn(result.proxy.warning)
+        if result.line:
+            sys.stderr.write(result.line.replace(" for this run", "") + "\n")
+        if fmt == "json":
+            terminal.out(json.dumps(result.to_dict(), indent=2) + "\n")
+        else:
+            terminal.out(env_lines(result))
+        raise typer.Exit(int(ExitStatus.OK))

@@ -32,7 +32,7 @@ def decode(raw: bytes) -> str:
 def timestamp_of(raw_line_start: bytes) -> str | None:
     """The Timestamper time of a physical line, from its first 27 bytes."""
     m = _STAMP_BYTES.match(raw_line_start, 0, 27)
-    return m.group(1) if m else None
+    return m.group(1).decode("ascii") if m else None
 
 
 def clean(text: str, *, at_line_start: bool = True) -> tuple[str, str | None]:

@@ -1,0 +1,175 @@
+"""The streaming scanner: any chunking gives the same answer, memory and time stay bounded on hostile input,
+and the two APIs other commands use (byte chunks from HTTP, lines from a subprocess) behave as documented."""
+
+from __future__ import annotations
+
+import random
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from earthly_doctor.triage import PROXY_UNREACHABLE, Scanner, load_signatures, scan_chunks, scan_text
+from earthly_doctor.triage.scanner import HALF, LOOKBACK, PENDING_MAX
+
+LOGS = Path(__file__).resolve().parents[2] / "examples" / "logs"
+SIGS = load_signatures()
+FAIL_PAIR = (
+    "Error: pull ping error: pull ping response: rpc error: code = Unknown desc = image pull: 1 error occurred:\n"
+    "\t* command failed: docker pull 127.0.0.1:35137/sess-jwd728vcbn4ni32eu360wnxmi/pullping:img-0: exit status 1: "
+    'Error response from daemon: Get "http://127.0.0.1:35137/v2/": dial tcp 127.0.0.1:35137: connect: connection refused: exit status 1\n'
+)
+
+
+def key(matches):
+    return [(m.id, m.line, m.timestamp, m.stage, m.node, tuple(sorted(m.fields.items())), m.context) for m in matches]
+
+
+def chunked(data: bytes, sizes) -> list[bytes]:
+    out, i = [], 0
+    for size in sizes:
+        if i >= len(data):
+            break
+        out.append(data[i : i + size])
+        i += size
+    if i < len(data):
+        out.append(data[i:])
+    return out
+
+
+@pytest.mark.parametrize("path", sorted(LOGS.glob("*.log")), ids=lambda p: p.name)
+def test_any_chunking_gives_the_same_matches(path):
+    data = path.read_bytes()
+    whole = key(scan_chunks([data], SIGS).matches)
+    assert key(scan_chunks([data[i : i + 1] for i in range(len(data))], SIGS).matches) == whole
+    rng = random.Random(path.name)
+    for _ in range(5):
+        sizes = [rng.randint(1, 200) for _ in range(len(data))]
+        assert key(scan_chunks(chunked(data, sizes), SIGS).matches) == whole
+
+
+def test_lines_from_a_subprocess_report_the_match_on_the_line_that_completes_it():
+    scanner = Scanner(SIGS)
+    lines = ["[Pipeline] { (Image)", "+ earthly +image", *FAIL_PAIR.splitlines(), "after"]
+    seen_at = [i for i, line in enumerate(lines) if any(m.id == PROXY_UNREACHABLE for m in scanner.feed_line(line))]
+    assert seen_at == [3]
+    assert scanner.seen(PROXY_UNREACHABLE) and not scanner.seen("buildkitd-crashed")
+    m = scanner.first(PROXY_UNREACHABLE)
+    assert (m.line, m.stage, m.fields["port"], m.fields["target"]) == (4, "Image", "35137", "+image")
+    assert m.context.startswith("Error: pull ping error")
+    assert scanner.finish() == [] and scanner.lines == 5
+
+
+def test_feed_line_accepts_bytes_and_keeps_one_newline():
+    scanner = Scanner(SIGS)
+    for line in FAIL_PAIR.encode().splitlines(keepends=True):
+        scanner.feed_line(line)
+    scanner.finish()
+    assert scanner.lines == 2 and scanner.counts[PROXY_UNREACHABLE] == 1
+
+
+def test_feed_after_finish_is_a_bug_and_finish_is_idempotent():
+    scanner = Scanner(SIGS)
+    scanner.feed(b"x\n")
+    scanner.finish()
+    assert scanner.finish() == []
+    with pytest.raises(RuntimeError):
+        scanner.feed(b"y")
+
+
+def test_on_match_sees_every_hit_while_matches_keep_a_bounded_number():
+    seen = []
+    scanner = Scanner(SIGS, on_match=seen.append, keep=3)
+    for _ in range(20):
+        scanner.feed(FAIL_PAIR.encode())
+    scanner.finish()
+    assert len(seen) == 20 and scanner.counts[PROXY_UNREACHABLE] == 20
+    assert len([m for m in scanner.matches if m.id == PROXY_UNREACHABLE]) == 3
+    assert [m.line for m in scanner.matches] == [2, 4, 6]
+
+
+def test_line_numbers_count_newlines_across_crlf_cr_and_a_missing_last_newline():
+    data = b"a\r\nb\rprogress\r\n\r\n" + FAIL_PAIR.replace("\n", "\r\n").encode().rstrip(b"\r\n")
+    (m,) = [m for m in scan_text(data, SIGS) if m.id == PROXY_UNREACHABLE]
+    assert m.line == 5
+    scanner = scan_chunks([data], SIGS)
+    assert scanner.lines == 5
+
+
+def test_the_context_line_is_found_across_a_chunk_boundary():
+    data = ("x\n" * 1000 + FAIL_PAIR).encode()
+    cut = data.index(b"\t* command")
+    scanner = scan_chunks([data[:cut], data[cut:]], SIGS)
+    assert scanner.first(PROXY_UNREACHABLE).context.startswith("Error: pull ping error")
+
+
+def test_a_progress_redraw_hiding_the_error_is_still_seen():
+    data = ("output | [--] 10%\routput | [----] 40%\r" + FAIL_PAIR.replace("\t*", "\r\t*", 1)).encode()
+    assert scan_text(data, SIGS)[0].id == PROXY_UNREACHABLE
+
+
+def test_invalid_utf8_and_nul_bytes_do_not_stop_the_scan():
+    data = b"\xff\xfe\x00garbage \xc3\x28\n" + b"\x80" * 100 + b"\n" + FAIL_PAIR.encode()
+    assert [m.id for m in scan_text(data, SIGS)] == [PROXY_UNREACHABLE]
+
+
+def test_a_10mb_line_without_newline_is_scanned_under_a_bounded_buffer():
+    scanner = Scanner(SIGS)
+    filler = b"x" * 65536
+    peak = 0
+    began = time.monotonic()
+    for _ in range(160):  # 10 MiB of one line
+        scanner.feed(filler)
+        peak = max(peak, len(scanner._buf))
+    scanner.feed(b" " + FAIL_PAIR.split("\n")[1].encode())  # the failure at the very end of the same line
+    scanner.finish()
+    assert time.monotonic() - began < 5
+    assert peak <= PENDING_MAX + 65536 + LOOKBACK + HALF
+    assert scanner.seen(PROXY_UNREACHABLE) and scanner.lines == 1
+
+
+def test_memory_stays_flat_on_a_large_stream():
+    block = (("[2024-01-22T23:20:47.159Z]               +build | compile layer sha256 ok\n" * 12000)).encode()
+    tracemalloc.start()
+    scanner = Scanner(SIGS)
+    for _ in range(40):  # ~35 MB
+        scanner.feed(block)
+    scanner.feed(FAIL_PAIR.encode())
+    scanner.finish()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert scanner.seen(PROXY_UNREACHABLE)
+    assert peak < 3 * len(block) + 4 * 2**20, peak
+
+
+HOSTILE = {
+    "anchors back to back": b"/pullping:img-" * 200_000,
+    "near-miss pulls": b"command failed: docker pull 127.0.0.1:1/sess-" * 50_000,
+    "near-miss daemon text": (b"* command failed: docker pull 127.0.0.1:35137/sess-jwd728vcbn4ni32eu360wnxmi/pullping:img-0: "
+                              b"exit status 1: Error response from daemon: " + b"dial tcp 127.0.0.1:1: " * 500 + b"\n") * 400,
+    "refusals without newlines": b"dial tcp 127.0.0.1:8373: connect: connection refused " * 100_000,
+    "carriage returns": b"\r" * 2_000_000 + b"/pullping:img-" + b"\r" * 1_000_000,
+    "unterminated notes": (b"\x1b[8mha:" + b"A" * 5000) * 400 + b"[Pipeline] {\n",
+    "escape storm": b"\x1b[" * 1_000_000 + b"registry-proxy | Failed to start registry proxy: x\n",
+    "open blocks": b"[Pipeline] { (S)\n" * 100_000,
+    "remnant storm": b"[1;2;3;4;5;6;7;8;9;" * 200_000 + b"connect: connection refused\n",
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_input_is_bounded(name):
+    data = HOSTILE[name]
+    began = time.monotonic()
+    scanner = scan_chunks([data[i : i + (1 << 20)] for i in range(0, len(data), 1 << 20)], SIGS)
+    elapsed = time.monotonic() - began
+    assert elapsed < 5, f"{name}: {elapsed:.1f}s for {len(data) / 2**20:.1f} MiB"
+    assert len(scanner.matches) <= scanner.keep * len(SIGS)
+
+
+def test_catastrophic_shapes_in_builtin_patterns_would_be_rejected():
+    from earthly_doctor.triage.signatures import _nested_unbounded
+
+    assert _nested_unbounded(r"(a+)+b") and _nested_unbounded(r"(?:x*y*)*z")
+    for sig in SIGS:
+        assert not _nested_unbounded(sig.regex.pattern), sig.id

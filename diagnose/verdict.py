@@ -36,7 +36,7 @@ def _refused(f: Finding | None) -> bool:
     if f is None:
         return False
     if f.code == "ED120":
-        return f.fact("daemon_outcome") == "refused" and f.fact("nonce_arrived") is False
+        return f.status == Status.FAIL or (f.status == Status.WARN and f.fact("daemon_outcome") == "refused")
     return f.status == Status.FAIL and bool(f.extra.get("refused"))
 
 
@@ -62,9 +62,9 @@ def topology(by: dict[str, Finding]) -> tuple[str, str]:
         return "proxy-unreachable-remote-daemon", f"the daemon runs in {where}: Docker-in-Docker, a tcp:// daemon or a VM dials its own 127.0.0.1"
     if runs_us is False:
         return "proxy-unreachable-remote-daemon", "the daemon does not run this container (ED103): it is another daemon (Docker-in-Docker or a sidecar) with its own loopback"
-    if in_container:
-        runtime = container.extra.get("runtime") or "container"
-        cid = (container.extra.get("container_id") or "")[:12]
+    if in_container or container is None:  # ED101 not run: a bridge container is by far the usual shape
+        runtime = (container.extra.get("runtime") if container else None) or "container"
+        cid = ((container.extra.get("container_id") if container else None) or "")[:12]
         final = mode.extra.get("final_mode") if mode else None
         net = f" on the {final} network" if final and final != "bridge" else " on a bridge network" if final else ""
         pod = " (a Kubernetes pod network: only hostNetwork: true shares the node's)" if runtime == "kubernetes" else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import sys
 import zlib
 from pathlib import Path
@@ -41,7 +42,9 @@ def open_log(path: str | Path, size: int = CHUNK, *, reuse: bool = False) -> Ite
     try:
         if name == "-":
             raw: BinaryIO = sys.stdin.buffer
-            head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+            if not hasattr(raw, "peek"):  # a pipe is buffered already; a test's BytesIO is not
+                raw = io.BufferedReader(raw)  # type: ignore[arg-type]
+            head = raw.peek(2)[:2]
             stream: BinaryIO = gzip.GzipFile(fileobj=raw) if head == _GZIP_MAGIC else raw
             yield from iter_chunks(stream, size, reuse=reuse)
             return

@@ -28,22 +28,20 @@ def _status(report: Report, code: str) -> Status | None:
 
 def topology_from(report: Report) -> Topology:
     """Read what the report proves; anything it does not say stays None, and remedies treat None as 'no'."""
+    # ED131 passes only when 8371 is published on the daemon's loopback and the daemon reaches it.
     published = _fact(report, "ED131", "port_8371_published")
-    if published is None:
-        published = _fact(report, "ED131", "published")
-    if published is None and _status(report, "ED131") == Status.PASS:
-        published = True
-    in_container = _fact(report, "ED101", "in_container")
-    if in_container is None and _status(report, "ED101") is not None:
-        in_container = _fact(report, "ED101", "container_id") is not None or None
-    daemon_proxy = None
-    if _status(report, "ED111") == Status.FAIL:
-        daemon_proxy = True
+    if published is None and _status(report, "ED131") is not None:
+        published = True if _status(report, "ED131") == Status.PASS else None
+    in_container = _fact(report, "ED101", "containerized")
+    network_mode = _fact(report, "ED103", "final_mode")
+    if network_mode is None and _fact(report, "ED103", "network_mode"):
+        network_mode = str(_fact(report, "ED103", "network_mode")).rsplit(":", 1)[-1].strip()
+    daemon_proxy = True if _status(report, "ED111") == Status.FAIL else None
     return Topology(
         cause=report.verdict.cause,
         confidence=report.verdict.confidence.value,
         daemon_kind=_fact(report, "ED110", "daemon_kind"),
-        network_mode=_fact(report, "ED103", "network_mode"),
+        network_mode=network_mode,
         in_container=None if in_container is None else in_container in _TRUE,
         buildkitd_8371=None if published is None else published in _TRUE,
         daemon_proxy=daemon_proxy,

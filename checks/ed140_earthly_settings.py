@@ -32,7 +32,8 @@ class EarthlySettingsCheck(Check):
         "the `.env` file in the working directory (it never overrides the environment), `--ci`/`EARTHLY_CI` "
         "(no local output at all), `buildkit_host` (local only for 127.0.0.1, ::1, localhost or docker-container://), "
         "`local_registry_host`, and `EARTHLY_IMAGE` (the earthly/earthly image, whose ENV disables the proxy since "
-        "v0.8.2). For a running earthly it also reads that process's flags, variables and working directory.",
+        "v0.8.2). For each running earthly it also lists the export path its own flags, variables and working "
+        "directory give (evidence only: on a shared host it may be another build).",
         why="The failure needs three things: Earthly v0.8.0 or newer, the proxy enabled, and an image export. Any "
         "setting that removes one of them means the failure cannot happen; an invalid value fails the build earlier.",
         example="ED140 pass: earthly v0.8.15 (affected: v0.8.0 and newer start the registry proxy by default); "
@@ -43,9 +44,9 @@ class EarthlySettingsCheck(Check):
 
     def run(self, ctx):
         s = ctx.fact("earthly_settings")
-        running = next(iter(s.processes.items()), None)
-        eff = running[1] if running else s
-        where = f"running earthly pid {running[0]}" if running else "this environment"
+        # This environment decides (the doctor runs where Earthly runs); running processes are told, not trusted:
+        # on a shared host they may be someone else's build.
+        eff, where = s, "here"
         evidence = [
             Evidence("binary", s.binary, "PATH"),
             Evidence("version", s.version_text or s.version_error, f"{s.binary} --version" if s.binary else "not on PATH"),
@@ -58,16 +59,16 @@ class EarthlySettingsCheck(Check):
             Evidence("local_registry_host", eff.local_registry_host.value, eff.local_registry_host.source),
             Evidence("earthly_image", s.earthly_image, "EARTHLY_IMAGE"),
             Evidence("export_path", eff.export_path, eff.export_detail),
-            Evidence("settings_of", where, "/proc/<pid>/environ, cmdline, cwd" if running else "environment, .env, config"),
         ]
+        for pid, other in sorted(s.processes.items()):
+            evidence.append(Evidence(f"running:{pid}", f"{other.export_path} (proxy_disabled={other.proxy_disabled.value}: "
+                                     f"{other.proxy_disabled.source})", f"/proc/{pid}/environ, cmdline, cwd"))
         if eff.dotenv_path:
             evidence.append(Evidence("dotenv", eff.dotenv_path, f"used: {', '.join(eff.dotenv_used) or 'nothing relevant'}"))
         if s.config_path:
             evidence.append(Evidence("config", s.config_path, "EARTHLY_CONFIG / ~/.earthly/config.yml"))
-        if running and eff.export_path != s.export_path:
-            evidence.append(Evidence("export_path_here", s.export_path, "this process's environment differs from the running earthly's"))
         name = "EarthBuild" if s.product == "earthbuild" else "Earthly"
-        who = f"{name} {_version(s)}" if s.binary or running else f"{name} not on PATH here"
+        who = f"{name} {_version(s)}" if s.binary else f"{name} not on PATH here"
         extra = {"export_path": eff.export_path, "proxy_disabled_source": eff.proxy_disabled.source}
         if eff.invalid:
             return self.fail(f"{who}: {'; '.join(eff.invalid)}", severity=Severity.HIGH, evidence=evidence,

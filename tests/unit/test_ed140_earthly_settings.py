@@ -98,8 +98,10 @@ def test_check_reports_the_image_hint(tmp_path):
     assert f.status == Status.PASS and "before v0.8.2" in f.summary and f.extra["export_path"] == "proxy"
 
 
-def test_the_running_earthlys_settings_win(tmp_path):
+def test_running_earthlys_are_evidence_but_this_environment_decides(tmp_path):
+    """On a shared host a running earthly may be someone else's build: it is listed, never trusted."""
     here = ev({}, tmp_path)
     here.processes[4242] = ev({"EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY": "true"}, tmp_path)
     f = EarthlySettingsCheck().run(make_ctx(earthly_settings=here))
-    assert f.extra["export_path"] == "buildkitd-8371" and "pid 4242" in f.summary
+    assert f.extra["export_path"] == "proxy"
+    assert f.fact("running:4242").startswith("buildkitd-8371")

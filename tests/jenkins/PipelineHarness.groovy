@@ -12,6 +12,9 @@ class PipelineHarness {
         '''package com.cloudbees.groovy.cps
            import java.lang.annotation.*
            @Retention(RetentionPolicy.RUNTIME) @Target([ElementType.METHOD]) @interface NonCPS {}''',
+        '''package org.jenkinsci.plugins.workflow.libs
+           import java.lang.annotation.*
+           @Retention(RetentionPolicy.SOURCE) @interface Library { String[] value() }''',
         '''package hudson
            class AbortException extends IOException { AbortException(String m) { super(m) } }''',
         '''package org.jenkinsci.plugins.workflow.steps
@@ -110,10 +113,25 @@ class PipelineHarness {
         return vars[name]
     }
 
+    /** Runs a Jenkinsfile (Declarative through the Declarative runner below, or Scripted) against the stub steps. */
+    Object runJenkinsfile(File jenkinsfile) {
+        load(new File(library, 'vars').listFiles().find { it.name.endsWith('.groovy') }.name - '.groovy')
+        CompilerConfiguration config = new CompilerConfiguration()
+        config.addCompilationCustomizers(new ImportCustomizer().addImports('org.jenkinsci.plugins.workflow.libs.Library'))
+        // Jenkins compiles every Jenkinsfile as class WorkflowScript (file names like a-b.Jenkinsfile are no class names).
+        Script script = new GroovyShell(sharedLoader(), binding, config).parse(jenkinsfile.getText('UTF-8'), 'WorkflowScript')
+        for (String known in vars.keySet()) {
+            Script target = vars[known]
+            script.metaClass."${known}" = { Object... args -> target.invokeMethod('call', args) }
+        }
+        binding.setVariable('pipeline', { Closure body -> new Declarative(this, script).run(body) })
+        return script.run()
+    }
+
     // ---- scripting `sh` --------------------------------------------------------------------------------------
 
     /** The first rule whose pattern is found in the script answers it: exit code, stdout, and a side effect. */
-    PipelineHarness onSh(Object pattern, int rc, String stdout = '', Closure effect = null) {
+    PipelineHarness onSh(Object pattern, Object rc, String stdout = '', Closure effect = null) {
         shRules << [pattern: pattern, rc: rc, stdout: stdout, effect: effect]
         return this
     }
@@ -256,6 +274,16 @@ class PipelineHarness {
             return body.call()
         }
         bind('withEnv') { List vars, Closure body -> record('withEnv', vars); body.call() }
+        bind('node') { Object... args -> record('node', args.length > 1 ? args[0] : null); (args[-1] as Closure).call() }
+        bind('stage') { String name, Closure body -> record('stage', name); body.call() }
+        bind('checkout') { Object arg -> record('checkout', String.valueOf(arg)) }
+        binding.setVariable('scm', 'scm')
+        binding.setVariable('docker', new Expando(image: { String name ->
+            new Expando(inside: { String args, Closure body ->
+                record('docker.inside', [image: name, args: args])
+                body.call()
+            })
+        }))
         bind('isUnix') { -> true }
     }
 
@@ -270,7 +298,7 @@ class PipelineHarness {
             if (rule.effect != null) {
                 rule.effect.call(script)
             }
-            rc = rule.rc as int
+            rc = (rule.rc instanceof Closure ? rule.rc.call(script) : rule.rc) as int
             stdout = rule.stdout as String
         } else if (realShell) {
             List result = runShell(script)
@@ -308,4 +336,149 @@ class PipelineHarness {
         reader.join(5000)
         return [p.exitValue(), out.toString()]
     }
+}
+
+
+/** Just enough of Declarative Pipeline to run the examples: agent/environment/stages/steps/when/post, in order. */
+class Declarative {
+    PipelineHarness h
+    Script script
+    Map pipelineAgent = null
+    List<Map> stages = []
+    Map<String, Closure> post = [:]
+
+    Declarative(PipelineHarness h, Script script) {
+        this.h = h
+        this.script = script
+    }
+
+    Object run(Closure body) {
+        Section top = new Section(script)
+        top.capture(body)
+        pipelineAgent = top.values.agent
+        if (top.values.environment) {
+            h.env.putAll(top.values.environment)
+        }
+        h.calls << [step: 'pipeline.agent', args: pipelineAgent]
+        String result = 'SUCCESS'
+        for (Map stage in top.stages) {
+            if (result != 'SUCCESS') {
+                h.console << "Stage \"${stage.name}\" skipped due to earlier failure(s)".toString()
+                continue
+            }
+            Map when = stage.section.values.when as Map
+            if (when?.branch && when.branch != h.env.BRANCH_NAME) {
+                h.console << "Stage \"${stage.name}\" skipped due to when conditional".toString()
+                continue
+            }
+            h.calls << [step: 'stage', args: stage.name]
+            if (stage.section.values.environment) {
+                h.env.putAll(stage.section.values.environment)
+            }
+            try {
+                (stage.section.values.steps as Closure).call()
+            } catch (IOException e) {
+                h.console << "ERROR: ${e.message}".toString()
+                result = 'FAILURE'
+                h.currentBuild.result = 'FAILURE'
+            }
+        }
+        for (String when in ['always', result.toLowerCase(), 'cleanup']) {
+            Closure block = top.post[when]
+            if (block != null) {
+                block.call()
+            }
+        }
+        h.currentBuild.result = h.currentBuild.result ?: result
+        return h.currentBuild.result
+    }
+}
+
+/** A Declarative section body: records directives; `steps`/`post` blocks are kept to run against the script. */
+class Section {
+    Script script
+    Map values = [:]
+    List<Map> stages = []
+    Map<String, Closure> post = [:]
+
+    Section(Script script) {
+        this.script = script
+    }
+
+    void capture(Closure body) {
+        body.delegate = this
+        body.resolveStrategy = Closure.DELEGATE_FIRST
+        body.call()
+    }
+
+    void agent(Object spec) {
+        values.agent = spec instanceof Closure ? Recorder.of(spec) : [(String.valueOf(spec)): true]
+    }
+
+    void environment(Closure body) {
+        Map env = [:]
+        body.delegate = env
+        body.resolveStrategy = Closure.DELEGATE_ONLY
+        body.call()
+        values.environment = env.collectEntries { k, v -> [(k): String.valueOf(v)] }
+    }
+
+    void options(Closure body) { values.options = Recorder.of(body) }
+
+    void when(Closure body) { values.when = Recorder.of(body) }
+
+    void stages(Closure body) { capture(body) }
+
+    void stage(String name, Closure body) {
+        Section section = new Section(script)
+        section.capture(body)
+        stages << [name: name, section: section]
+    }
+
+    void steps(Closure body) {
+        body.delegate = script
+        body.resolveStrategy = Closure.DELEGATE_FIRST
+        values.steps = body
+    }
+
+    void post(Closure body) {
+        Recorder conditions = new Recorder(keepClosures: true)
+        body.delegate = conditions
+        body.resolveStrategy = Closure.DELEGATE_ONLY
+        body.call()
+        conditions.values.each { String k, Object v ->
+            Closure block = v as Closure
+            block.delegate = script
+            block.resolveStrategy = Closure.DELEGATE_FIRST
+            post[k] = block
+        }
+    }
+
+    Object propertyMissing(String name) { name }  // `agent any`, `agent none`
+}
+
+/** Records `name value` and `name { … }` directives into a Map (nested blocks become nested Maps). */
+class Recorder {
+    Map values = [:]
+    boolean keepClosures = false
+
+    static Map of(Closure body) {
+        Recorder r = new Recorder()
+        body.delegate = r
+        body.resolveStrategy = Closure.DELEGATE_ONLY
+        body.call()
+        return r.values
+    }
+
+    Object methodMissing(String name, Object args) {
+        Object[] list = args as Object[]
+        Object value = list.length == 1 ? list[0] : list as List
+        if (value instanceof Closure && !keepClosures) {
+            value = of(value as Closure)
+        }
+        values[name] = value
+        return null
+    }
+
+    Object propertyMissing(String name) { name }
 }

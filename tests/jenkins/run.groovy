@@ -24,6 +24,7 @@ List<Map> tests = []
 for (String path in rest) {
     Binding b = new Binding()
     b.setVariable('test', { String name, Closure body -> tests << [name: name, body: body, file: path] })
+    b.setVariable('exampleRoot', library.parentFile.path)  // the repository: examples/ beside jenkins/
     new GroovyShell(getClass().classLoader, b).evaluate(new File(path))
 }
 

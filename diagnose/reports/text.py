@@ -35,6 +35,17 @@ def _remedy_lines(report: Report) -> list[tuple[str, str]]:
     return lines
 
 
+def _where(f: Finding) -> str | None:
+    """Where a log finding was seen: `at build.log:24, stage Image` (None for live checks)."""
+    if f.extra.get("line") is None or not f.extra.get("signature"):
+        return None
+    log = f"{f.extra['log']}:" if f.extra.get("log") else "line "
+    where = f"at {log}{f.extra['line']}"
+    if f.extra.get("stage"):
+        where += f", stage {f.extra['stage']}"
+    return where
+
+
 def render_plain(report: Report, *, verbose: bool = False, **_: object) -> str:
     out: list[str] = []
     v = report.verdict
@@ -54,11 +65,9 @@ def render_plain(report: Report, *, verbose: bool = False, **_: object) -> str:
     width = max((len(f.code) for f in report.findings), default=5)
     for f in report.findings:
         out.append(f"  {ICONS_PLAIN[f.status.value]} {f.code:<{width}} {f.title}: {f.summary}")
-        if f.extra.get("line") is not None and f.extra.get("signature"):
-            where = f"line {f.extra['line']}"
-            if f.extra.get("stage"):
-                where += f", stage {f.extra['stage']}"
-            out.append(f"         at {where}")
+        where = _where(f)
+        if where:
+            out.append(f"         {where}")
         if _show_evidence(f, verbose):
             for e in f.evidence:
                 out.append(f"         {e.fact} = {_value(e.value)}  [{e.source}]")
@@ -103,6 +112,8 @@ def render_rich(report: Report, console: Any, *, verbose: bool = False) -> None:
     table.add_column("Result")
     for f in report.findings:
         detail = Text(f.summary)
+        if _where(f):
+            detail.append(f"\n{_where(f)}", style="cyan")
         if _show_evidence(f, verbose):
             for e in f.evidence:
                 detail.append(f"\n{e.fact} = {_value(e.value)}", style="dim")

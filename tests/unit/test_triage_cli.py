@@ -86,7 +86,7 @@ def test_plain_text_reads_well_in_ci():
     assert result.exit_code == 1 and "\x1b" not in out
     assert out.startswith("Verdict: proxy-unreachable (likely)")
     assert "1. Disable Earthly's registry proxy [disable-proxy]" in out
-    assert "at line 24, stage Image" in out
+    assert f"at {LOGS / 'issue-3736-jenkins.log'}:24, stage Image" in out
     assert all(len(line) < 400 for line in out.splitlines())
 
 

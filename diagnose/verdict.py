@@ -247,9 +247,10 @@ def decide_from_log(findings: list[Finding]) -> Verdict | None:
     failures = [f for f in hits if f.extra.get("kind") in ("failure", "look-alike") and f.status in (Status.FAIL, Status.WARN)]
     if failures:
         top = max(failures, key=lambda f: f.status.rank)
+        what = top.summary if top.extra.get("kind") == "look-alike" else top.title[:1].lower() + top.title[1:]
         return Verdict(
             "unknown",
-            f"Not the unreachable-proxy failure: {top.title.lower()} ({where(top)}).",
+            f"Not the unreachable-proxy failure: {what} ({where(top)}).",
             Confidence.POSSIBLE,
             list(top.remedies),
             chain(failures),

@@ -28,11 +28,11 @@ def call(Map args = [:]) {
     String dir = (doctor.reportDir ?: 'earthly-doctor') as String
     String target = cfg.target as String
 
-    List earthlyCmd = [cfg.earthly] + (cfg.args as List) + [target] + (cfg.buildArgs as List)
+    List earthlyCmd = [cfg.earthly] + earthlyDoctor.listOf(cfg.args) + [target] + earthlyDoctor.listOf(cfg.buildArgs)
     String command = earthlyDoctor.shqAll(earthlyCmd)
     String tool = cfg.preflight ? doctorTool(doctor) : null
     if (tool) {
-        command = "${earthlyDoctor.shq(tool)} run${argsOf(cfg.runArgs as List)} -- ${command}"
+        command = "${earthlyDoctor.shq(tool)} run${argsOf(earthlyDoctor.listOf(cfg.runArgs))} -- ${command}"
     }
     String q = earthlyDoctor.shq(dir)
     // Keep earthly's output as a file for triage; the group's status is kept because a pipe would lose it.

@@ -91,7 +91,7 @@ def install(Map args = [:]) {
     if (cfg.indexUrl) {
         pip << '--index-url' << (cfg.indexUrl as String)
     }
-    for (Object extra in (cfg.pipArgs as List)) {
+    for (Object extra in listOf(cfg.pipArgs)) {
         pip << (extra as String)
     }
     String venvFlags = cfg.systemSitePackages ? ' --system-site-packages' : ''
@@ -387,10 +387,14 @@ static boolean isUserAbort(Throwable e) {
     if (e.getClass().name != 'org.jenkinsci.plugins.workflow.steps.FlowInterruptedException') {
         return false
     }
-    for (Object cause in e.causes) {
-        if (cause.getClass().name.endsWith('ExceededTimeout')) {
-            return false
+    try {
+        for (Object cause in e.causes) {
+            if (cause.getClass().name.endsWith('ExceededTimeout')) {
+                return false
+            }
         }
+    } catch (Throwable ignored) {
+        // A sandbox that refuses to show the causes: treat it as the abort it most likely is.
     }
     return true
 }
@@ -398,6 +402,18 @@ static boolean isUserAbort(Throwable e) {
 @NonCPS
 static String describeError(Throwable e) {
     return e.message ? "${e.getClass().simpleName}: ${e.message}" : e.getClass().simpleName
+}
+
+/** A list parameter given as a list, as one whitespace-separated string, or not at all. */
+@NonCPS
+static List listOf(Object value) {
+    if (value == null) {
+        return []
+    }
+    if (value instanceof CharSequence) {
+        return value.toString().tokenize()
+    }
+    return value as List
 }
 
 @NonCPS

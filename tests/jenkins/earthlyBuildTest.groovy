@@ -69,3 +69,9 @@ test('a missing target is a usage error') { h ->
     assert expectError { h.load('earthlyBuild').call([:]) }.startsWith('earthlyBuild: target is required')
     assert h.calls('sh').isEmpty()
 }
+
+test('list parameters may be given as one string') { h ->
+    h.onSh("'earthly' '--ci' '--push' '+image' '--TAG=1'", 0, '')
+    h.load('earthlyBuild').call(target: '+image', args: '--ci --push', buildArgs: '--TAG=1', preflight: false)
+    assert h.calls('sh').size() == 1
+}

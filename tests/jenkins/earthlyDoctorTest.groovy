@@ -284,3 +284,10 @@ test('the step is callable like a step from another var, and install() on its ow
     assert doctor.install(install: 'none') == 'earthly-doctor'
     assert doctor.install(tool: '/x/ed') == '/x/ed'
 }
+
+test('pipArgs may be one string') { h ->
+    h.resources = new File(h.workspace, 'none')
+    h.onSh('-m venv', 0, '')
+    h.load('earthlyDoctor').install(install: 'index', pipArgs: '--timeout 30 --retries 1')
+    assert h.call('sh').args.script.contains("'--quiet' '--timeout' '30' '--retries' '1' 'earthly-doctor'")
+}

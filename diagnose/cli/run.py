@@ -81,8 +81,9 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(int(ExitStatus.USAGE))
         if result.proxy.warning:
             terminal.warn(result.proxy.warning)
-        if result.line:
-            sys.stderr.write(result.line.replace(" for this run", "") + "\n")
+        line = result.describe("build with {env}", "nothing to change")
+        if line:
+            sys.stderr.write(line + "\n")
         if fmt == "json":
             terminal.out(json.dumps(result.to_dict(), indent=2) + "\n")
         else:

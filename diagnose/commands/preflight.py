@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 from earthly_doctor.model import Report, Status
 
 DEFAULT_TIMEOUT = 5.0
-PREFLIGHT_CHECKS = ("ED101", "ED110", "ED120")  # container identity, the daemon, the canary: enough for a verdict
+PREFLIGHT_CHECKS = ("ED101", "ED103", "ED110", "ED120", "ED140")  # where we run, the daemon, the canary, the settings
 PROXY_SUFFIX = "DISABLE_REMOTE_REGISTRY_PROXY"
 FLAG = "--disable-remote-registry-proxy"
 # Earthly subcommands that never export an image, so never touch the proxy.
@@ -122,11 +122,14 @@ class Preflight:
     @property
     def line(self) -> str | None:
         """The one line `run` prints, or None when there is nothing worth saying (a healthy host, a skip)."""
+        return self.describe("running with {env} for this run", "running the build as is")
+
+    def describe(self, change: str, as_is: str) -> str | None:
         if self.variables:
             names = " and ".join(f"{k}={v}" for k, v in self.variables.items())
-            return f"earthly-doctor: {self.reason}: running with {names} for this run"
+            return f"earthly-doctor: {self.reason}: {change.format(env=names)}"
         if self.outcome in ("timeout", "no-daemon", "undecided"):
-            return f"earthly-doctor: preflight: {self.reason}; running the build as is"
+            return f"earthly-doctor: preflight: {self.reason}; {as_is}"
         return None
 
     def to_dict(self) -> dict[str, Any]:

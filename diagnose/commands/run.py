@@ -91,6 +91,8 @@ def retry_decision(request: RunRequest, first: Attempt, preflight_result: Prefli
         return False, "the proxy was already disabled for this attempt"
     if preflight_result.proxy.enabled is False:
         return False, "the proxy was already disabled"
+    if preflight_result.proxy.enabled is None:
+        return False, "the proxy setting is invalid and left as it is"
     if not request.retry:
         return False, "--no-retry"
     return True, "the build failed with the unreachable-proxy signature"

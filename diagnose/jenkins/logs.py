@@ -3,11 +3,12 @@
 The order (research/jenkins.md §1.5, §1.6, §4.7):
 1. A running build: follow `logText/progressiveText` from 0 with `X-Text-Size` as the next `start` while
    `X-More-Data` says the log grows, until it completes or the wait runs out (then it is reported incomplete).
-2. A failed build: with the Pipeline REST API, `wfapi/describe` names the failed stage and its failed steps; the
-   failing step's own log is read, otherwise the whole build's. Earthly's error is the last thing a failing step
-   prints, so the log is read as head + tail: the first response's `X-Text-Size` gives the length, the head
-   (agent, Earthly version) is read from it, and the tail is fetched from `start = size - tail`. Only when the
-   tail holds no failure is the whole `consoleText` streamed.
+2. A failed build: `wfapi/describe` (when the Pipeline REST API is there) names the failed stage and its agent.
+   Earthly's error is the last thing a failing step prints, so the build log is read as head + tail: the first
+   response's `X-Text-Size` gives the length, the head (agent, Earthly version) is read from it, and the tail is
+   fetched from `start = size - tail`. Without a failure there, the failed stage's failed steps' own logs are
+   read the same way (a parallel branch that failed early is not at the end of the build log); only then is the
+   whole `consoleText` streamed.
 3. A green build: the whole `consoleText`, streamed (it is what red herrings are measured against).
 """
 
@@ -89,15 +90,14 @@ class Reader:
         elif build.get("result") in ("SUCCESS", None):
             self._whole(base, f"log of {job} #{number}", out, sniff)
         else:
-            steps = self._failed_steps(job, number, out)
-            for step in steps:
-                self._head_tail(f"{base}execution/node/{step}/log/", f"log of step {step} of {job} #{number}", out, sniff,
-                                f"step {step} log")
+            failed_stage = self._failed_stage(job, number, out)
+            self._head_tail(base, f"log of {job} #{number}", out, sniff, "build log")
+            if not out.failed and failed_stage:  # parallel branches: the failing one may not write the tail
+                for step in self._failed_steps(job, number, failed_stage):
+                    self._head_tail(f"{base}execution/node/{step}/log/", f"log of step {step} of {job} #{number}",
+                                    out, sniff, f"step {step} log")
             if not out.failed:
-                if not steps:
-                    self._head_tail(base, f"log of {job} #{number}", out, sniff, "build log")
-                if not out.failed:
-                    self._whole(base, f"log of {job} #{number}", out, sniff)
+                self._whole(base, f"log of {job} #{number}", out, sniff)
         out.node = out.node or sniff.node
         out.earthly_version = sniff.version
         for found in out.found:
@@ -106,10 +106,11 @@ class Reader:
 
     # -- Pipeline REST API
 
-    def _failed_steps(self, job: str, number: int, out: LogRead) -> list[str]:
+    def _failed_stage(self, job: str, number: int, out: LogRead) -> str | None:
+        """The failed stage's name (into `out.stage`) and flow-node id; the agent from `execNode`."""
         described = self.client.stages(job, number)
         if not described:
-            return []
+            return None
         out.wfapi = True
         stages = [s for s in described.get("stages") or [] if isinstance(s, dict)]
         for stage in stages:
@@ -117,9 +118,12 @@ class Reader:
                 out.node = stage["execNode"]
         failed = [s for s in stages if s.get("status") == "FAILED"]
         if not failed:
-            return []
+            return None
         out.stage = failed[-1].get("name")
-        detail = self.client.stage(job, number, str(failed[-1].get("id", "")))
+        return str(failed[-1].get("id") or "") or None
+
+    def _failed_steps(self, job: str, number: int, stage_id: str) -> list[str]:
+        detail = self.client.stage(job, number, stage_id)
         nodes = (detail or {}).get("stageFlowNodes") or []
         return [str(n["id"]) for n in nodes if isinstance(n, dict) and n.get("status") == "FAILED" and n.get("id")]
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from earthly_doctor.cli import main
-from tests.harness.fake_jenkins import FakeJenkins, pipeline_build
+from tests.harness.fake_jenkins import FakeJenkins, Stage, Step, filler, pipeline_build
 
 TOKEN = "11e4f7c2a9b8d3e6f0a1b2c3d4e5f6a7b8"
 JOB = "org/repo/feature%2Fx"  # a multibranch branch `feature/x` inside folder `org`
@@ -79,7 +79,7 @@ def test_last_failed_build_by_default_whoami_first(env, jenkins, capsys):
     assert all(auth for _, _, auth in jenkins.requests)
 
 
-def test_wfapi_names_the_failed_stage_and_reads_only_the_step(env, jenkins, capsys):
+def test_wfapi_names_the_failed_stage_and_the_tail_is_enough(env, jenkins, capsys):
     login(env, jenkins)
     code, out, _ = run(capsys, JOB, "5", "--format", "json")
     finding = json.loads(out)["findings"][0]
@@ -87,8 +87,22 @@ def test_wfapi_names_the_failed_stage_and_reads_only_the_step(env, jenkins, caps
     assert finding["earthly_version"] == "v0.8.16" and finding["labels"] == ["linux", "arm64"]
     paths = [p for _, p, _ in jenkins.requests]
     assert any("/5/wfapi/describe" in p for p in paths)
-    assert any("/5/execution/node/6/log/logText/progressiveText" in p for p in paths)
+    assert not any("/execution/node/" in p for p in paths)  # the failure was in the build log's tail
     assert not any(p.endswith("/5/consoleText") for p in paths)
+
+
+def test_failed_step_log_when_another_branch_wrote_the_tail(env, jenkins, capsys):
+    build = pipeline_build(1, fail=True, size=150_000)  # the failure lies past the head and before the tail
+    build.stages.append(Stage("Docs", [Step("sh", filler(700_000), script="make docs")]))  # kept writing after
+    jenkins.job("parallel").add(build)
+    login(env, jenkins)
+    code, out, _ = run(capsys, "parallel", "1", "--format", "json")
+    finding = json.loads(out)["findings"][0]
+    assert code == 1 and finding["stage"] == "Image" and "step 6 log" in finding["log"]
+    paths = [p for _, p, _ in jenkins.requests]
+    assert any("/parallel/1/execution/node/5/wfapi/describe" in p for p in paths)
+    assert any("/parallel/1/execution/node/6/log/logText/progressiveText" in p for p in paths)
+    assert not any(p.endswith("/parallel/1/consoleText") for p in paths)
 
 
 def test_build_url_form_and_folder_names(env, jenkins, capsys):

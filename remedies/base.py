@@ -243,6 +243,8 @@ def write_edit(edit: FileEdit) -> WriteResult:
         backup = backup_path(path)
         atomic_write_bytes(backup, current, mode=path.stat().st_mode & 0o7777)
     atomic_write_bytes(path, edit.after.encode("utf-8"))
+    if current is None:
+        return WriteResult(path, True, backup, f"{edit.name}: created (undo removes it)")
     return WriteResult(path, True, backup, f"{edit.name}: written (backup: {backup.name})")
 
 

@@ -7,11 +7,9 @@ from typing import List, Optional
 import typer
 
 from earthly_doctor.cli import common
-from earthly_doctor.cli.output import FAIL_ON, check_format, emit, exit_status, parse_outputs
+from earthly_doctor.cli.output import run_report
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
-from earthly_doctor.errors import DoctorError, UsageError
-from earthly_doctor.exitstatus import ExitStatus
 
 HELP = (
     "Read builds from a Jenkins server and look for Earthly's registry-proxy failure in their logs.\n\n"
@@ -44,27 +42,17 @@ def register(app: typer.Typer) -> None:
 
         env = Environment()
         terminal = Terminal(env)
-        try:
-            if fail_on not in FAIL_ON:
-                raise UsageError(f"--fail-on {fail_on!r}: choose from {', '.join(FAIL_ON)}")
-            check_format(fmt)
-            outputs = parse_outputs(output or [])
-            request = JenkinsTriageRequest(target=job, build=build, last=last, workers=workers,
-                                           timeout=request_timeout, deadline=timeout, wait=wait,
-                                           signature_dirs=list(signatures or []))
 
-            def progress(done: int, total: int) -> None:
-                if total > 1 and (done == total or done % max(1, total // 10) == 0):
-                    terminal.progress(f"earthly-doctor: {done}/{total} builds read")
+        def progress(done: int, total: int) -> None:
+            if total > 1 and (done == total or done % max(1, total // 10) == 0):
+                terminal.progress(f"earthly-doctor: {done}/{total} builds read")
 
+        def produce():
+            request = JenkinsTriageRequest(target=job, build=build, last=last, workers=workers, timeout=request_timeout,
+                                           deadline=timeout, wait=wait, signature_dirs=list(signatures or []))
             terminal.progress("earthly-doctor: reading builds from Jenkins…")
-            report = jenkins_triage(request, env.env, progress=progress)
-        except (UsageError, DoctorError) as exc:
-            terminal.error(str(exc))
-            raise typer.Exit(int(ExitStatus.USAGE))
-        for warning in report.warnings:
-            terminal.warn(warning)
-        emit(terminal, report, fmt, outputs, verbose)
-        raise typer.Exit(int(exit_status(report, fail_on, exit_zero)))
+            return jenkins_triage(request, env.env, progress=progress)
+
+        run_report(terminal, produce, fmt=fmt, output=output, fail_on=fail_on, exit_zero=exit_zero, verbose=verbose)
 
     app.add_typer(jenkins_app, name="jenkins")

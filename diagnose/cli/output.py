@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from earthly_doctor import reports
 from earthly_doctor.cli.terminal import Terminal
-from earthly_doctor.errors import UsageError
+from earthly_doctor.errors import DoctorError, UsageError
 from earthly_doctor.exitstatus import ExitStatus
 from earthly_doctor.fsutil import atomic_write_text
 from earthly_doctor.model import Report, Status
@@ -53,3 +54,23 @@ def exit_status(report: Report, fail_on: str, exit_zero: bool) -> ExitStatus:
         return ExitStatus.OK
     threshold = Status(fail_on).rank
     return ExitStatus.FINDINGS if report.worst().rank >= threshold else ExitStatus.OK
+
+
+def run_report(terminal: Terminal, produce: Callable[[], Report], *, fmt: str, output: list[str] | None,
+               fail_on: str, exit_zero: bool, verbose: bool) -> None:
+    """The body every report command shares: check the common options, produce the report, render it, exit."""
+    import typer
+
+    try:
+        if fail_on not in FAIL_ON:
+            raise UsageError(f"--fail-on {fail_on!r}: choose from {', '.join(FAIL_ON)}")
+        check_format(fmt)
+        outputs = parse_outputs(output or [])
+        report = produce()
+    except (UsageError, DoctorError) as exc:
+        terminal.error(str(exc))
+        raise typer.Exit(int(ExitStatus.USAGE))
+    for warning in report.warnings:
+        terminal.warn(warning)
+    emit(terminal, report, fmt, outputs, verbose)
+    raise typer.Exit(int(exit_status(report, fail_on, exit_zero)))

@@ -12,6 +12,7 @@ never put on a command line, in a message or in a report.
 from __future__ import annotations
 
 import json
+import logging
 import netrc
 import os
 import re
@@ -241,7 +242,12 @@ class JenkinsClient:
 
         self.creds = creds
         self.timeout = timeout
-        self.server = jenkins.Jenkins(creds.url, username=creds.user, password=creds.token, timeout=timeout)
+        previous = logging.root.manager.disable
+        logging.disable(logging.WARNING)  # python-jenkins logs JENKINS_API_EXTRA_HEADERS verbatim: it may hold a token
+        try:
+            self.server = jenkins.Jenkins(creds.url, username=creds.user, password=creds.token, timeout=timeout)
+        finally:
+            logging.disable(previous)
         # python-jenkins mounts a 10-connection pool on the scheme; threads beyond that would reconnect every call.
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(10, workers + 2), max_retries=Retry(total=0))
         self.server._session.mount(urlsplit(creds.url).scheme, adapter)

@@ -286,3 +286,11 @@ def test_token_never_in_output_or_reports(env, jenkins, capsys, tmp_path):
     jenkins.status[r"/api/json"] = 500
     code, out, err = run(capsys, JOB, "-v")
     assert code == 2 and TOKEN not in out + err
+
+
+def test_extra_headers_are_not_echoed(env, jenkins, capsys):
+    """python-jenkins logs JENKINS_API_EXTRA_HEADERS as a warning; a header can carry a token."""
+    login(env, jenkins)
+    env.setenv("JENKINS_API_EXTRA_HEADERS", f"X-Proxy-Token: {TOKEN}")
+    code, out, err = run(capsys, "plain")
+    assert code == 1 and TOKEN not in out + err

@@ -31,6 +31,7 @@ class Topology:
     network_mode: str | None = None  # this container's --network (ED103)
     in_container: bool | None = None  # ED101
     buildkitd_8371: bool | None = None  # earthly-buildkitd publishes 8371 on the daemon's loopback (ED131)
+    buildkit_local: bool | None = None  # Earthly would use the local earthly-buildkitd, not a remote BuildKit (ED140)
     daemon_proxy: bool | None = None  # the daemon's HTTP proxy captures 127.0.0.1 (ED111)
     ranking: tuple[str, ...] = ()  # the verdict's remedies, best first
 

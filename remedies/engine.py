@@ -45,6 +45,7 @@ def topology_from(report: Report) -> Topology:
         in_container=None if in_container is None else in_container in _TRUE,
         buildkitd_8371=None if published is None else published in _TRUE,
         daemon_proxy=daemon_proxy,
+        buildkit_local=None if _fact(report, "ED140", "buildkit_local") is None else _fact(report, "ED140", "buildkit_local") in _TRUE,
         ranking=tuple(report.verdict.remedies),
     )
 

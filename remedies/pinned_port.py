@@ -33,7 +33,8 @@ class PinnedPort(Remedy):
     _proxy = DisableProxy()
 
     def applies(self, topology: Topology) -> bool:
-        return topology.proxy_unreachable and topology.buildkitd_8371 is True
+        # local_registry_host is ignored with a remote BuildKit, so a known-remote one rules this out.
+        return topology.proxy_unreachable and topology.buildkitd_8371 is True and topology.buildkit_local is not False
 
     def editor(self, kind: str, options: dict[str, Any]) -> Editor | None:
         if kind == "yaml":

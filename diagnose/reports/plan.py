@@ -11,7 +11,7 @@ from typing import Any
 Line = tuple[str, str]
 
 
-def _plan_lines(number: int, plan: Any, applying: bool) -> list[Line]:
+def _plan_lines(number: int, plan: Any) -> list[Line]:
     out: list[Line] = [("bold", f"{number}. {plan.title} [{plan.remedy}]")]
     for refusal in plan.refusals:
         out.append(("bold red", f"   refused: {refusal}"))
@@ -62,7 +62,7 @@ def fix_lines(result: Any) -> list[Line]:
         out.append(("yellow", note))
     for number, plan in enumerate(result.plans, 1):
         out.append(("", ""))
-        out += _plan_lines(number, plan, result.mode == "apply")
+        out += _plan_lines(number, plan)
     out.append(("", ""))
     if result.mode == "dry-run" and result.plans:
         first = result.plans[0].remedy

@@ -6,13 +6,14 @@ parentheses. Anything it cannot follow raises `EditRefused` with the line, so an
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from earthly_doctor.remedies.edit.text import EditRefused, Lines
 
 # After these tokens a `/` starts a slashy string rather than a division.
 _SLASHY_AFTER = set("([{,=;:!&|?~+-*<>%^") | {None, "return"}
-_KEYWORD_BLOCKS = {"else", "try", "finally", "do", "static"}
+_WORD = re.compile(r"[A-Za-z_$][\w$]*|\d[\w.]*")
 
 
 @dataclass
@@ -227,19 +228,10 @@ def _lex(text: str, lines: Lines) -> list[Tok]:
             toks.append(Tok("str", text[i : j + 1], i, j + 1, "/", i + 1, j))
             i = j + 1
             continue
-        if ch.isalpha() or ch in "_$":
-            j = i + 1
-            while j < n and (text[j].isalnum() or text[j] in "_$"):
-                j += 1
-            toks.append(Tok("ident", text[i:j], i, j))
-            i = j
-            continue
-        if ch.isdigit():
-            j = i + 1
-            while j < n and (text[j].isalnum() or text[j] in "._"):
-                j += 1
-            toks.append(Tok("num", text[i:j], i, j))
-            i = j
+        word = _WORD.match(text, i)
+        if word:
+            toks.append(Tok("num" if ch.isdigit() else "ident", word.group(0), i, word.end()))
+            i = word.end()
             continue
         if text.startswith("->", i):
             toks.append(Tok("punct", "->", i, i + 2))

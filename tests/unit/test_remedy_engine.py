@@ -37,6 +37,11 @@ def test_all_five_remedies_load_as_plugins():
         (report("proxy-unreachable-bridge-container", ["disable-proxy", "host-network", "pinned-port"],
                 extra=[Finding("ED131", "buildkitd", Status.PASS, evidence=[Evidence("port_8371_published", True, "t")])]),
          ["disable-proxy", "host-network", "pinned-port"]),
+        # 8371 published, but Earthly would use a remote BuildKit: local_registry_host would be ignored
+        (report("proxy-unreachable-bridge-container", ["disable-proxy", "pinned-port"],
+                extra=[Finding("ED131", "buildkitd", Status.PASS),
+                       Finding("ED140", "settings", Status.PASS, evidence=[Evidence("buildkit_local", False, "t")])]),
+         ["disable-proxy"]),
         # already on the host network: host-network cannot be the fix
         (report("proxy-unreachable-bridge-container", ["disable-proxy", "host-network"],
                 extra=[Finding("ED103", "mode", Status.WARN, evidence=[Evidence("network_mode", "host", "t")])]), ["disable-proxy"]),

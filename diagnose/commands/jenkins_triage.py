@@ -138,10 +138,12 @@ def build_findings(results: list[BuildResult], summary: dict[str, Any]) -> list[
             findings.append(finding)
         if r.found or r.green:
             continue
-        if r.building and not r.complete:
-            findings.append(Finding(CODE, "Build still running", Status.SKIP, Severity.INFO,
-                                    f"{_where(r)}: still running when the wait ended; {r.bytes_read} bytes read, "
-                                    "no known failure yet", _evidence(r), category="logs", extra=_base_extra(r)))
+        if not r.complete:
+            title, why = ("Build still running", "still running when the wait ended") if r.building else \
+                ("Build log not fully read", "the run's time ran out before the end of its log")
+            findings.append(Finding(CODE, title, Status.SKIP, Severity.INFO,
+                                    f"{_where(r)}: {why}; {r.bytes_read} bytes read, no known failure yet",
+                                    _evidence(r), category="logs", extra=_base_extra(r)))
         else:
             findings.append(Finding(CODE, "No known failure signature", Status.PASS, Severity.INFO,
                                     f"{_where(r)}: no known failure signature in the log",

@@ -92,11 +92,11 @@ class Reader:
         else:
             failed_stage = self._failed_stage(job, number, out)
             self._head_tail(base, f"log of {job} #{number}", out, sniff, "build log")
-            if not out.failed and failed_stage:  # parallel branches: the failing one may not write the tail
+            if not out.failed and failed_stage and not self.budget.over():  # a parallel branch may not write the tail
                 for step in self._failed_steps(job, number, failed_stage):
                     self._head_tail(f"{base}execution/node/{step}/log/", f"log of step {step} of {job} #{number}",
                                     out, sniff, f"step {step} log")
-            if not out.failed:
+            if not out.failed and not self.budget.over():
                 self._whole(base, f"log of {job} #{number}", out, sniff)
         out.node = out.node or sniff.node
         out.earthly_version = sniff.version

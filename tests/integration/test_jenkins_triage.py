@@ -180,6 +180,18 @@ def test_running_build_without_wait_is_reported_as_running(env, jenkins, capsys)
     assert code == 0 and finding["status"] == "skip" and finding["title"] == "Build still running"
 
 
+def test_run_deadline_bounds_many_builds(env, jenkins, capsys):
+    jenkins.slow[r"/logText/progressiveText$"] = 1.0
+    login(env, jenkins)
+    began = time.monotonic()
+    code, out, _ = run(capsys, JOB, "--last", "6", "--workers", "2", "--timeout", "0.5", "--format", "json")
+    assert time.monotonic() - began < 5
+    report = json.loads(out)
+    statuses = [f["status"] for f in report["findings"]]
+    assert "error" in statuses or "skip" in statuses  # builds the deadline cut short are said so, not passed
+    assert all(f["summary"] for f in report["findings"])
+
+
 # ------------------------------------------------------------------------------------------------ failures
 
 
@@ -228,6 +240,13 @@ def test_refused_on_a_closed_port(env, capsys):
     env.setenv("JENKINS_API_TOKEN", TOKEN)
     code, _, err = run(capsys, JOB)
     one_line_error(code, err, f"connection to 127.0.0.1:{port} refused")
+
+
+def test_tls_failure_is_one_line(env, jenkins, capsys):
+    login(env, jenkins)
+    env.setenv("JENKINS_URL", jenkins.url.replace("http://", "https://"))  # TLS to a plain-HTTP port
+    code, _, err = run(capsys, JOB)
+    one_line_error(code, err, f"TLS handshake with 127.0.0.1:{jenkins.port} failed")
 
 
 def test_malformed_json(env, jenkins, capsys):

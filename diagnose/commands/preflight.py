@@ -177,6 +177,9 @@ def decide(command: EarthlyCommand, proxy: ProxySetting, report: Report, timeout
     if canary is not None and canary.status == Status.PASS:
         return Preflight("reachable", f"the daemon reached the canary on 127.0.0.1:{port}: the proxy works here",
                          proxy, command, {}, report, port)
+    if daemon is not None and daemon.status == Status.FAIL and daemon.extra.get("error_kind") == "no-answer":
+        return Preflight("timeout", f"the Docker daemon did not answer within {timeout:g}s ({daemon.summary})",
+                         proxy, command, {}, report)
     if daemon is not None and daemon.status == Status.FAIL:
         return Preflight("no-daemon", f"no usable Docker daemon ({daemon.summary})", proxy, command, {}, report)
     unfinished = [f for f in (daemon, canary) if f is not None and f.status == Status.ERROR]

@@ -1,0 +1,84 @@
+"""A daemon that accepts and never answers must not stop the build: the preflight gives up within its bound,
+says so in one line, and the build runs as is."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+
+class SilentDaemon:
+    """A unix socket that accepts connections and never answers: a stuck dockerd."""
+
+    def __init__(self, path) -> None:
+        self.path = str(path)
+        self.server = socket.socket(socket.AF_UNIX)
+        self.server.bind(self.path)
+        self.server.listen(16)
+        self.server.settimeout(0.1)
+        self.held: list[socket.socket] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.held.append(self.server.accept()[0])
+            except OSError:
+                continue
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=2)
+        for conn in self.held:
+            conn.close()
+        self.server.close()
+
+
+@pytest.fixture
+def silent(tmp_path):
+    daemon = SilentDaemon(tmp_path / "docker.sock")
+    yield daemon
+    daemon.close()
+
+
+@pytest.fixture
+def build(tmp_path):
+    path = tmp_path / "bin" / "earthly"
+    path.parent.mkdir()
+    path.write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import os, sys
+        print("built with proxy setting", os.environ.get("EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY", "unset"))
+        sys.exit(0)
+    """))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize("bound", [1.0, 2.0])
+def test_a_hung_daemon_does_not_stop_the_build(tmp_path, silent, build, bound):
+    env = {**os.environ, "DOCKER_HOST": f"unix://{silent.path}", "NO_COLOR": "1", "HOME": str(tmp_path)}
+    env.pop("EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY", None)
+    began = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "earthly_doctor", "run", "--preflight-timeout", str(bound), "--", str(build), "+img"],
+        env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    elapsed = time.monotonic() - began
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "built with proxy setting unset\n"
+    lines = [line for line in result.stderr.splitlines() if line.startswith("earthly-doctor:")]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("earthly-doctor: preflight:") and f"within {bound:g}s" in lines[0]
+    assert lines[0].endswith("running the build as is")
+    # The bound plus interpreter start-up and the build itself, measured from outside.
+    assert elapsed < bound + 2.5, elapsed

@@ -103,3 +103,21 @@ def test_disable_proxy_in_the_workspace_env_file_fixes_the_export(docker_daemon,
     out = after.stdout.decode()
     assert after.returncode == 0, out + after.stderr.decode()
     assert "Image +img output as" in out
+
+
+def test_live_fix_inside_the_bridge_container_applies_to_its_workspace(docker_daemon, tmp_path):
+    """No saved report: `fix` diagnoses where it runs (a bridge container on the host daemon), then applies."""
+    ws = tmp_path / "live"
+    ws.mkdir()
+    (ws / "Jenkinsfile").write_bytes((Path(__file__).resolve().parents[2] / "examples/jenkinsfiles/scripted-inside.Jenkinsfile").read_bytes())
+    ws.chmod(0o777)
+    (ws / "Jenkinsfile").chmod(0o666)
+    proc = run_python_container(docker_daemon, ["-m", "earthly_doctor", "fix", "--apply", "--remedy", "host-network", "--format", "json"],
+                                extra=["-v", f"{ws}:/ws", "-w", "/ws"])
+    data = json.loads(proc.stdout.decode())
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert data["verdict"]["cause"] == "proxy-unreachable-bridge-container"
+    assert data["ranked"][:2] == ["disable-proxy", "host-network"]
+    assert data["applied"]["changed"] is True
+    assert ".inside('--network host -v /var/run/docker.sock" in (ws / "Jenkinsfile").read_text()
+    assert (ws / "Jenkinsfile.earthly-doctor.bak").exists()

@@ -112,16 +112,16 @@ def ere(anchors: list[str]) -> str:
     return "|".join(re.sub(r"([][.\\*+?(){}|^$])", r"\\\1", a) for a in anchors)
 
 
-def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, bytes]:
-    """Wall time, peak RSS in MiB and stdout. RSS comes from GNU time, which forks from its own small image:
-    wait4() on a child of this (large) process would count the pages the fork shares with us."""
+def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, bytes]:
+    """Wall time, CPU time (user+sys), peak RSS in MiB, and stdout. RSS comes from GNU time, which forks from its
+    own small image: wait4() on a child of this (large) process would count the pages the fork shares with us."""
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         began = time.perf_counter()
-        proc = subprocess.run([TIME, "-f", "%M", "-o", rss.name, *cmd], stdout=subprocess.PIPE,
+        proc = subprocess.run([TIME, "-f", "%U %S %M", "-o", rss.name, *cmd], stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, env=env, timeout=600)
         elapsed = time.perf_counter() - began
-        kib = int((rss.read().strip().splitlines() or ["0"])[-1])
-    return elapsed, kib / 1024, proc.stdout
+        user, system, kib = (rss.read().strip().splitlines() or ["0 0 0"])[-1].split()
+    return elapsed, float(user) + float(system), int(kib) / 1024, proc.stdout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,18 +145,22 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "LC_ALL": "C"}
     subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # page cache warm for both
 
-    grep_times, triage_times, rss = [], [], []
+    grep_times, triage_times, grep_cpu, triage_cpu, rss = [], [], [], [], []
     verdict = None
     for _ in range(args.repeat):
-        t, _, out = run_measured(grep_cmd, env)
+        t, cpu, _, out = run_measured(grep_cmd, env)
         grep_times.append(t)
+        grep_cpu.append(cpu)
         grep_count = out.decode().strip()
-        t, peak, out = run_measured(triage_cmd)
+        t, cpu, peak, out = run_measured(triage_cmd)
         triage_times.append(t)
+        triage_cpu.append(cpu)
         rss.append(peak)
         verdict = json.loads(out)["verdict"]["cause"]
     g, tr = stats(grep_times), stats(triage_times)
     ratio = g["median"] / tr["median"]
+    cpu_ratio = stats(grep_cpu)["median"] / stats(triage_cpu)["median"]
+    load = os.getloadavg()[0]
     mb = size / 2**20
     ok = ratio >= TARGET_RATIO and max(rss) <= TARGET_RSS_MB and verdict == "proxy-unreachable"
     body = "\n".join([
@@ -173,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         f"| earthly-doctor triage | {tr['median']:.2f} | {tr['min']:.2f} | {tr['max']:.2f} | {mb / tr['median']:,.0f} | {max(rss):.1f} |",
         f"| grep -E -c | {g['median']:.2f} | {g['min']:.2f} | {g['max']:.2f} | {mb / g['median']:,.0f} | - |",
         "",
-        f"Throughput ratio triage/grep: **{ratio:.2f}x** (target >= {TARGET_RATIO}x); peak RSS {max(rss):.1f} MiB "
+        f"CPU seconds (user+sys, median): triage {stats(triage_cpu)['median']:.2f}, grep {stats(grep_cpu)['median']:.2f} "
+        f"(ratio {cpu_ratio:.2f}x); 1-minute load average at the end {load:.1f} on {os.cpu_count()} cores (shared machine).",
+        "",
+        f"Throughput ratio triage/grep (wall, medians): **{ratio:.2f}x** (target >= {TARGET_RATIO}x); peak RSS {max(rss):.1f} MiB "
         f"(target <= {TARGET_RSS_MB} MiB); verdict `{verdict}`; grep counted {grep_count} anchor lines. "
         f"{'Target met.' if ok else 'Target NOT met.'}",
     ])

@@ -7,11 +7,9 @@ from typing import List, Optional
 import typer
 
 from earthly_doctor.cli import common
-from earthly_doctor.cli.output import FAIL_ON, check_format, emit, exit_status, parse_outputs
+from earthly_doctor.cli.output import run_report
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
-from earthly_doctor.errors import DoctorError, UsageError
-from earthly_doctor.exitstatus import ExitStatus
 
 SignaturesOpt = typer.Option(
     None, "--signatures", help="A folder of extra signature files (*.toml); repeatable. Same id replaces a built-in."
@@ -32,16 +30,6 @@ def register(app: typer.Typer) -> None:
         """Find known Earthly/Jenkins failure signatures in build logs and say what they mean."""
         from earthly_doctor.commands.triage import TriageRequest, triage
 
-        env = Environment()
-        terminal = Terminal(env)
-        try:
-            if fail_on not in FAIL_ON:
-                raise UsageError(f"--fail-on {fail_on!r}: choose from {', '.join(FAIL_ON)}")
-            check_format(fmt)
-            outputs = parse_outputs(output or [])
-            report = triage(TriageRequest(logs=list(logs), signature_dirs=list(signatures or [])))
-        except (UsageError, DoctorError) as exc:
-            terminal.error(str(exc))
-            raise typer.Exit(int(ExitStatus.USAGE))
-        emit(terminal, report, fmt, outputs, verbose)
-        raise typer.Exit(int(exit_status(report, fail_on, exit_zero)))
+        request = TriageRequest(logs=list(logs), signature_dirs=list(signatures or []))
+        run_report(Terminal(Environment()), lambda: triage(request), fmt=fmt, output=output, fail_on=fail_on,
+                   exit_zero=exit_zero, verbose=verbose)

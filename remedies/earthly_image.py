@@ -35,8 +35,23 @@ class EarthlyImage(Remedy):
         return None
 
     def default_targets(self, cwd: Path, env: dict[str, str]) -> list[Target]:
-        # A project Dockerfile is usually the application's, not the agent's: only edited when named with --file.
-        return [Target(cwd / "Jenkinsfile", "jenkinsfile")] if (cwd / "Jenkinsfile").is_file() else []
+        # A project Dockerfile is usually the application's, not the agent's: only the one a `dockerfile` agent
+        # builds is edited by default; others when named with --file.
+        jenkinsfile = cwd / "Jenkinsfile"
+        if not jenkinsfile.is_file():
+            return []
+        from earthly_doctor.remedies.edit.jenkinsfile import dockerfile_agents
+
+        targets = [Target(jenkinsfile, "jenkinsfile")]
+        try:
+            text = jenkinsfile.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return targets
+        for name in dockerfile_agents(text):
+            path = (cwd / name).resolve()
+            if path.is_file() and path.is_relative_to(cwd.resolve()):
+                targets.append(Target(path, "dockerfile"))
+        return targets
 
     def extras(self, plan: Plan, topology: Topology, options: dict[str, Any]) -> None:
         plan.snippets.append(("custom agent Dockerfile (pass it with --file to edit it)", "ENV EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true\n"))

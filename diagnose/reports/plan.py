@@ -17,7 +17,8 @@ def _plan_lines(number: int, plan: Any) -> list[Line]:
         out.append(("bold red", f"   refused: {refusal}"))
     for edit in plan.edits:
         head = f"   {edit.name}" + (" (new file)" if edit.before is None else "")
-        out.append(("bold", head + ("" if edit.changed else ": already applied, nothing to change")))
+        state = "" if edit.changed else ": already applied, nothing to change" if edit.already else ": nothing to change"
+        out.append(("bold", head + state))
         for change in edit.changes:
             out.append(("", f"     {change}"))
         for already in edit.already:

@@ -391,3 +391,21 @@ def edit_image(text: str) -> EditOutcome:
             "ENV EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true to its Dockerfile (pass it with --file)"
         )
     return ed.done()
+
+
+def dockerfile_agents(text: str) -> list[str]:
+    """The Dockerfiles that `agent { dockerfile { filename …; dir … } }` builds, relative to the workspace."""
+    try:
+        tree = Tree(text)
+    except EditRefused:
+        return []
+    found = []
+    for b in tree.named("dockerfile"):
+        values = {"filename": "Dockerfile", "dir": "."}
+        direct = tree.direct_tokens(b)
+        for pos, i in enumerate(direct[:-1]):
+            tok, nxt = tree.toks[i], tree.toks[direct[pos + 1]]
+            if tok.kind == "ident" and tok.text in values and nxt.kind == "str" and not nxt.interpolated:
+                values[tok.text] = nxt.body
+        found.append(f"{values['dir'].rstrip('/')}/{values['filename']}")
+    return found

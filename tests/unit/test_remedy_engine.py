@@ -148,3 +148,15 @@ def test_binary_and_non_utf8_files_are_refused(tmp_path: Path):
     latin.write_bytes(b"# caf\xe9\nearthly +a\n")
     plan = engine.make_plan(remedy, engine.topology_from(report("proxy-unreachable", ["disable-proxy"])), [latin], tmp_path, {})
     assert plan.refusals[0].line == 1 and "not UTF-8" in plan.refusals[0].reason
+
+
+def test_earthly_image_edits_the_dockerfile_a_dockerfile_agent_builds(tmp_path: Path):
+    (tmp_path / "Jenkinsfile").write_bytes((Path(__file__).resolve().parents[2] / "examples/jenkinsfiles/dockerfile-agent.Jenkinsfile").read_bytes())
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "Dockerfile.ci").write_text("FROM debian:12\nCOPY earthly /usr/local/bin/\n")
+    (tmp_path / "Dockerfile").write_text("FROM app\n")  # the application's: never touched by default
+    remedy = engine.load_remedies().remedies["earthly-image"]
+    plan = engine.make_plan(remedy, engine.topology_from(report("proxy-unreachable-bridge-container", ["earthly-image"])), [], tmp_path, {})
+    changed = [e.label for e in plan.edits if e.changed]
+    assert changed == ["ci/Dockerfile.ci"]
+    assert plan.edits[-1].after == "FROM debian:12\nENV EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true\nCOPY earthly /usr/local/bin/\n"

@@ -231,7 +231,8 @@ class Scanner:
             if m is None:
                 continue
             ctx, ctx_text = (None, None)
-            if sig.context is not None:
+            if sig.context is not None and (sig.context_required or self.on_match is not None
+                                            or self.counts[sig.id] < self.keep):
                 ctx, ctx_text = self._context(seg_start, sig.context, sig.context_within)
                 if ctx is None and sig.context_required:
                     continue
@@ -239,6 +240,11 @@ class Scanner:
         hidden = {s for sig, *_ in hits for s in sig.supersedes}
         for sig, m, ctx, ctx_text in hits:
             if sig.id in hidden:
+                continue
+            if self.on_match is None and self.counts[sig.id] >= self.keep:
+                # Nobody will see this one: count it and skip the lookbacks (a log repeating a failure a
+                # million times must cost a count, not a million target searches).
+                self.counts[sig.id] += 1
                 continue
             fields = sig.extract(m, ctx)
             if "target" not in fields and sig.kind in ("failure", "look-alike"):

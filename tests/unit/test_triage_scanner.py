@@ -154,6 +154,7 @@ HOSTILE = {
     "escape storm": b"\x1b[" * 1_000_000 + b"registry-proxy | Failed to start registry proxy: x\n",
     "open blocks": b"[Pipeline] { (S)\n" * 100_000,
     "remnant storm": b"[1;2;3;4;5;6;7;8;9;" * 200_000 + b"connect: connection refused\n",
+    "a failure repeated": FAIL_PAIR.encode() * 30_000,
 }
 
 

@@ -76,8 +76,10 @@ def fix_lines(result: Any) -> list[Line]:
         else:
             for w in applied.written:
                 out.append(("green" if w.written else "dim", w.message))
-            if not applied.changed:
+            if not applied.changed and any(e.already for e in result.plans[0].edits):
                 out.append(("bold", f"{applied.remedy}: already applied; nothing changed"))
+            elif not applied.changed:
+                out.append(("bold", f"{applied.remedy}: nothing to write here; follow the print-only steps and commands above"))
             else:
                 out.append(("bold", f"{applied.remedy}: applied. Undo with: earthly-doctor fix --undo"))
         if result.verify_note:

@@ -171,3 +171,22 @@ def test_verify_without_a_check_for_the_effect_says_so(work: Path):
     proc = cli(work, "--from", "report.json", "--apply", "--remedy", "disable-proxy", "--verify")
     assert proc.returncode == 0, proc.stderr
     assert "verify: " in proc.stdout
+
+
+def test_print_only_remedy_says_there_is_nothing_to_write(tmp_path: Path):
+    write_report(tmp_path / "r.json", cause="daemon-proxy-captures-loopback", remedies=("daemon-no-proxy", "disable-proxy"))
+    proc = cli(tmp_path, "--from", "r.json", "--apply")
+    assert proc.returncode == 0, proc.stderr
+    assert 'Environment="NO_PROXY=127.0.0.1,localhost,::1"' in proc.stdout
+    assert "daemon-no-proxy: nothing to write here; follow the print-only steps" in proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_kubernetes_jenkinsfile_host_network_is_print_only(tmp_path: Path):
+    (tmp_path / "Jenkinsfile").write_bytes((ROOT / "examples/jenkinsfiles/kubernetes-agent.Jenkinsfile").read_bytes())
+    write_report(tmp_path / "r.json")
+    proc = cli(tmp_path, "--from", "r.json", "--apply", "--remedy", "host-network")
+    assert proc.returncode == 0, proc.stderr
+    assert "add `hostNetwork: true` to the pod spec" in proc.stdout
+    assert "nothing to write here" in proc.stdout
+    assert not (tmp_path / "Jenkinsfile.earthly-doctor.bak").exists()

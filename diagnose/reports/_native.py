@@ -29,7 +29,10 @@ PROBLEMS = (Status.FAIL, Status.WARN, Status.ERROR)
 
 def clean(value: Any, limit: int | None = None) -> str:
     """Text safe for XML and plugin UIs: no console notes, no ANSI, no control characters, optionally capped."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str) if isinstance(value, (list, dict)) else str(value)
+    if isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, default=str) if isinstance(value, (list, dict)) else str(value)
     text = _ILLEGAL.sub("", _ANSI.sub("", _CONSOLE_NOTE.sub("", text)))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"

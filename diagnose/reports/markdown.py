@@ -37,7 +37,8 @@ def render(report: Report, **_: object) -> str:
 
         for rank, rid in enumerate(v.remedies, 1):
             info = describe(rid)
-            remedies.append(f"{rank}. **{clean(info.title)}** (`{rid}`)" + (f": {_inline(info.how)}" if info.how else ""))
+            how = f": {_inline(info.how)}" if info.how else ""
+            remedies.append(f"{rank}. **{clean(info.title)}** (`{rid}`){how}")
     if remedies:
         out += ["", "**What to do (best first):**", "", *remedies]
     problems = [f for f in report.findings if f.status in PROBLEMS]
@@ -52,7 +53,8 @@ def render(report: Report, **_: object) -> str:
             out.append(f"| {_LABEL[f.status.value]} | {_cell(f.code)} | {_cell(f.title)} | {_cell(finding)} |")
     counts = {s: sum(1 for f in report.findings if f.status == s) for s in Status}
     tally = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "no checks"
-    out += ["", f"_{len(report.findings)} checks: {tally}; earthly-doctor {clean(report.tool_version)}, {report.duration_ms} ms._"]
+    version = clean(report.tool_version)
+    out += ["", f"_{len(report.findings)} checks: {tally}; earthly-doctor {version}, {report.duration_ms} ms._"]
     for w in report.warnings:
         out.append(f"_warning: {_cell(w)}_")
     return "\n".join(out) + "\n"

@@ -17,7 +17,13 @@ from earthly_doctor.reports._native import clean, detail_lines, fingerprint, loc
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 
-_KIND = {Status.PASS: "pass", Status.SKIP: "notApplicable", Status.ERROR: "review", Status.FAIL: "fail", Status.WARN: "fail"}
+_KIND = {
+    Status.PASS: "pass",
+    Status.SKIP: "notApplicable",
+    Status.ERROR: "review",
+    Status.FAIL: "fail",
+    Status.WARN: "fail",
+}
 
 
 def _level(finding: Finding) -> str:

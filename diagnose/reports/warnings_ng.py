@@ -50,7 +50,9 @@ def _description(finding: Finding, report: Report) -> str:
     found = fixes(finding, report)
     if found:
         items = "".join(
-            f"<li><b>{html.escape(clean(title))}</b> (<code>{rid}</code>)" + (f": {html.escape(clean(how))}" if how else "") + "</li>"
+            f"<li><b>{html.escape(clean(title))}</b> (<code>{rid}</code>)"
+            + (f": {html.escape(clean(how))}" if how else "")
+            + "</li>"
             for rid, title, how in found
         )
         parts.append(f"<p>Fix (best first):</p><ol>{items}</ol>")

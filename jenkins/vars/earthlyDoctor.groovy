@@ -35,18 +35,19 @@ import groovy.transform.Field
     issuesName         : 'Earthly doctor',
     qualityGates       : [],                   // passed to recordIssues as is
     archive            : true,                 // archive the JSON, SARIF and Markdown reports
-    description        : false,                // put the verdict line into the build description
+    description        : false,                // true: the verdict line into the build description; 'markdown': the summary
     label              : 'earthly-doctor',
 ]
 
 /**
  * earthlyDoctor(reportDir: 'earthly-doctor', triage: true, …) → a Map:
  * [status: 'ok'|'problem'|'tool-error'|'skipped', exitCode: int, cause: String, confidence: String,
- *  summary: String, remedies: [String], reports: [String]].
+ *  summary: String, remedies: [String], reports: [String], source: the report that gave the verdict].
  */
 def call(Map args = [:]) {
     Map cfg = settings(args)
-    Map result = [status: 'skipped', exitCode: -1, cause: null, confidence: null, summary: null, remedies: [], reports: []]
+    Map result = [status: 'skipped', exitCode: -1, cause: null, confidence: null, summary: null, remedies: [], reports: [],
+                  source: null]
     try {
         timeout(time: cfg.stepTimeout as int, unit: 'SECONDS') {
             runDoctor(cfg, result)
@@ -246,6 +247,7 @@ void readVerdict(Map result) {
                 continue
             }
             result.cause = verdict.cause
+            result.source = path as String
             result.confidence = verdict.confidence
             result.summary = verdict.summary
             result.remedies = (verdict.remedies ?: []) as List
@@ -268,8 +270,9 @@ void conclude(Map cfg, Map result) {
     }
     if (cfg.description && line) {
         attempt('description') {
+            String text = cfg.description == 'markdown' ? markdownSummary(result) : null
             String before = currentBuild.description ? "${currentBuild.description}\n" : ''
-            currentBuild.description = "${before}${line}".toString()
+            currentBuild.description = "${before}${text ?: line}".toString()
         }
     }
     String why = null
@@ -283,6 +286,12 @@ void conclude(Map cfg, Map result) {
             unstable(message: why)
         }
     }
+}
+
+/** The Markdown summary beside the report that gave the verdict (for a Markdown markup formatter); null if none. */
+String markdownSummary(Map result) {
+    String md = result.source ? (result.source as String).replaceAll(/\.json$/, '.md') : null
+    return md && fileExists(md) ? readFile(file: md, encoding: 'UTF-8').trim() : null
 }
 
 // ---- helpers ---------------------------------------------------------------------------------------------------

@@ -33,7 +33,9 @@ FORMATS = ("json", "junit", "warnings-ng", "sarif", "markdown")
 
 
 def _names(path: Path) -> list[str]:
-    return re.findall(r"^test\('((?:[^'\\]|\\.)*)'\)", path.read_text(), flags=re.M)
+    names = re.findall(r"^test\('((?:[^'\\]|\\.)*)'\)", path.read_text(), flags=re.M)
+    assert len(names) == len(re.findall(r"^test\(", path.read_text(), flags=re.M)), f"{path.name}: name tests in single quotes"
+    return names
 
 
 def _ci() -> bool:

@@ -291,3 +291,13 @@ test('pipArgs may be one string') { h ->
     h.load('earthlyDoctor').install(install: 'index', pipArgs: '--timeout 30 --retries 1')
     assert h.call('sh').args.script.contains("'--quiet' '--timeout' '30' '--retries' '1' 'earthly-doctor'")
 }
+
+test('description: markdown appends the Markdown summary of the report that gave the verdict') { h ->
+    h.fakeDoctor(~/ diagnose /, 0, 'healthy')
+    h.fakeDoctor(~/ triage /, 1, 'triage')
+    h.file('x.log').text = 'refused\n'
+    Map result = h.load('earthlyDoctor').call(install: 'none', log: 'x.log', description: 'markdown')
+    assert result.source == 'earthly-doctor/triage.json'
+    assert h.currentBuild.description == h.file('earthly-doctor/triage.md').text.trim()
+    assert h.currentBuild.description.startsWith('**earthly-doctor triage: PROBLEM**')
+}

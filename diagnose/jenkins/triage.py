@@ -56,17 +56,13 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if ms else ""
 
 
-def pick_builds(client: JenkinsClient, job: str, build: str | None, last: int | None) -> list[str]:
-    """The build refs to read: `--last N` newest first, an explicit build, or the last failed build."""
+def pick_builds(client: JenkinsClient, job: str, build: str | None, last: int | None) -> list[Any]:
+    """What to read: `--last N` as build JSON rows (one request for all), else one build number or permalink."""
     if last is not None:
-        info = client.job(job)
-        refs = [b for b in info.get("builds") or [] if isinstance(b, dict) and "number" in b]
-        if len(refs) < last and len(refs) >= 100:  # the job JSON lists only the newest 100
-            refs = client.all_builds(job)
-        numbers = sorted({int(b["number"]) for b in refs}, reverse=True)[:last]
-        if not numbers:
+        rows = client.recent_builds(job, last)
+        if not rows:
             raise UsageError(f"job {job} has no builds")
-        return [str(n) for n in numbers]
+        return rows
     if build is None:
         info = client.job(job)
         if not info.get("lastFailedBuild"):
@@ -75,8 +71,9 @@ def pick_builds(client: JenkinsClient, job: str, build: str | None, last: int | 
     return [build]
 
 
-def read_one(client: JenkinsClient, reader: Reader, job: str, ref: str, labels: dict[str, list[str]]) -> BuildResult:
-    info = client.build(job, ref)
+def read_one(client: JenkinsClient, reader: Reader, job: str, ref: Any, labels: dict[str, list[str]]) -> BuildResult:
+    """One build: its JSON (unless `ref` already is it, from `--last`), its log, and where it ran."""
+    info = ref if isinstance(ref, dict) and "result" in ref and "building" in ref else client.build(job, _number(ref))
     result = BuildResult(job=job, number=int(info["number"]), url=str(info.get("url") or ""), result=info.get("result"),
                          building=bool(info.get("building")), timestamp=int(info.get("timestamp") or 0))
     read: LogRead = reader.read(job, info)
@@ -94,25 +91,30 @@ def read_one(client: JenkinsClient, reader: Reader, job: str, ref: str, labels: 
     return result
 
 
-def run_many(client: JenkinsClient, reader: Reader, job: str, refs: list[str], labels: dict[str, list[str]], *,
+def _number(ref: Any) -> str:
+    return str(ref["number"]) if isinstance(ref, dict) else str(ref)
+
+
+def run_many(client: JenkinsClient, reader: Reader, job: str, refs: list[Any], labels: dict[str, list[str]], *,
              workers: int, budget: Budget, progress: Callable[[int, int], None] | None = None) -> list[BuildResult]:
     """Read `refs` on at most `workers` threads, in the order given; a fatal error stops the rest."""
-    results: dict[str, BuildResult] = {}
+    results: dict[int, BuildResult] = {}
     stop = threading.Event()
 
-    def task(ref: str) -> BuildResult:
+    def task(ref: Any) -> BuildResult:
+        number = int(_number(ref)) if _number(ref).isdigit() else 0
         if stop.is_set() or budget.over():
-            return BuildResult(job, int(ref) if ref.isdigit() else 0, error="not read: the run's time ran out" if budget.over() else "not read")
+            return BuildResult(job, number, error="not read: the run's time ran out" if budget.over() else "not read")
         try:
             return read_one(client, reader, job, ref, labels)
         except JenkinsError as exc:
             if exc.kind in FATAL or len(refs) == 1:  # one build asked for: its failure is the run's
                 stop.set()
                 raise
-            return BuildResult(job, int(ref) if ref.isdigit() else 0, error=str(exc))
+            return BuildResult(job, number, error=str(exc))
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="jenkins-triage") as pool:
-        pending = {pool.submit(task, ref): ref for ref in refs}
+        pending = {pool.submit(task, ref): i for i, ref in enumerate(refs)}
         fatal: JenkinsError | None = None
         while pending:
             done, _ = wait(pending, timeout=max(0.1, budget.left() + client.timeout), return_when=FIRST_COMPLETED)
@@ -122,9 +124,9 @@ def run_many(client: JenkinsClient, reader: Reader, job: str, refs: list[str], l
                     future.cancel()
                 break
             for future in done:
-                ref = pending.pop(future)
+                index = pending.pop(future)
                 try:
-                    results[ref] = future.result()
+                    results[index] = future.result()
                 except JenkinsError as exc:
                     fatal = fatal or exc
                 if progress:
@@ -134,7 +136,7 @@ def run_many(client: JenkinsClient, reader: Reader, job: str, refs: list[str], l
                     future.cancel()
         if fatal:
             raise fatal
-    return [results[ref] for ref in refs if ref in results]
+    return [results[i] for i in range(len(refs)) if i in results]
 
 
 # ---------------------------------------------------------------------------------------------------- summary

@@ -509,8 +509,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _job_json(self, job: Job, query: dict) -> dict:
         newest = [job.builds[n] for n in sorted(job.builds, reverse=True)]
         tree = query.get("tree", [""])[0]
-        if tree.startswith("allBuilds"):
-            return {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "allBuilds": [self._ref(job, b) for b in newest]}
+        match = re.fullmatch(r"(allBuilds|builds)\[([\w,]*)\](?:\{(\d*),(\d*)\})?", tree)
+        if match:  # `tree=allBuilds[number,result,…]{0,N}`: the chosen fields of a range of builds, newest first
+            key, fields, lo, hi = match.groups()
+            chosen = newest if key == "allBuilds" else newest[:100]
+            chosen = chosen[int(lo or 0): int(hi) if hi else None]
+            rows = [{f: v for f, v in self._build_json(job, b).items() if f in fields.split(",")} for b in chosen]
+            return {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", key: rows}
         data = {
             "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
             "actions": [{}, {"_class": "org.jenkinsci.plugins.displayurlapi.actions.JobDisplayAction"}],

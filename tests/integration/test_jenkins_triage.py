@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 
@@ -128,6 +129,9 @@ def test_last_n_summary_by_node_label_version_and_dates(env, jenkins, capsys, tm
     assert row["earthly_versions"] == {"v0.8.15": 3, "v0.8.16": 2}
     assert row["first_seen"]["build"] == 1 and row["last_seen"]["build"] == 6
     assert row["first_seen"]["timestamp"] == "2024-01-01T01:00:00Z"
+    # One request lists the builds with their result and time; no per-build api/json.
+    paths = [p for _, p, _ in jenkins.requests]
+    assert sum("allBuilds" in p for p in paths) == 1 and not any(re.search(r"/\d+/api/json", p) for p in paths)
     # The text report carries the same table.
     assert "proxy-unreachable" in out and "agent-2 (3)" in out and "Builds read: 6 (5 failed, 1 green" in out
 
@@ -218,6 +222,10 @@ def test_unknown_job_and_unknown_build(env, jenkins, capsys):
     login(env, jenkins)
     code, _, err = run(capsys, "org/nope")
     one_line_error(code, err, "job org/nope: not found (404)")
+    code, _, err = run(capsys, "org/nope", "--last", "3")
+    one_line_error(code, err, "builds of org/nope: not found (404)")
+    code, _, err = run(capsys, "org/repo", "--last", "3")
+    one_line_error(code, err, "job org/repo: is a Folder without builds")
     code, _, err = run(capsys, JOB, "99")
     one_line_error(code, err, "build org/repo/feature%2Fx #99: not found (404)")
 
@@ -257,7 +265,7 @@ def test_malformed_json(env, jenkins, capsys):
 
 
 def test_server_error_on_one_build_of_many_is_an_error_finding(env, jenkins, capsys):
-    jenkins.status[r"/feature%252Fx/3/api/json$"] = 500
+    jenkins.status[r"/feature%252Fx/3/logText/progressiveText$"] = 500
     login(env, jenkins)
     code, out, _ = run(capsys, JOB, "--last", "6", "--format", "json")
     report = json.loads(out)

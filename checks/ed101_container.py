@@ -42,6 +42,8 @@ class ContainerIdentity(Check):
             evidence.append(Evidence("pod_uid", ident.pod_uid, "kubelet mount / kubepods cgroup"))
         if ident.pod_sandbox_id:
             evidence.append(Evidence("pod_sandbox_id", ident.pod_sandbox_id, "CRI sandbox hostname mount"))
+        if ident.hostname_owner_id:
+            evidence.append(Evidence("hostname_owner_id", ident.hostname_owner_id, "mountinfo /etc/hostname (container: network mode)"))
         for note in ident.notes:
             evidence.append(Evidence("note", note, "layered detection"))
         fired = sorted({s.name for s in ident.fired})

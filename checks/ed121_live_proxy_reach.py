@@ -59,9 +59,10 @@ class LiveProxyReach(Check):
         if refused_here:
             return self.fail(f"the daemon cannot reach the running proxy: {'; '.join(refused_here)} (connection refused): "
                              "this build's SAVE IMAGE fails", severity=Severity.HIGH, evidence=evidence, refused=True)
+        elsewhere = f" (refused in another network namespace: {'; '.join(refused_elsewhere)})" if refused_elsewhere else ""
+        if reached:
+            return self.passed(f"the daemon reaches the running proxy: {'; '.join(reached)}{elsewhere}", evidence=evidence, remedies=[])
         if refused_elsewhere:
             return self.warn(f"the daemon cannot reach an Earthly proxy in another network namespace: {'; '.join(refused_elsewhere)}",
                              evidence=evidence, refused=True)
-        if undecided and not reached:
-            return self.warn(f"undecided (no answer in time): {'; '.join(undecided)}", evidence=evidence, remedies=[])
-        return self.passed(f"the daemon reaches the running proxy: {'; '.join(reached)}", evidence=evidence, remedies=[])
+        return self.warn(f"undecided (no answer in time): {'; '.join(undecided)}", evidence=evidence, remedies=[])

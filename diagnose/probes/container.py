@@ -52,6 +52,7 @@ class ContainerIdentity:
     cgroup_version: int | None = None
     pod_uid: str | None = None  # Kubernetes: the pod, from kubelet mounts or the cgroup path
     pod_sandbox_id: str | None = None  # Kubernetes: the sandbox (pause) container whose netns the pod shares
+    hostname_owner_id: str | None = None  # the container whose /etc/hostname we see, when it is not us
     signals: list[Signal] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -143,7 +144,15 @@ def detect_container(proc_root: Path, fs_root: Path, env: Mapping[str, str]) -> 
         _mountinfo_signals(mountinfo, str(proc_root / "self" / "mountinfo"), ident)
     cgroup = _read(proc_root / "self" / "cgroup")
     if cgroup is not None:
+        mount_id, ident.container_id = ident.container_id, None
         _cgroup_signals(cgroup, str(proc_root / "self" / "cgroup"), ident)
+        # With --network container:<x> Docker bind-mounts x's hostname file, so the mount names the namespace's
+        # owner; the cgroup path (v1) names us.
+        if ident.container_id and mount_id and ident.container_id != mount_id:
+            ident.hostname_owner_id = mount_id
+            ident.notes.append(f"/etc/hostname is container {mount_id[:12]}'s: this container shares its namespaces "
+                               "(--network container:…)")
+        ident.container_id = ident.container_id or mount_id
 
     cg_ns = ns_inode(proc_root, "self", "cgroup")
     if cg_ns is not None:

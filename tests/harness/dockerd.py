@@ -139,8 +139,11 @@ def start_daemon(root: Path, extra_args: list[str] | None = None, env: dict | No
         if process.poll() is not None:
             raise RuntimeError(f"dockerd exited with {process.returncode}:\n{log.read_text()[-3000:]}")
         if sock.exists():
-            r = subprocess.run(["docker", "-H", daemon.host, "version", "--format", "{{.Server.APIVersion}}"],
-                               capture_output=True, timeout=10)
+            try:
+                r = subprocess.run(["docker", "-H", daemon.host, "version", "--format", "{{.Server.APIVersion}}"],
+                                   capture_output=True, timeout=10)
+            except subprocess.TimeoutExpired:
+                continue  # a daemon still starting can hold the first request; the overall deadline bounds this
             if r.returncode == 0:
                 return daemon
         time.sleep(0.2)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,14 +69,23 @@ def netns(index: int) -> Iterator[Netns]:
 
 
 @contextlib.contextmanager
-def daemon_in_netns(root: Path, ns: Netns, extra_args: list[str] | None = None, env: dict | None = None,
+def daemon_in_netns(ns: Netns, extra_args: list[str] | None = None, env: dict | None = None,
                     tcp: bool = False) -> Iterator[harness.Daemon]:
-    """A private dockerd inside `ns` (its own roots, pid file and unix socket; `--bridge none`, no iptables)."""
+    """A private dockerd inside `ns` (its own roots, pid file and unix socket; `--bridge none`, no iptables).
+
+    The root is a short folder under /tmp: containerd's socket path below it must fit in sun_path (108 bytes).
+    """
     args = ["--bridge", "none", "--iptables=false", "--ip-masq=false"]
     if tcp:
         # --tls=false beside a tcp:// host, or dockerd 20.10 waits 15 s on purpose before serving.
         args += ["--host", f"tcp://{ns.ns_addr}:2375", "--tls=false"]
-    daemon = harness.start_daemon(root, args + (extra_args or []), env=env, netns=ns.name)
+    root = Path(tempfile.mkdtemp(prefix="ed-", dir="/tmp"))
+    try:
+        daemon = harness.start_daemon(root, args + (extra_args or []), env=env, netns=ns.name)
+    except BaseException:
+        harness.unmount_below(root)
+        shutil.rmtree(root, ignore_errors=True)
+        raise
     try:
         yield daemon
     finally:

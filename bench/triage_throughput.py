@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {machine()}",
         f"Input: generated Jenkins log, {mb:,.0f} MiB ({path.relative_to(ROOT)}), failure near the end; page-cached.",
         f"Anchors ({len(anchors)}): {', '.join(f'`{a}`' for a in anchors)}",
-        f"Commands: `{' '.join(triage_cmd[1:4])} LOG --format json` vs `LC_ALL=C grep -E -c '<anchors>' LOG`, "
+        f"Commands: `python {' '.join(triage_cmd[1:4])} LOG --format json` vs `LC_ALL=C grep -E -c '<anchors>' LOG`, "
         f"alternating, {args.repeat} runs each.",
         "",
         "| tool | median s | min s | max s | MiB/s (median) | peak RSS MiB |",

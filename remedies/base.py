@@ -125,6 +125,32 @@ class Target:
 Editor = Callable[[str], EditOutcome]
 
 
+@dataclass
+class ApplyResult:
+    remedy: str
+    written: list[WriteResult] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(w.written for w in self.written)
+
+
+def apply_plan(plan: Plan) -> ApplyResult:
+    """Write every changed file of the plan, or none of them when any file was refused."""
+    result = ApplyResult(plan.remedy, refusals=list(plan.refusals))
+    if plan.refusals:
+        return result
+    for edit in plan.edits:
+        try:
+            result.written.append(write_edit(edit))
+        except EditRefused as exc:
+            result.refusals.append(Refusal(edit.path, exc.line, exc.reason))
+        except OSError as exc:
+            result.refusals.append(Refusal(edit.path, 0, f"cannot write: {exc.strerror or exc}"))
+    return result
+
+
 class Remedy:
     """Base class for remedy plugins (entry-point group `earthly_doctor.remedies`)."""
 
@@ -161,6 +187,15 @@ class Remedy:
             self.plan_file(plan, target, options)
         self.extras(plan, topology, options)
         return plan
+
+    def apply(self, plan: Plan) -> "ApplyResult":
+        """Write the plan: a backup per file, an atomic replace, nothing at all when any file was refused."""
+        return apply_plan(plan)
+
+    def verify(self, run_checks: Callable[[list[str]], Any], available: set[str] | None = None) -> tuple[Any, list[str]]:
+        """Re-run the checks that show this remedy's effect; returns (report or None, the codes run)."""
+        codes = [c for c in self.verify_codes if available is None or c in available]
+        return (run_checks(codes) if codes else None), codes
 
     def plan_file(self, plan: Plan, target: Target, options: dict[str, Any]) -> None:
         editor = self.editor(target.kind, options)

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from earthly_doctor.model import REMEDY_IDS, Report, Status
-from earthly_doctor.remedies.base import Plan, Refusal, Remedy, Target, Topology, WriteResult, undo_file, write_edit
-from earthly_doctor.remedies.edit.text import EditRefused
+from earthly_doctor.remedies.base import ApplyResult, Plan, Refusal, Remedy, Target, Topology, WriteResult, apply_plan, undo_file
+
+__all__ = ["ApplyResult", "apply_plan", "load_remedies", "make_plan", "rank", "topology_from", "undo"]
 
 _TRUE = (True, "true", "True", "yes", 1)
 
@@ -149,32 +150,6 @@ def _label(path: Path, cwd: Path) -> str:
         return str(Path(path).resolve().relative_to(Path(cwd).resolve()))
     except ValueError:
         return str(path)
-
-
-@dataclass
-class ApplyResult:
-    remedy: str
-    written: list[WriteResult] = field(default_factory=list)
-    refusals: list[Refusal] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return any(w.written for w in self.written)
-
-
-def apply_plan(plan: Plan) -> ApplyResult:
-    """Write every changed file of the plan, or none of them when any file was refused."""
-    result = ApplyResult(plan.remedy, refusals=list(plan.refusals))
-    if plan.refusals:
-        return result
-    for edit in plan.edits:
-        try:
-            result.written.append(write_edit(edit))
-        except EditRefused as exc:
-            result.refusals.append(Refusal(edit.path, exc.line, exc.reason))
-        except OSError as exc:
-            result.refusals.append(Refusal(edit.path, 0, f"cannot write: {exc.strerror or exc}"))
-    return result
 
 
 def undo(paths: list[Path]) -> list[WriteResult]:

@@ -145,15 +145,15 @@ def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: se
         return result
 
     result.mode = "apply"
-    result.applied = engine.apply_plan(result.plans[0])
+    result.applied = chosen[0].apply(result.plans[0])
     if request.verify and not result.refused:
-        codes = [c for c in chosen[0].verify_codes if check_codes is None or c in check_codes]
-        if not codes:
-            result.verify_note = f"no installed check shows the effect of {chosen[0].id} yet (wanted {', '.join(chosen[0].verify_codes)})"
-        elif diagnoser is None:
+        if diagnoser is None:
             result.verify_note = "no diagnosis available to verify with"
+            return result
+        result.verify_report, codes = chosen[0].verify(diagnoser, check_codes)
+        if result.verify_report is None:
+            result.verify_note = f"no installed check shows the effect of {chosen[0].id} yet (wanted {', '.join(chosen[0].verify_codes)})"
         else:
-            result.verify_report = diagnoser(codes)
             result.verify_note = (
                 f"re-ran {', '.join(codes)}; edits to pipeline files take effect on the next build, so these checks "
                 "show this process's view"

@@ -15,6 +15,10 @@ _NOTE = re.compile(r"\x1b\[8mha:[A-Za-z0-9+/=]*+(?:\x1b\[0m)?")
 # Jenkins Timestamper: exactly 27 characters, UTC, always ending in Z (jenkins.md §4.2).
 _STAMP = re.compile(r"\[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\] ")
 _STAMP_BYTES = re.compile(rb"\[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\] ")
+# Text copied from the HTML console shows the Timestamper time rendered as `23:20:55  ` (jenkins.md §4.2).
+_LOCAL_STAMP = re.compile(r"(\d{2}:\d{2}:\d{2}) {2}(?! )")
+# A log read from an offset (progressiveText) can start inside a note: its Base64 tail and the closing ESC[0m.
+_NOTE_TAIL = re.compile(r"[A-Za-z0-9+/=]{8,}+\x1b\[0m")
 _ANSI = re.compile(r"\x1b\[[0-?]*+[ -/]*+[@-~]|\x1b\][^\x07\x1b]*+(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
 # ESC already lost (text copied from the HTML console): digits/semicolons and a final m or K only, so
 # `[Pipeline]` and timestamps survive.
@@ -39,11 +43,18 @@ def clean(text: str, *, at_line_start: bool = True) -> tuple[str, str | None]:
     """(readable text, Timestamper time or None) for one segment of a line (no `\\n` or `\\r` inside)."""
     if "\x1b" in text:
         text = _NOTE.sub("", text)
+        if at_line_start:
+            m = _NOTE_TAIL.match(text)
+            text = text[m.end() :] if m else text
     stamp = None
     if at_line_start and text.startswith("[") and len(text) >= 27:
         m = _STAMP.match(text)
         if m:
             stamp, text = m.group(1), text[27:]
+    elif at_line_start and text[:1].isdigit():
+        m = _LOCAL_STAMP.match(text)
+        if m:
+            stamp, text = m.group(1), text[m.end() :]
     if "\x1b" in text:
         text = _ANSI.sub("", text)
     if "[" in text:

@@ -24,6 +24,13 @@ def test_timestamper_prefix_is_27_bytes_and_remembered():
     assert clean("x [2024-01-22T23:20:55.244Z] y")[1] is None
 
 
+def test_html_console_copies_and_logs_read_from_an_offset():
+    assert clean("23:20:55  Error: pull ping error") == ("Error: pull ping error", "23:20:55")
+    assert clean("12:00:00 not a stamp")[1] is None
+    # progressiveText from an offset can begin inside a note: its Base64 tail is dropped with the closing code.
+    assert clean("RpbWVzdGFtcGVy+LCAAA==\x1b[0m[Pipeline] sh")[0] == "[Pipeline] sh"
+
+
 def test_console_notes_go_before_ansi_so_their_base64_never_survives():
     text, stamp = clean(f"[2024-01-22T23:20:55.244Z] {NOTE}[Pipeline] sh")
     assert (text, stamp) == ("[Pipeline] sh", "2024-01-22T23:20:55.244Z")

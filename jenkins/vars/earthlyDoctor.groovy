@@ -48,6 +48,11 @@ def call(Map args = [:]) {
     Map cfg = settings(args)
     Map result = [status: 'skipped', exitCode: -1, cause: null, confidence: null, summary: null, remedies: [], reports: [],
                   source: null]
+    if (!isUnix()) {
+        // Earthly's proxy problem is a Linux network-namespace one, and the install and run scripts are POSIX sh.
+        echo 'earthly-doctor: skipped on a non-Unix agent (run it where earthly runs, on Linux).'
+        return result
+    }
     try {
         timeout(time: cfg.stepTimeout as int, unit: 'SECONDS') {
             runDoctor(cfg, result)

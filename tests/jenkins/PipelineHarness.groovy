@@ -44,6 +44,7 @@ class PipelineHarness {
     Set<String> missingSteps = [] as Set
     Map<String, Integer> failingSteps = [:]  // step -> how many of its next calls throw (-1: all)
     String timeoutBehaviour = 'run'      // run | expire | abort
+    boolean unix = true                  // what isUnix() answers
     List<String> buildLog = null         // currentBuild.rawBuild.getLog(n); null = sandboxed (rejected)
     Expando currentBuild = new Expando(result: null, description: null, number: 7, rawBuild: null)
     Binding binding = new Binding()
@@ -284,7 +285,16 @@ class PipelineHarness {
                 body.call()
             })
         }))
-        bind('isUnix') { -> true }
+        bind('isUnix') { -> record('isUnix', null); unix }
+        bind('catchError') { Map arg, Closure body ->
+            record('catchError', arg)
+            try {
+                body.call()
+            } catch (Exception e) {
+                console << "ERROR: ${arg.message ?: e.message}".toString()
+                currentBuild.result = arg.buildResult ?: 'FAILURE'
+            }
+        }
     }
 
     private Object sh(Object arg) {

@@ -301,3 +301,20 @@ test('description: markdown appends the Markdown summary of the report that gave
     assert h.currentBuild.description == h.file('earthly-doctor/triage.md').text.trim()
     assert h.currentBuild.description.startsWith('**earthly-doctor triage: PROBLEM**')
 }
+
+test('a Windows agent is skipped with a note') { h ->
+    h.unix = false
+    Map result = h.load('earthlyDoctor').call()
+    assert result.status == 'skipped'
+    assert h.calls('sh').isEmpty() && h.calls('junit').isEmpty()
+    assert h.consoleText().contains('skipped on a non-Unix agent')
+}
+
+test('inside catchError the step neither throws nor trips it: UNSTABLE comes from the step itself') { h ->
+    h.fakeDoctor(~/ diagnose /, 1, 'failing')
+    h.binding.getVariable('catchError').call([buildResult: 'SUCCESS', stageResult: 'UNSTABLE']) {
+        h.load('earthlyDoctor').call(install: 'none')
+    }
+    assert h.currentBuild.result == 'UNSTABLE' && h.calls('catchError').size() == 1
+    neverFailsTheStage(h)
+}

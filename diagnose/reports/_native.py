@@ -51,7 +51,9 @@ def location(finding: Finding) -> Location:
     extra = finding.extra
     file = next((str(extra[k]) for k in FILE_KEYS if isinstance(extra.get(k), str) and extra.get(k)), None)
     line = extra.get("line")
-    line = int(line) if isinstance(line, int) and not isinstance(line, bool) and line >= 1 else None
+    if isinstance(line, str) and line.isdigit():
+        line = int(line)
+    line = line if isinstance(line, int) and not isinstance(line, bool) and line >= 1 else None
     stage = extra.get("stage")
     return Location(file, line, str(stage) if stage else None)
 

@@ -273,3 +273,10 @@ def test_real_triage_report_in_every_native_format(tmp_path):
     case = junit_cases(reports.render("junit", report))[0][0]
     assert case["kind"] == "failure" and case["name"].endswith("(line 7)")
     assert "disable-proxy" in reports.render("markdown", report)
+
+
+@pytest.mark.parametrize("line, expected", [(12, 12), ("12", 12), (0, None), (True, None), ("x", None), (None, None)])
+def test_locations_accept_only_positive_line_numbers(line, expected):
+    from earthly_doctor.reports._native import location
+
+    assert location(Finding("ED160", "t", Status.FAIL, extra={"line": line, "log": "b.log"})).line == expected

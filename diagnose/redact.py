@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 PLACEHOLDER = "<redacted:{kind}>"
+MIN_KNOWN = 6  # a learned value shorter than this would redact ordinary words
 
 # A name is "like a secret" when its last word is one of these (FOO_TOKEN, db.password, apiKey, SECRET).
 _SECRET_WORDS = r"(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|PASS|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|KEY|CREDENTIALS?|AUTH|IDENTITYTOKEN|REGISTRYTOKEN)"
@@ -57,7 +58,11 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name)) and not _NOT_SECRET.search(name)
 
 
-def _kind_for_name(name: str) -> str:
+def _kind_for_name(name: str, value: str = "") -> str:
+    """The kind of a secret-named variable's value: what the value itself is when a rule knows it exactly."""
+    for kind, pattern, group in _RULES:
+        if isinstance(kind, str) and value and (m := pattern.fullmatch(value)) and m.group(group) == value:
+            return kind
     return "aws-secret-access-key" if AWS_SECRET_NAMES.search(name) else "secret-variable"
 
 
@@ -85,6 +90,13 @@ _RULES: list[tuple[str | Callable[[re.Match[str]], str], re.Pattern[str], str]] 
 @dataclass
 class Redactor:
     redactions: list[Redaction] = field(default_factory=list)
+    # Values of secret-named variables, learned up front: caught verbatim wherever else they turn up.
+    known: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def learn(self, env: Mapping[str, str]) -> None:
+        for name, value in env.items():
+            if value and len(value) >= MIN_KNOWN and is_secret_name(name) and not _REFERENCE.match(value):
+                self.known[value] = (_kind_for_name(name, value), name)
 
     def _record(self, file: str, kind: str, line: int | None, name: str | None = None) -> str:
         self.redactions.append(Redaction(file, kind, line, name))
@@ -94,22 +106,27 @@ class Redactor:
 
     def text(self, text: str, file: str, *, first_line: int = 1) -> str:
         """Every secret in free text (logs, Jenkinsfiles, YAML, .env, ini) replaced; line numbers are recorded."""
+        for value in sorted(self.known, key=len, reverse=True):
+            if value in text:
+                kind, name = self.known[value]
+                text = self._apply(text, file, kind, re.compile(f"(?P<s>{re.escape(value)})"), "s", first_line, name)
         for kind, pattern, group in _RULES:
             text = self._apply(text, file, kind, pattern, group, first_line)
         return text
 
-    def _apply(self, text: str, file: str, kind: Any, pattern: re.Pattern[str], group: str, first_line: int) -> str:
+    def _apply(self, text: str, file: str, kind: Any, pattern: re.Pattern[str], group: str, first_line: int,
+               known_name: str | None = None) -> str:
         out: list[str] = []
         last = 0
         for m in pattern.finditer(text):
             secret = m.group(group)
-            name = m.groupdict().get("name")
+            name = None if known_name else m.groupdict().get("name")
             if not secret or _REFERENCE.match(secret) or (name and not is_secret_name(name)):
                 continue
             this_kind = kind(m) if callable(kind) else kind
             line = first_line + text.count("\n", 0, m.start(group))
             out.append(text[last : m.start(group)])
-            out.append(self._record(file, this_kind, line, name))
+            out.append(self._record(file, this_kind, line, name or known_name))
             last = m.end(group)
         if not out:
             return text
@@ -124,7 +141,7 @@ class Redactor:
         for name in sorted(env):
             value = env[name]
             if value and is_secret_name(name) and not _REFERENCE.match(value):
-                result[name] = self._record(file, _kind_for_name(name), None, name)
+                result[name] = self._record(file, _kind_for_name(name, value), None, name)
             else:
                 result[name] = self._text_value(value, file, name)
         return result
@@ -150,7 +167,7 @@ class Redactor:
             if lowered == "private_key":
                 return self._record(file, "private-key", None, key)
             if is_secret_name(key):
-                return self._record(file, _kind_for_name(key), None, key)
+                return self._record(file, _kind_for_name(key, value), None, key)
         return self._walk(value, file, docker_config, key)
 
     def _text_value(self, value: str, file: str, name: str | None) -> str:

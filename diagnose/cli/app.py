@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "earthly_doctor.cli.jenkins",
     "earthly_doctor.cli.triage",
     "earthly_doctor.cli.run",
+    "earthly_doctor.cli.bundle",
     "earthly_doctor.cli.fix",
 )
 

@@ -234,15 +234,17 @@ def decide_from_log(findings: list[Finding]) -> Verdict | None:
                 "the daemon, so disabling the proxy or pinning the port changes nothing."
             )
         return Verdict("proxy-unreachable", summary, Confidence.LIKELY, list(main.remedies), chain(proxy))
-    docker = [f for f in hits if f.extra.get("cause") == "docker-unreachable"]
-    if docker:
-        return Verdict(
-            "docker-unreachable",
-            f"Earthly could not use a Docker daemon ({where(docker[0])}): {docker[0].summary}.",
-            Confidence.LIKELY,
-            list(docker[0].remedies),
-            chain(docker),
-        )
+    # Other causes a signature names: the daemon's own settings first, then a daemon Earthly could not use.
+    for cause in ("daemon-proxy-captures-loopback", "insecure-loopback-removed", "docker-unreachable"):
+        named = [f for f in hits if f.extra.get("cause") == cause]
+        if named:
+            return Verdict(
+                cause,
+                f"{named[0].title} ({where(named[0])}): {named[0].summary}.",
+                Confidence.LIKELY,
+                list(named[0].remedies),
+                chain(named),
+            )
     # A warning-kind hit (the proxy failed to start, Earthly fell back to tar) is not what failed the build.
     failures = [f for f in hits if f.extra.get("kind") in ("failure", "look-alike") and f.status in (Status.FAIL, Status.WARN)]
     if failures:

@@ -186,6 +186,11 @@ def test_log_verdicts():
     proxy = _log_finding("proxy-unreachable", "proxy-unreachable", remedies=["disable-proxy", "host-network"])
     v = decide([docker, proxy])
     assert (v.cause, v.confidence.value, v.remedies[0]) == ("proxy-unreachable", "likely", "disable-proxy")
+    captured = _log_finding("daemon-proxy-captures-loopback", "daemon-proxy-captures-loopback",
+                            remedies=["daemon-no-proxy", "disable-proxy"])
+    v = decide([captured, docker])
+    assert (v.cause, v.remedies) == ("daemon-proxy-captures-loopback", ["daemon-no-proxy", "disable-proxy"])
+    assert decide([_log_finding("insecure-loopback-removed", "insecure-loopback-removed")]).cause == "insecure-loopback-removed"
     crash = _log_finding("buildkitd-crashed", None)
     assert decide([crash]).cause == "unknown"
 

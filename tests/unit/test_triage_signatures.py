@@ -26,7 +26,7 @@ def test_the_required_signatures_are_built_in():
     assert {
         "proxy-unreachable", "buildkitd-port-refused", "proxy-startup-failed", "proxy-disabled", "podman-fallback",
         "docker-unreachable", "docker-permission-denied", "buildkitd-crashed", "proxy-pull-other-error",
-        "loopback-refused-other",
+        "loopback-refused-other", "daemon-proxy-captures-loopback", "insecure-loopback-removed",
     } <= ids
     assert len(list(BUILTIN_DIR.glob("*.toml"))) == len(SIGNATURES)
 

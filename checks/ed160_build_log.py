@@ -17,7 +17,8 @@ class BuildLog(Check):
         what="Scans build logs (Jenkins consoleText or raw logs, gzip, stdin) for known signatures: the two-line "
         "`pull ping error` / `docker pull 127.0.0.1:<port>/sess-…/pullping:img-N … connect: connection refused` pair "
         "in both daemon wordings, the same refusal on buildkitd's port 8371, proxy start-up failures, proxy-disabled "
-        "and Podman fallbacks, an unreachable or forbidden Docker daemon, a crashed buildkitd, and the look-alikes "
+        "and Podman fallbacks, the daemon's HTTP proxy capturing the pull, HTTPS spoken to the plain-HTTP proxy, "
+        "an unreachable or forbidden Docker daemon, a crashed buildkitd, and the look-alikes "
         "that are not this failure. Timestamper prefixes, [Pipeline] lines (for the stage), ConsoleNotes, ANSI, "
         "carriage returns and CRLF are normalised first. Run it as `earthly-doctor triage LOG` or "
         "`earthly-doctor diagnose --log LOG`.",

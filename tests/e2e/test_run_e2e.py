@@ -171,3 +171,33 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_docker_stop_of_the_agent_container_ends_the_build(docker_daemon, fake_bin):
+    """The Jenkins abort shape: earthly-doctor is PID 1 of a bridge container; `docker stop` sends it SIGTERM, the
+    build gets it, and the container ends at once with 143 instead of waiting for the kill."""
+    from tests.harness.dockerd import IMAGE, container_path, python_mounts
+
+    name = f"ed-run-stop-{os.getpid()}"
+    docker_daemon.docker(
+        "run", "-d", "--name", name, *python_mounts(), "-v", f"{fake_bin}:{fake_bin}:ro",
+        "-v", f"{docker_daemon.socket}:/var/run/docker.sock", "-e", f"PATH={container_path()}", "-e", "NO_COLOR=1",
+        "-w", "/tmp", IMAGE, sys.executable, "-m", "earthly_doctor", "run", "--",
+        str(fake_bin / "earthly"), "--hold", "60", "+img",
+    )
+    try:
+        began = time.monotonic()
+        logs = ""
+        while "SAVE IMAGE" not in logs and time.monotonic() - began < 60:
+            time.sleep(0.2)
+            logs = docker_daemon.docker("logs", name, check=False).stdout.decode()
+        assert "SAVE IMAGE" in logs, logs
+        stopped = time.monotonic()
+        docker_daemon.docker("stop", "-t", "30", name, timeout=60)
+        assert time.monotonic() - stopped < 15  # SIGTERM did it, not the SIGKILL after 30 s
+        state = docker_daemon.docker("inspect", "-f", "{{.State.ExitCode}}", name).stdout.decode().strip()
+        assert state == str(128 + signal.SIGTERM)
+        err = docker_daemon.docker("logs", name, check=False).stderr.decode()
+        assert "running with EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true" in err  # the preflight still spoke first
+    finally:
+        docker_daemon.docker("rm", "-f", name, check=False)

@@ -10,6 +10,8 @@ import time
 import pytest
 
 from earthly_doctor.cli import main
+from tests.helpers.native_formats import junit_cases
+from tests.helpers.schema import assert_valid_report
 from tests.harness.fake_jenkins import FakeJenkins, Stage, Step, filler, pipeline_build
 
 TOKEN = "11e4f7c2a9b8d3e6f0a1b2c3d4e5f6a7b8"
@@ -118,9 +120,14 @@ def test_build_url_form_and_folder_names(env, jenkins, capsys):
 
 def test_last_n_summary_by_node_label_version_and_dates(env, jenkins, capsys, tmp_path):
     login(env, jenkins)
-    code, out, err = run(capsys, JOB, "--last", "6", "--output", f"json:{tmp_path / 'r.json'}")
+    code, out, err = run(capsys, JOB, "--last", "6", "--output", f"json:{tmp_path / 'r.json'}",
+                         "--output", f"junit:{tmp_path / 'r.xml'}")
     assert code == 1, err
-    summary = json.loads((tmp_path / "r.json").read_text())["summary"]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert_valid_report(report)
+    summary = report["summary"]
+    cases, failures = junit_cases((tmp_path / "r.xml").read_text())
+    assert len(cases) == 5 and len(failures) == 5  # one test case per failed build (a green one has no finding)
     assert summary["builds"] == 6 and summary["failed"] == 5 and summary["green"] == 1
     (row,) = summary["signatures"]
     assert row["signature"] == "proxy-unreachable" and row["failed_builds"] == 5 and not row["red_herring"]

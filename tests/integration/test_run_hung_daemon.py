@@ -4,48 +4,19 @@ says so in one line, and the build runs as is."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 import pytest
 
-
-class SilentDaemon:
-    """A unix socket that accepts connections and never answers: a stuck dockerd."""
-
-    def __init__(self, path) -> None:
-        self.path = str(path)
-        self.server = socket.socket(socket.AF_UNIX)
-        self.server.bind(self.path)
-        self.server.listen(16)
-        self.server.settimeout(0.1)
-        self.held: list[socket.socket] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self.held.append(self.server.accept()[0])
-            except OSError:
-                continue
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=2)
-        for conn in self.held:
-            conn.close()
-        self.server.close()
+from tests.e2e.test_canary_topologies import SilentSocket  # one stuck-daemon stand-in for every test
 
 
 @pytest.fixture
 def silent(tmp_path):
-    daemon = SilentDaemon(tmp_path / "docker.sock")
+    daemon = SilentSocket(tmp_path / "docker.sock")
     yield daemon
     daemon.close()
 

@@ -81,10 +81,11 @@ _FAILURE = (
 )
 
 
-def generate(path: Path, size_mb: int) -> None:
-    """Write the log once: 64 distinct ~1 MB blocks, cycled, then the failure and the end of the pipeline."""
+def generate(path: Path, size_mb: int, *, distinct: int = 64, block_size: int = 1 << 20) -> None:
+    """Write the log once: `distinct` different blocks of about `block_size` bytes, cycled, then the failure and
+    the end of the pipeline."""
     rng = random.Random(3736)
-    blocks = [_block(rng, i, 1 << 20) for i in range(64)]
+    blocks = [_block(rng, i, block_size) for i in range(distinct)]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     head = "[2024-01-22T22:00:00.000Z] Started by user admin\n[2024-01-22T22:00:00.001Z] [Pipeline] Start of Pipeline\n"

@@ -12,14 +12,14 @@ from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
 
 SignaturesOpt = typer.Option(
-    None, "--signatures", help="A folder of extra signature files (*.toml); repeatable. Same id replaces a built-in."
+    None, "--signatures", metavar="DIR", help="A folder of extra signature files (*.toml); repeatable. Same id replaces a built-in."
 )
 
 
 def register(app: typer.Typer) -> None:
     @app.command("triage")
     def triage_cmd(
-        logs: List[str] = typer.Argument(..., help="Build logs: plain, gzip, Jenkins consoleText or raw log; - reads stdin."),
+        logs: List[str] = typer.Argument(..., metavar="LOG", help="Build logs: plain, gzip, Jenkins consoleText or raw log; - reads stdin."),
         signatures: Optional[List[str]] = SignaturesOpt,
         fmt: str = common.FormatOpt,
         output: Optional[List[str]] = common.OutputOpt,

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -302,3 +304,37 @@ def test_h_daemon_with_an_http_proxy_and_no_loopback_no_proxy(docker_daemon, nam
         assert report["verdict"]["remedies"] == []
         # And the real export through that daemon works, proxy set or not.
         assert EXPORTED in host_export(fake_bin, daemon.host, tmp_path, disable=False, prefix=inside)
+
+
+# pinned-port is offered only when a local buildkitd publishes its registry port and the daemon reaches it -------
+
+def test_pinned_port_is_ranked_only_with_a_reachable_buildkitd(docker_daemon):
+    """A stand-in `<installation>-buildkitd` publishing 127.0.0.1:<8371 + offset> (an installation name of our own,
+    so the port cannot clash with a real earthly-buildkitd or another test)."""
+    installation = f"edt{uuid.uuid4().hex[:5]}"
+    from earthly_doctor.probes.earthly_settings import port_offset
+
+    port = 8371 + port_offset(installation)
+    name = f"{installation}-buildkitd"
+    from tests.harness.dockerd import python_mounts
+
+    docker_daemon.docker("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:{port}", *python_mounts(), IMAGE,
+                         sys.executable, "-m", "http.server", str(port), "--bind", "0.0.0.0")
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:  # published at once by docker-proxy; wait until the server answers
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.2)
+        report = container_doctor(docker_daemon, env={"EARTHLY_INSTALLATION_NAME": installation})
+    finally:
+        docker_daemon.docker("rm", "-f", name, check=False)
+    bk = finding(report, "ED131")
+    assert bk["status"] == "pass" and f"127.0.0.1:{port}" in evidence(bk, "bindings")
+    assert evidence(bk, "reach") == "reached"
+    assert_proxy_unreachable(report, "proxy-unreachable-bridge-container",
+                             ["disable-proxy", "host-network", "earthly-image", "pinned-port"])

@@ -164,7 +164,7 @@ def decide(findings: list[Finding], summary: dict[str, Any]) -> Verdict:
         return Verdict("unknown", "No build log could be read.", Confidence.UNKNOWN, [], [])
     rows = [row for row in summary["signatures"] if not row["red_herring"] and row["failed_builds"]
             and row.get("cause") == verdict.cause]
-    if rows:
+    if rows and summary["builds"] > 1:
         row = rows[0]
         nodes = ", ".join(list(row["nodes"])[:5])
         verdict.summary = (f"{row['failed_builds']} of {summary['failed']} failed build(s) show {row['signature']} "

@@ -39,6 +39,8 @@ def summary_lines(report: Report) -> list[str]:
     if server:
         out.append(f"Jenkins {server.get('version', '?')} at {server.get('url', '?')} as {server.get('user', '?')}, "
                    f"job {server.get('job', '?')}")
+    if summary.get("builds", 0) <= 1:  # one build: its finding says it all
+        return out
     mb = summary.get("bytes_read", 0) / 1e6
     out.append(f"Builds read: {summary['builds']} ({summary['failed']} failed, {summary['green']} green, "
                f"{summary['running']} running, {summary['errors']} unreadable); {mb:.1f} MB of log read")

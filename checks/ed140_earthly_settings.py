@@ -46,7 +46,7 @@ class EarthlySettingsCheck(Check):
         s = ctx.fact("earthly_settings")
         # This environment decides (the doctor runs where Earthly runs); running processes are told, not trusted:
         # on a shared host they may be someone else's build.
-        eff, where = s, "here"
+        eff, where = s, "with the settings here"
         evidence = [
             Evidence("binary", s.binary, "PATH"),
             Evidence("version", s.version_text or s.version_error, f"{s.binary} --version" if s.binary else "not on PATH"),
@@ -79,7 +79,7 @@ class EarthlySettingsCheck(Check):
                           "or the variable was overridden)")
         if eff.export_path == "proxy":
             affected = "affected range" if s.affected else "version unknown, affected from v0.8.0" if s.affected is None else "not affected"
-            return self.passed(f"{who} ({affected}); {where}: SAVE IMAGE exports {_PATHS['proxy']}{image_note}",
+            return self.passed(f"{who} ({affected}); {where}, SAVE IMAGE exports {_PATHS['proxy']}{image_note}",
                                evidence=evidence, remedies=[], **extra)
-        return self.passed(f"{who}; {where}: SAVE IMAGE exports {_PATHS[eff.export_path]} ({eff.export_detail}), "
+        return self.passed(f"{who}; {where}, SAVE IMAGE exports {_PATHS[eff.export_path]} ({eff.export_detail}), "
                            "so the registry-proxy failure cannot happen", evidence=evidence, remedies=[], **extra)

@@ -62,7 +62,9 @@ def read_processes(proc_root: Path, names: tuple[str, ...] | None = None) -> lis
             continue  # exited meanwhile, or not ours to read
         argv = [a.decode(errors="replace") for a in raw.split(b"\0") if a]
         if names is not None:
-            bases = {comm} | {Path(a).name for a in argv[:2]}
+            bases = {comm} | {Path(a).name for a in argv[:1]}
+            if len(argv) > 1 and Path(argv[0]).name.startswith(("python", "sh", "bash")):
+                bases.add(Path(argv[1]).name)  # a script run by its interpreter (comm is the interpreter's name)
             if not bases & set(names):
                 continue
         found.append(ProcInfo(int(entry.name), comm, argv))

@@ -29,6 +29,10 @@ PERMALINKS = ("lastFailedBuild", "lastBuild", "lastCompletedBuild", "lastSuccess
 BUILD_TREE = "number,result,building,inProgress,timestamp,duration,url,builtOn,fullDisplayName,_class"
 
 
+# Error kinds that make every further call pointless: stop the whole run rather than report each build.
+FATAL = frozenset({"auth", "forbidden", "refused", "tls", "dns", "not-jenkins"})
+
+
 class JenkinsError(DoctorError):
     """One clear line about a Jenkins call that failed; `kind` says which way (auth, not-found, timeout, …)."""
 

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from earthly_doctor.jenkins.client import JenkinsClient, job_path
+from earthly_doctor.jenkins.client import FATAL, JenkinsClient, JenkinsError, job_path
 from earthly_doctor.jenkins.scan import Sniffer, is_hit
 
 HEAD = 64 * 1024
@@ -108,7 +108,7 @@ class Reader:
 
     def _failed_stage(self, job: str, number: int, out: LogRead) -> str | None:
         """The failed stage's name (into `out.stage`) and flow-node id; the agent from `execNode`."""
-        described = self.client.stages(job, number)
+        described = _optional(lambda: self.client.stages(job, number))
         if not described:
             return None
         out.wfapi = True
@@ -123,7 +123,7 @@ class Reader:
         return str(failed[-1].get("id") or "") or None
 
     def _failed_steps(self, job: str, number: int, stage_id: str) -> list[str]:
-        detail = self.client.stage(job, number, stage_id)
+        detail = _optional(lambda: self.client.stage(job, number, stage_id))
         nodes = (detail or {}).get("stageFlowNodes") or []
         return [str(n["id"]) for n in nodes if isinstance(n, dict) and n.get("status") == "FAILED" and n.get("id")]
 
@@ -178,13 +178,13 @@ class Reader:
         start, until = 0, time.monotonic() + self.wait
         for _ in range(100_000):  # bounded: each round either advances or sleeps toward `until`
             page = self.client.page(base + "logText/progressiveText", what, {"start": start})
+            if 0 <= page.size < start:  # the server restarted from 0 (the log rolled over): so do we
+                scanner, out.bytes_read = self.scanner(), 0
             for chunk in page.chunks:
                 out.bytes_read += len(chunk)
                 sniff.feed(chunk)
                 scanner.feed(chunk)
             advanced = page.size > start
-            if page.size >= 0 and page.size < start:  # the server restarted from 0: the log rolled over
-                scanner, out.bytes_read = self.scanner(), 0
             start = page.size if page.size >= 0 else start
             if not page.more:
                 break
@@ -194,6 +194,16 @@ class Reader:
             if not advanced:
                 time.sleep(max(0.0, min(self.poll, until - time.monotonic(), self.budget.left())))
         out.collect(scanner, "progressiveText")
+
+
+def _optional(call: Callable[[], Any]) -> Any:
+    """The Pipeline REST API only adds detail: when it fails (500, bad JSON), read the log without it."""
+    try:
+        return call()
+    except JenkinsError as exc:
+        if exc.kind in FATAL:
+            raise
+        return None
 
 
 def _take(chunks: Iterable[bytes], limit: int) -> Iterable[bytes]:

@@ -17,10 +17,9 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from earthly_doctor.errors import UsageError
-from earthly_doctor.jenkins.client import JenkinsClient, JenkinsError
+from earthly_doctor.jenkins.client import FATAL, JenkinsClient, JenkinsError
 from earthly_doctor.jenkins.logs import Budget, Found, LogRead, Reader
 
-FATAL = {"auth", "forbidden", "refused", "tls", "dns", "not-jenkins"}
 GREEN = {"SUCCESS"}
 
 

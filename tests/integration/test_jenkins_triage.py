@@ -258,6 +258,14 @@ def test_refused_on_a_closed_port(env, capsys):
     one_line_error(code, err, f"connection to 127.0.0.1:{port} refused")
 
 
+def test_broken_pipeline_api_still_reads_the_log(env, jenkins, capsys):
+    jenkins.status[r"/wfapi/describe$"] = 500
+    login(env, jenkins)
+    code, out, _ = run(capsys, JOB, "5", "--format", "json")
+    finding = json.loads(out)["findings"][0]
+    assert code == 1 and finding["signature"] == "proxy-unreachable" and finding["node"] == "agent-2"
+
+
 def test_tls_failure_is_one_line(env, jenkins, capsys):
     login(env, jenkins)
     env.setenv("JENKINS_URL", jenkins.url.replace("http://", "https://"))  # TLS to a plain-HTTP port

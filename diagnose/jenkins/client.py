@@ -266,11 +266,17 @@ class JenkinsClient:
 
     def whoami(self) -> dict[str, Any]:
         """The first call: it resolves auth and the crumb, so every later request carries credentials."""
-        with self.calls("whoami"):
-            data = self.server.get_whoami()
-            if not isinstance(data, dict):
-                raise ValueError("whoami is not an object")
-            return data
+        try:
+            with self.calls("whoami"):
+                data = self.server.get_whoami()
+                if not isinstance(data, dict):
+                    raise ValueError("whoami is not an object")
+                return data
+        except JenkinsError as exc:
+            if exc.kind == "not-found":  # the commonest cause: a context path (…/jenkins/) left out of the URL
+                raise JenkinsError(f"no Jenkins at {self.creds.url} (404 on me/api/json): check JENKINS_URL, "
+                                   "including any context path such as /jenkins/", "not-jenkins", 404) from None
+            raise
 
     def version(self) -> str:
         with self.calls("version"):

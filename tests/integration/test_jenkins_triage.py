@@ -266,6 +266,19 @@ def test_broken_pipeline_api_still_reads_the_log(env, jenkins, capsys):
     assert code == 1 and finding["signature"] == "proxy-unreachable" and finding["node"] == "agent-2"
 
 
+def test_wrong_context_path(env, capsys):
+    server = FakeJenkins({"alice": TOKEN}, context="jenkins")
+    server.job("plain").add(pipeline_build(1, size=1_000))
+    with server:
+        login(env, server)
+        env.setenv("JENKINS_URL", server.url.replace("/jenkins/", "/"))
+        code, _, err = run(capsys, "plain")
+        one_line_error(code, err, "(404 on me/api/json): check JENKINS_URL, including any context path")
+        env.setenv("JENKINS_URL", server.url)
+        code, out, err = run(capsys, "plain", "--format", "json")
+        assert code == 1 and json.loads(out)["findings"][0]["url"].startswith(server.url), err
+
+
 def test_tls_failure_is_one_line(env, jenkins, capsys):
     login(env, jenkins)
     env.setenv("JENKINS_URL", jenkins.url.replace("http://", "https://"))  # TLS to a plain-HTTP port

@@ -12,7 +12,7 @@ import pytest
 from earthly_doctor.cli import main
 from tests.helpers.native_formats import junit_cases
 from tests.helpers.schema import assert_valid_report
-from tests.harness.fake_jenkins import FakeJenkins, Stage, Step, filler, pipeline_build
+from tests.harness.fake_jenkins import Build, FakeJenkins, Stage, Step, earthly_step, filler, pipeline_build
 
 TOKEN = "11e4f7c2a9b8d3e6f0a1b2c3d4e5f6a7b8"
 JOB = "org/repo/feature%2Fx"  # a multibranch branch `feature/x` inside folder `org`
@@ -106,6 +106,15 @@ def test_failed_step_log_when_another_branch_wrote_the_tail(env, jenkins, capsys
     assert any("/parallel/1/execution/node/5/wfapi/describe" in p for p in paths)
     assert any("/parallel/1/execution/node/6/log/logText/progressiveText" in p for p in paths)
     assert not any(p.endswith("/parallel/1/consoleText") for p in paths)
+
+
+def test_freestyle_build_on_the_built_in_node(env, jenkins, capsys):
+    jenkins.job("freestyle").add(Build(3, "FAILURE", node="Built-In Node", freestyle_log=earthly_step(fail=True, size=1_000)))
+    login(env, jenkins)
+    code, out, _ = run(capsys, "freestyle", "--format", "json")
+    finding = json.loads(out)["findings"][0]
+    assert code == 1 and finding["node"] == "Built-In Node" and finding["labels"] == ["built-in"]
+    assert finding["stage"] is None
 
 
 def test_build_url_form_and_folder_names(env, jenkins, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from typing import Optional
 
@@ -16,6 +17,10 @@ from earthly_doctor.exitstatus import ExitStatus
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
 PreflightTimeoutOpt = typer.Option(5.0, "--preflight-timeout", min=0.1, help="Bound for the preflight checks, in seconds; on timeout the build runs as is.")
 DockerHostOpt = typer.Option(None, "--docker-host", help="Daemon Earthly uses (default: DOCKER_HOST, the docker CLI context, /var/run/docker.sock).")
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def register(app: typer.Typer) -> None:
@@ -45,6 +50,9 @@ def register(app: typer.Typer) -> None:
         request = RunRequest(list(ctx.args), retry=not no_retry, preflight=not no_preflight,
                              preflight_timeout=preflight_timeout, docker_host=docker_host)
         sys.stdout.flush()
+        # Outside the build (preflight, between attempts) a Jenkins abort ends us at once, even as a container's PID 1.
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _exit_on_signal)
         try:
             result = run(request, env, notify)
         except (UsageError, DoctorError) as exc:

@@ -53,3 +53,29 @@ def test_a_hung_daemon_does_not_stop_the_build(tmp_path, silent, build, bound):
     assert lines[0].endswith("running the build as is")
     # The bound plus interpreter start-up and the build itself, measured from outside.
     assert elapsed < bound + 2.5, elapsed
+
+
+def test_sigterm_during_a_hung_preflight_ends_run_at_once(tmp_path, silent, build):
+    env = {**os.environ, "DOCKER_HOST": f"unix://{silent.path}", "NO_COLOR": "1", "HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "earthly_doctor", "run", "--preflight-timeout", "30", "--", str(build), "+img"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not silent.held and time.monotonic() < deadline:  # the preflight is talking to the stuck daemon
+            time.sleep(0.05)
+        assert silent.held
+        sent = time.monotonic()
+        proc.terminate()
+        code = proc.wait(timeout=10)
+        elapsed = time.monotonic() - sent
+        out = proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+    assert code == 143 and elapsed < 3
+    assert out == b""  # the build never started

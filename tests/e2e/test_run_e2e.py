@@ -91,6 +91,18 @@ def test_bridge_container_preflight_prints_the_env_lines(docker_daemon, fake_bin
     assert f"build with {VAR}=true" in err
 
 
+def test_host_network_container_keeps_the_proxy(docker_daemon, fake_bin):
+    """A container on the daemon's network (`--network host`): the canary arrives, nothing is changed or said."""
+    result = run_python_container(
+        docker_daemon, ["-m", "earthly_doctor", "run", "--", str(fake_bin / "earthly"), "-V", "+img"],
+        network="host", extra=["-v", f"{fake_bin}:{fake_bin}:ro"],
+    )
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 0, out + err
+    assert "Starting registry proxy on 127.0.0.1:" in out and "Image +img output as" in out
+    assert doctor_lines(err) == []
+
+
 def host_env(docker_daemon, fake_bin, **extra):
     env = {**os.environ, "DOCKER_HOST": docker_daemon.host, "PATH": f"{fake_bin}:{os.environ['PATH']}", "NO_COLOR": "1", **extra}
     env.pop(VAR, None)

@@ -30,11 +30,6 @@ class Attempt:
     exit: ChildExit
     signature: dict[str, Any] | None = None  # the unreachable-proxy match, when the output showed it
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"attempt": self.number, "env": dict(self.variables), "exit_code": self.exit.code,
-                "signal": self.exit.signal, "forwarded_signals": list(self.exit.forwarded),
-                "duration_ms": self.exit.duration_ms, "proxy_unreachable": self.signature}
-
 
 @dataclass
 class RunResult:
@@ -44,10 +39,6 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         return self.attempts[-1].exit.code if self.attempts else 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"preflight": self.preflight.to_dict(), "attempts": [a.to_dict() for a in self.attempts],
-                "exit_code": self.exit_code}
 
 
 class SignatureWatch:

@@ -19,7 +19,7 @@ class TriageRequest:
 def triage_findings(logs: list[str], signature_dirs: list[str] | None = None) -> list[Finding]:
     """ED160 findings for each log, in order; a missing or unreadable log is a DoctorError before any scan."""
     from earthly_doctor.triage import Scanner, findings_from_scan, load_signatures
-    from earthly_doctor.triage.sources import check_readable, display_name, open_log
+    from earthly_doctor.triage.sources import check_readable, display_name, open_stream
 
     signatures = load_signatures(signature_dirs or [])
     for path in logs:
@@ -28,8 +28,8 @@ def triage_findings(logs: list[str], signature_dirs: list[str] | None = None) ->
     for path in logs:
         began = time.monotonic()
         scanner = Scanner(signatures)
-        for chunk in open_log(path, reuse=True):
-            scanner.feed(chunk)
+        with open_stream(path) as stream:
+            scanner.feed_stream(stream)
         scanner.finish()
         findings += findings_from_scan(scanner, display_name(path), int((time.monotonic() - began) * 1000))
     return findings

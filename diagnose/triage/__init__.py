@@ -17,7 +17,8 @@ The scanner API (for `triage`, the Jenkins client and `earthly-doctor run`):
 A `Match` has `signature` (the Signature; `.id` is its id), `line`, `text`, `timestamp`, `stage`, `node`,
 `fields` (port, session, image_index, store, target, …) and `context` (the `pull ping error` line before).
 `findings_from_scan(scanner, source)` turns a finished scan into ED160 `Finding`s; `open_log(path)` yields the
-byte chunks of a file, a gzip file or stdin (`-`). `on_match` sees every match; `matches` keeps the first
+byte chunks of a file, a gzip file or stdin (`-`); `with open_stream(path) as s: scanner.feed_stream(s)` reads
+one straight into the scan buffer. `on_match` sees every match; `matches` keeps the first
 `keep` (50) per signature, `counts` counts all. The signatures are data: `signatures/*.toml`.
 """
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 from earthly_doctor.triage.findings import findings_from_scan
 from earthly_doctor.triage.scanner import PROXY_UNREACHABLE, Match, Scanner, scan_chunks, scan_text
 from earthly_doctor.triage.signatures import Signature, SignatureError, load_signatures
-from earthly_doctor.triage.sources import open_log
+from earthly_doctor.triage.sources import open_log, open_stream
 
 __all__ = [
     "PROXY_UNREACHABLE",
@@ -37,6 +38,7 @@ __all__ = [
     "findings_from_scan",
     "load_signatures",
     "open_log",
+    "open_stream",
     "scan_chunks",
     "scan_text",
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from earthly_doctor.triage.normalise import RUNNING_ON as _RUNNING_ON
 from earthly_doctor.triage.normalise import PipelineState, clean, decode, timestamp_of
@@ -84,7 +84,10 @@ class Scanner:
         # An anchor that contains a shorter one is found through the shorter one: one pass fewer.
         minimal = sorted(a for a in anchors if not any(b != a and b in a for b in anchors))
         self._anchors = [a.encode() for a in minimal]
+        # A fixed-capacity buffer: bytes arrive by slice assignment and the kept tail moves to the front, so a
+        # steady stream never reallocates (a fresh megabyte per chunk costs page faults, not just a copy).
         self._buf = bytearray()
+        self._end = 0  # bytes of _buf in use
         self._base = 0  # absolute offset of _buf[0]
         self._scan = 0  # index in _buf of the first byte not yet scanned
         self._skip = 0  # absolute offset: hits before it fell inside an already handled segment
@@ -106,21 +109,24 @@ class Scanner:
             raise RuntimeError("feed() after finish()")
         if not data:
             return []
-        self.bytes_seen += len(data)
-        buf = self._buf
-        buf += data
-        self._ends_with_newline = buf[-1:] == b"\n"
-        start = self._scan
-        newline = buf.rfind(b"\n", start)
-        if newline >= 0:
-            limit, end = newline + 1, newline + 1
-        elif len(buf) - start > PENDING_MAX:
-            limit, end = len(buf) - HALF, len(buf)
-        else:
-            return []
-        found = self._scan_region(start, limit, end)
-        self._retain(limit)
-        return found
+        n = len(data)
+        self._reserve(n)
+        self._buf[self._end : self._end + n] = data
+        return self._appended(n)
+
+    def feed_stream(self, stream: BinaryIO, size: int = 1 << 20) -> list[Match]:
+        """Read a binary stream (file, gzip, stdin) to its end straight into the scan buffer, with no copy per
+        chunk; returns the matches found. Call `finish` afterwards."""
+        if self._finished:
+            raise RuntimeError("feed_stream() after finish()")
+        found: list[Match] = []
+        while True:
+            self._reserve(size)
+            with memoryview(self._buf) as view, view[self._end : self._end + size] as window:
+                n = stream.readinto(window)
+            if not n:
+                return found
+            found += self._appended(n)
 
     def feed_line(self, line: str | bytes) -> list[Match]:
         """One line (from a subprocess, say); a missing newline is added. Returns the matches it completed."""
@@ -135,10 +141,10 @@ class Scanner:
             return []
         self._finished = True
         found: list[Match] = []
-        if len(self._buf) > self._scan:
-            found = self._scan_region(self._scan, len(self._buf), len(self._buf))
-        self._count_to(len(self._buf))
-        self._buf = bytearray()
+        if self._end > self._scan:
+            found = self._scan_region(self._scan, self._end, self._end)
+        self._count_to(self._end)
+        self._buf, self._end = bytearray(), 0
         return found
 
     def seen(self, signature_id: str) -> bool:
@@ -153,6 +159,28 @@ class Scanner:
         return self._line - 1 + (0 if self._ends_with_newline or not self._finished else 1)
 
     # ---- internals --------------------------------------------------------------------------------------------
+
+    def _reserve(self, n: int) -> None:
+        if self._end + n > len(self._buf):
+            self._buf.extend(bytes(max(n, len(self._buf), 1 << 16)))
+
+    def _appended(self, n: int) -> list[Match]:
+        """Scan the complete lines that the `n` bytes just written after `_end` finish."""
+        self.bytes_seen += n
+        self._end += n
+        buf, total = self._buf, self._end
+        self._ends_with_newline = buf[total - 1] == 10
+        start = self._scan
+        newline = buf.rfind(b"\n", start, total)
+        if newline >= 0:
+            limit, end = newline + 1, newline + 1
+        elif total - start > PENDING_MAX:
+            limit, end = total - HALF, total
+        else:
+            return []
+        found = self._scan_region(start, limit, end)
+        self._retain(limit)
+        return found
 
     def _scan_region(self, start: int, limit: int, end: int) -> list[Match]:
         """Handle every anchor hit starting in [start, limit); segments may read up to `end`."""
@@ -188,7 +216,9 @@ class Scanner:
             at_line_start = newline >= 0
             keep_from = newline + 1 if at_line_start else keep_from
             self._buf_at_line_start = at_line_start
-            del self._buf[:keep_from]
+            kept = self._end - keep_from
+            self._buf[0:kept] = self._buf[keep_from : self._end]  # a copy of the small tail, then one memmove
+            self._end = kept
             self._base += keep_from
         self._scan = limit - keep_from
 

@@ -6,6 +6,7 @@ import gzip
 import io
 import sys
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -36,26 +37,30 @@ def iter_chunks(stream: BinaryIO, size: int = CHUNK, *, reuse: bool = False) -> 
         yield view[:n]
 
 
-def open_log(path: str | Path, size: int = CHUNK, *, reuse: bool = False) -> Iterator[bytes | memoryview]:
-    """The bytes of a log, decompressed when gzip; every expected failure is one DoctorError line."""
+@contextmanager
+def open_stream(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary stream of the log's bytes, decompressed when gzip; every expected failure, when opening or while
+    reading inside the `with`, is one DoctorError line."""
     name = str(path)
     try:
         if name == "-":
             raw: BinaryIO = sys.stdin.buffer
             if not hasattr(raw, "peek"):  # a pipe is buffered already; a test's BytesIO is not
                 raw = io.BufferedReader(raw)  # type: ignore[arg-type]
-            head = raw.peek(2)[:2]
-            stream: BinaryIO = gzip.GzipFile(fileobj=raw) if head == _GZIP_MAGIC else raw
-            yield from iter_chunks(stream, size, reuse=reuse)
+            if raw.peek(2)[:2] == _GZIP_MAGIC:  # type: ignore[attr-defined]
+                with gzip.GzipFile(fileobj=raw) as unzipped:
+                    yield unzipped  # type: ignore[misc]
+            else:
+                yield raw
             return
         with open(name, "rb") as raw:
             head = raw.read(2)
             raw.seek(0)
             if head == _GZIP_MAGIC:
-                with gzip.GzipFile(fileobj=raw) as stream:
-                    yield from iter_chunks(stream, size, reuse=reuse)
+                with gzip.GzipFile(fileobj=raw) as unzipped:
+                    yield unzipped  # type: ignore[misc]
             else:
-                yield from iter_chunks(raw, size, reuse=reuse)
+                yield raw
     except FileNotFoundError:
         raise DoctorError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -66,6 +71,12 @@ def open_log(path: str | Path, size: int = CHUNK, *, reuse: bool = False) -> Ite
         raise DoctorError(f"{name}: damaged gzip data ({exc or 'truncated'})") from None
     except OSError as exc:
         raise DoctorError(f"{name}: cannot be read: {exc.strerror or exc}") from None
+
+
+def open_log(path: str | Path, size: int = CHUNK, *, reuse: bool = False) -> Iterator[bytes | memoryview]:
+    """The bytes of a log in chunks (for code that wants chunks; `Scanner.feed_stream(stream)` copies less)."""
+    with open_stream(path) as stream:
+        yield from iter_chunks(stream, size, reuse=reuse)
 
 
 def check_readable(path: str) -> None:

@@ -49,6 +49,19 @@ def test_any_chunking_gives_the_same_matches(path):
         assert key(scan_chunks(chunked(data, sizes), SIGS).matches) == whole
 
 
+@pytest.mark.parametrize("path", sorted(LOGS.glob("*.log")), ids=lambda p: p.name)
+def test_feed_stream_reads_straight_into_the_buffer_with_the_same_result(path):
+    import io
+
+    data = path.read_bytes()
+    for size in (7, 4096, 1 << 20):
+        scanner = Scanner(SIGS)
+        scanner.feed_stream(io.BufferedReader(io.BytesIO(data)), size)
+        scanner.finish()
+        assert key(scanner.matches) == key(scan_chunks([data], SIGS).matches)
+        assert scanner.lines == scan_chunks([data], SIGS).lines
+
+
 def test_lines_from_a_subprocess_report_the_match_on_the_line_that_completes_it():
     scanner = Scanner(SIGS)
     lines = ["[Pipeline] { (Image)", "+ earthly +image", *FAIL_PAIR.splitlines(), "after"]
@@ -117,15 +130,16 @@ def test_invalid_utf8_and_nul_bytes_do_not_stop_the_scan():
 def test_a_10mb_line_without_newline_is_scanned_under_a_bounded_buffer():
     scanner = Scanner(SIGS)
     filler = b"x" * 65536
-    peak = 0
+    peak = capacity = 0
     began = time.monotonic()
     for _ in range(160):  # 10 MiB of one line
         scanner.feed(filler)
-        peak = max(peak, len(scanner._buf))
+        peak, capacity = max(peak, scanner._end), max(capacity, len(scanner._buf))
     scanner.feed(b" " + FAIL_PAIR.split("\n")[1].encode())  # the failure at the very end of the same line
     scanner.finish()
     assert time.monotonic() - began < 5
     assert peak <= PENDING_MAX + 65536 + LOOKBACK + HALF
+    assert capacity <= 2 * (PENDING_MAX + 65536 + LOOKBACK + HALF)
     assert scanner.seen(PROXY_UNREACHABLE) and scanner.lines == 1
 
 

@@ -24,7 +24,7 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("run", context_settings=PASS_THROUGH)
+    @app.command("run", context_settings=PASS_THROUGH, options_metavar="[OPTIONS] -- EARTHLY_COMMAND [ARGS]...")
     def run_cmd(
         ctx: typer.Context,
         no_retry: bool = typer.Option(False, "--no-retry", help="Do not retry a build that failed with the unreachable-proxy signature."),
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(int(ExitStatus.USAGE))
         raise typer.Exit(result.exit_code)
 
-    @app.command("preflight", context_settings=PASS_THROUGH)
+    @app.command("preflight", context_settings=PASS_THROUGH, options_metavar="[OPTIONS] [-- EARTHLY_COMMAND [ARGS]...]")
     def preflight_cmd(
         ctx: typer.Context,
         fmt: str = typer.Option("env", "--format", "-f", help="env: KEY=VALUE lines to build with (none when nothing needs changing); json: the decision and evidence."),

@@ -147,3 +147,13 @@ def test_possessive_and_bounded_repeats_are_accepted():
         "pattern": r"abcd(?:[a-z]{0,100}\s*)*+x|abcd(?:\w{1,50})+", "fixtures": {"match": [{"text": "abcdx"}]},
     }
     assert parse_signature(data, "inline").id == "ok"
+
+
+def test_the_format_readme_example_is_a_valid_signature():
+    import re
+    import tomllib
+
+    text = (BUILTIN_DIR / "README.md").read_text()
+    data = tomllib.loads(re.search(r"```toml\n(.*?)```", text, re.S).group(1))
+    sig = parse_signature(data, "signatures/README.md")
+    assert [m.fields for m in scan_text(sig.matches[0].text, [sig])] == [{"pid": "4242"}]

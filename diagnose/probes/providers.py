@@ -43,7 +43,7 @@ def container_identity(ctx: Context):
     return detect_container(ctx.env.proc_root, ctx.env.fs_root, ctx.env.env)
 
 
-@provides("netns", timeout=3.0)
+@provides("netns", timeout=30.0)  # waits for the daemon's /info; the run deadline bounds it
 def network_namespace(ctx: Context):
     """This process's network namespace, compared with the daemon process's when it is visible (ED102)."""
     from earthly_doctor.probes.netns import compare_with_daemon

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from earthly_doctor.checks.ed140_earthly_settings import EarthlySettingsCheck
@@ -105,3 +107,19 @@ def test_running_earthlys_are_evidence_but_this_environment_decides(tmp_path):
     f = EarthlySettingsCheck().run(make_ctx(earthly_settings=here))
     assert f.extra["export_path"] == "proxy"
     assert f.fact("running:4242").startswith("buildkitd-8371")
+
+
+def test_the_provider_runs_version_only_when_a_binary_is_on_path(tmp_path, monkeypatch):
+    from earthly_doctor.probes import earthly_settings as probe
+    from earthly_doctor.probes.providers import earthly_settings
+    from tests.harness.dockerd import install_fake_earthly
+
+    calls = []
+    real = probe.run_version
+    monkeypatch.setattr(probe, "run_version", lambda *a, **k: calls.append(a) or real(*a, **k))
+    none = earthly_settings(make_ctx(env={"PATH": str(tmp_path / "empty"), "HOME": str(tmp_path)}, earthly_processes=[]))
+    assert none.binary is None and none.version is None and calls == []
+    install_fake_earthly(tmp_path / "bin", "earth")
+    path = f"{tmp_path / 'bin'}:{os.environ['PATH']}"  # the stand-in's shebang needs python3
+    found = earthly_settings(make_ctx(env={"PATH": path, "HOME": str(tmp_path)}, earthly_processes=[]))
+    assert found.product == "earthbuild" and found.version == (0, 8, 15) and len(calls) == 1

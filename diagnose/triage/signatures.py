@@ -41,6 +41,13 @@ _KNOWN_KEYS = {
 }
 
 
+# Names a finding already has (DESIGN §6a and the ED160 extras): a field may not shadow them.
+RESERVED_FIELDS = frozenset({
+    "code", "title", "status", "severity", "summary", "evidence", "remedies", "duration_ms", "category", "signature",
+    "line", "timestamp", "stage", "node", "text", "context", "log", "kind", "cause", "occurrences", "lines",
+})
+
+
 class SignatureError(UsageError):
     """A signature file that cannot be used: bad TOML, a missing key, a regex that does not compile or could
     backtrack without bound."""
@@ -215,6 +222,10 @@ def parse_signature(data: dict[str, Any], source: str) -> Signature:
     missing = [g for g in fields.values() if g not in groups]
     if missing:
         raise _fail(source, f"[fields] name group(s) the patterns do not have: {', '.join(missing)}")
+    variants_raw = data.get("variants", {})
+    taken = sorted((set(fields) | set(variants_raw if isinstance(variants_raw, dict) else ())) & RESERVED_FIELDS)
+    if taken:
+        raise _fail(source, f"field name(s) {', '.join(taken)} are reserved for the finding itself")
     variants = data.get("variants", {})
     if not isinstance(variants, dict) or not all(isinstance(v, dict) for v in variants.values()):
         raise _fail(source, "[variants] maps field names to {group = value} tables")

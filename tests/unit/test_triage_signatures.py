@@ -125,6 +125,7 @@ def test_a_user_file_replaces_a_builtin_with_the_same_id(tmp_path):
         (("expect = { where = \"home\" }", "expect = { where = \"away\" }"), "fixtures fail"),
         ((r'text = "all quiet\n"', r'text = "BOOM happened at sea\n"'), "fixtures fail"),
         (("id = \"my-sig\"", "id = \"My Sig\""), "lowercase"),
+        (("where = \"where\"", "stage = \"where\""), "reserved"),
     ],
 )
 def test_bad_user_signatures_are_one_clear_error(tmp_path, change, message):

@@ -353,6 +353,17 @@ def test_token_never_in_output_or_reports(env, jenkins, capsys, tmp_path):
     assert code == 2 and TOKEN not in out + err
 
 
+def test_credentials_inside_the_url_are_used_but_never_shown(env, jenkins, capsys):
+    env.setenv("JENKINS_URL", jenkins.url.replace("http://", f"http://alice:{TOKEN}@"))
+    code, out, err = run(capsys, JOB, "--format", "json")
+    assert code == 1, err
+    assert TOKEN not in out + err and json.loads(out)["jenkins"]["credentials"] == "url"
+    env.setenv("JENKINS_URL", f"http://alice:{TOKEN}@127.0.0.1:1/")
+    code, out, err = run(capsys, JOB)
+    one_line_error(code, err, "refused")
+    assert TOKEN not in out + err
+
+
 def test_extra_headers_are_not_echoed(env, jenkins, capsys):
     """python-jenkins logs JENKINS_API_EXTRA_HEADERS as a warning; a header can carry a token."""
     login(env, jenkins)

@@ -22,6 +22,7 @@ import pytest
 
 from tests.harness import netns as nsh
 from tests.harness.dockerd import IMAGE, container_path, install_fake_earthly, run_python_container
+from tests.helpers.schema import assert_valid_report
 
 pytestmark = pytest.mark.daemon
 
@@ -42,9 +43,11 @@ def parse(result: subprocess.CompletedProcess) -> dict:
     err = result.stderr.decode() if isinstance(result.stderr, bytes) else result.stderr
     assert "Traceback" not in err, err
     try:
-        return json.loads(out)
+        report = json.loads(out)
     except ValueError:
         raise AssertionError(f"not JSON (rc={result.returncode}):\n{out}\n{err}") from None
+    assert_valid_report(report)
+    return report
 
 
 def host_doctor(*args: str, env: dict | None = None, prefix: list[str] | None = None) -> dict:

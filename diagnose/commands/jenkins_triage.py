@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 
 from earthly_doctor import __version__
 from earthly_doctor.errors import UsageError
-from earthly_doctor.jenkins.client import JenkinsClient, parse_target, resolve_credentials
+from earthly_doctor.jenkins.client import FATAL, JenkinsClient, JenkinsError, parse_target, resolve_credentials
 from earthly_doctor.jenkins.logs import TAIL, Budget, Reader
 from earthly_doctor.jenkins.scan import Scanning
 from earthly_doctor.jenkins.triage import BuildResult, elapsed_ms, pick_builds, run_many, summarise
@@ -56,12 +56,14 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
         me = client.whoami()
         try:
             version = client.version()
-        except Exception as exc:  # the version is context only; a JenkinsError is already one line
+        except JenkinsError as exc:  # the version is context only
             version, _ = "?", warnings.append(str(exc))
         refs = pick_builds(client, target.job, build, request.last)
         try:
             labels = client.node_labels()
-        except Exception as exc:
+        except JenkinsError as exc:  # labels are context only (reading nodes may need more permission)
+            if exc.kind in FATAL:
+                raise
             labels, _ = {}, warnings.append(f"agent labels unknown ({exc})")
         budget = Budget(began + request.deadline)
         reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll, scanner=scanning)

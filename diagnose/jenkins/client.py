@@ -111,21 +111,38 @@ def _display_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
 
 
-def resolve_credentials(env: Mapping[str, str], url: str | None = None) -> Credentials:
-    """JENKINS_URL (or the URL given), then JENKINS_USER + JENKINS_API_TOKEN, else the netrc entry for the host."""
-    raw = url or env.get("JENKINS_URL", "")
-    if not raw:
-        raise UsageError("no Jenkins server: set JENKINS_URL (or pass a build URL)")
+def _split(raw: str):
     parts = urlsplit(raw if "://" in raw else "http://" + raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"JENKINS_URL {_display_url(raw)!r} is not an http(s) URL")
+    return parts
+
+
+def _origin(parts: Any) -> tuple[str, str, int]:
+    return parts.scheme, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def resolve_credentials(env: Mapping[str, str], url: str | None = None) -> Credentials:
+    """JENKINS_URL (or the URL given), then JENKINS_USER + JENKINS_API_TOKEN, else the netrc entry for the host.
+
+    The environment's credentials belong to JENKINS_URL's server: a build URL on another server gets only its own
+    netrc entry (or none), so a token is never sent to a host it was not made for. Without JENKINS_URL, the URL
+    given names the server they are for.
+    """
+    env_url = env.get("JENKINS_URL", "")
+    if not (url or env_url):
+        raise UsageError("no Jenkins server: set JENKINS_URL (or pass a build URL)")
+    parts = _split(url or env_url)
     netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
     root = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/", "", ""))
-    user, token = env.get("JENKINS_USER") or None, env.get("JENKINS_API_TOKEN") or None
+    home = _split(env_url) if env_url else parts  # without JENKINS_URL, the URL given names the server
+    user = token = None
+    if _origin(home) == _origin(parts):
+        user, token = env.get("JENKINS_USER") or None, env.get("JENKINS_API_TOKEN") or None
+        if not (user and token) and home.username and home.password:  # user:token inside JENKINS_URL; never printed
+            return Credentials(root, unquote(home.username), unquote(home.password), "url")
     if user and token:
         return Credentials(root, user, token, "environment")
-    if parts.username and parts.password:  # a URL with user:token in it; accepted, never printed
-        return Credentials(root, unquote(parts.username), unquote(parts.password), "url")
     entry = _netrc_entry(env, parts.hostname)
     if entry is not None:
         login, password = entry

@@ -72,3 +72,13 @@ def test_translate_maps_python_jenkins_errors():
     with pytest.raises(JenkinsError) as info, translate("job x", creds, 5):
         raise jenkins.JenkinsException("weird tok-123456789")
     assert "tok-123456789" not in str(info.value)
+
+
+def test_environment_token_never_goes_to_another_server(tmp_path):
+    env = {"JENKINS_URL": "https://ci.example/", "JENKINS_USER": "alice", "JENKINS_API_TOKEN": "env-token-123",
+           "HOME": str(tmp_path)}
+    same = resolve_credentials(env, "https://ci.example:443/")
+    assert same.source == "environment"
+    other = resolve_credentials(env, "https://evil.example/")
+    assert other.source == "anonymous" and other.token is None
+    assert resolve_credentials(env, "http://ci.example/").token is None  # another scheme is another origin

@@ -38,9 +38,8 @@ class NetworkModeCheck(Check):
         ident = ctx.fact("container")
         if not ident.containerized:
             return self.skip("not in a container (ED101)", remedies=[])
-        handle = ctx.fact("docker")
-        if not handle.ok:
-            return self.skip(f"needs a Docker daemon (see ED110: {handle.error})", remedies=[])
+        if (skipped := self.skip_without_daemon(ctx)) is not None:
+            return skipped
         try:
             nm = ctx.fact("network_mode")
         except FactError as exc:

@@ -50,9 +50,9 @@ class DaemonHttpProxy(Check):
     )
 
     def run(self, ctx):
+        if (skipped := self.skip_without_daemon(ctx)) is not None:
+            return skipped
         handle = ctx.fact("docker")
-        if not handle.ok:
-            return self.skip(f"needs a Docker daemon (see ED110: {handle.error})", remedies=[])
         info = handle.info
         http, https, no = (str(info.get(k) or "") for k in ("HttpProxy", "HttpsProxy", "NoProxy"))
         evidence = [

@@ -26,9 +26,9 @@ class InsecureLoopback(Check):
     )
 
     def run(self, ctx):
+        if (skipped := self.skip_without_daemon(ctx)) is not None:
+            return skipped
         handle = ctx.fact("docker")
-        if not handle.ok:
-            return self.skip(f"needs a Docker daemon (see ED110: {handle.error})", remedies=[])
         config = handle.info.get("RegistryConfig")
         if not isinstance(config, dict):
             return self.skip("the daemon's /info has no RegistryConfig", remedies=[])

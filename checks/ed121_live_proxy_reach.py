@@ -33,9 +33,8 @@ class LiveProxyReach(Check):
             return self.skip("no earthly or earth process is running here", remedies=[])
         if not targets:
             return self.skip("earthly is running but no proxy listens on 127.0.0.1 (see ED130)", remedies=[])
-        handle = ctx.fact("docker")
-        if not handle.ok:
-            return self.skip(f"needs a Docker daemon (see ED110: {handle.error})", remedies=[])
+        if (skipped := self.skip_without_daemon(ctx)) is not None:
+            return skipped
         try:
             reach = ctx.fact("earthly_reach")
         except FactError as exc:

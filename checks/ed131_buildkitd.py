@@ -26,9 +26,8 @@ class BuildkitdRegistry(Check):
     )
 
     def run(self, ctx):
-        handle = ctx.fact("docker")
-        if not handle.ok:
-            return self.skip(f"needs a Docker daemon (see ED110: {handle.error})", remedies=[])
+        if (skipped := self.skip_without_daemon(ctx)) is not None:
+            return skipped
         try:
             bk = ctx.fact("buildkitd")
         except FactError as exc:

@@ -63,6 +63,13 @@ class Check:
             extra=dict(extra),
         )
 
+    def skip_without_daemon(self, ctx: Context) -> Finding | None:
+        """The skip finding for a check that needs the daemon when it is unusable (ED110 says why), else None."""
+        handle = ctx.fact("docker")
+        if handle.ok:
+            return None
+        return self.skip(f"needs a Docker daemon (see ED110: {handle.error})", remedies=[])
+
     def passed(self, summary: str, **kw) -> Finding:
         return self.finding(Status.PASS, summary, **kw)
 

@@ -2,7 +2,7 @@
 
 The summary says which signature hit how many builds, on which agents, labels and Earthly versions, first and
 last seen; a signature that also shows up in green builds is marked a red herring (it cannot be what failed them).
-Errors that make every further call pointless (auth, permission, refused, TLS, timeout of the server itself)
+Errors that make every further call pointless (auth, permission, refused, TLS, DNS, not Jenkins at all)
 stop the run with one line; anything else about one build becomes an `error` finding for that build.
 """
 

@@ -341,3 +341,27 @@ def test_pinned_port_is_ranked_only_with_a_reachable_buildkitd(docker_daemon):
     assert evidence(bk, "reach") == "reached"
     assert_proxy_unreachable(report, "proxy-unreachable-bridge-container",
                              ["disable-proxy", "host-network", "earthly-image", "pinned-port"])
+
+
+# settings that take the proxy out of the picture: the gap is still proven, the failure cannot happen -------------
+
+@pytest.mark.parametrize("how", ["env", "dotenv", "ci"])
+def test_b_bridge_container_with_the_proxy_already_off(docker_daemon, tmp_path, how):
+    env, extra = {}, []
+    if how == "env":
+        env["EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY"] = "true"
+    elif how == "ci":
+        env["EARTHLY_CI"] = "true"
+    else:
+        (tmp_path / ".env").write_text("EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true\n")
+        extra = ["-v", f"{tmp_path}:/ws:ro", "-w", "/ws"]
+    result = run_python_container(docker_daemon, ["-m", "earthly_doctor", "diagnose", "--format", "json"], env=env, extra=extra)
+    assert result.returncode == 0, result.stdout.decode()  # a latent gap is a warning, not a failed stage
+    report = parse(result)
+    canary = finding(report, "ED120")
+    assert canary["status"] == "warn" and evidence(canary, "daemon_outcome") == "refused"
+    export = evidence(finding(report, "ED140"), "export_path")
+    assert export == ("none" if how == "ci" else "buildkitd-8371")
+    v = report["verdict"]
+    assert v["cause"] == "healthy" and v["confidence"] == "likely" and v["remedies"] == []
+    assert "cannot happen" in v["summary"] and "proxy-unreachable-bridge-container" in v["summary"]

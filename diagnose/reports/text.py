@@ -123,7 +123,7 @@ def render_rich(report: Report, console: Any, *, verbose: bool = False) -> None:
         table.add_row(Text(f.status.value.upper(), style=STYLES[f.status.value]), f.code, f.title, detail)
     console.print(table)
     for line in summary_lines(report):
-        console.print(Text(line, no_wrap=True, overflow="ellipsis"))
+        console.print(Text(line), soft_wrap=True)  # a table row: the terminal may wrap it, rich must not
     for w in report.warnings:
         console.print(Text(f"warning: {w}", style="yellow"))
     console.print(Text(f"{len(report.findings)} checks in {report.duration_ms} ms", style="dim"))

@@ -27,6 +27,7 @@ import socket
 import sys
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
@@ -254,8 +255,9 @@ class FakeJenkins:
     """Threaded HTTP server on 127.0.0.1:0. Use as a context manager; `url` is the root with a trailing slash."""
 
     def __init__(self, users: dict[str, str] | None = None, *, anonymous_read: bool = False, crumb: bool = True,
-                 latency: float = 0.0, no_read: set[str] | None = None, context: str = "") -> None:
+                 latency: float = 0.0, no_read: set[str] | None = None, context: str = "", gzip: bool = False) -> None:
         self.users = dict(users or {})
+        self.gzip = gzip  # gzip log bodies for clients that accept it, as Jenkins does above 4096 bytes
         self.no_read = set(no_read or ())  # users whose token is valid but who lack Overall/Read (403)
         self.anonymous_read = anonymous_read
         self.crumb = crumb
@@ -366,11 +368,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("X-Jenkins", VERSION)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        packer = None
+        if self.jenkins.gzip and "gzip" in self.headers.get("Accept-Encoding", ""):
+            self.send_header("Content-Encoding", "gzip")
+            packer = zlib.compressobj(6, zlib.DEFLATED, 31)
         self.end_headers()
         try:
             for chunk in chunks:
+                if chunk and packer is not None:
+                    chunk = packer.compress(chunk)
                 if chunk:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            tail = packer.flush() if packer is not None else b""
+            if tail:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(tail), tail))
             self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True

@@ -182,6 +182,17 @@ def test_crlf_log_through_progressive_text(env, jenkins, capsys):
     assert starts[0] == 0 and starts[1] > 100_000
 
 
+def test_gzip_encoded_logs(env, capsys):
+    server = FakeJenkins({"alice": TOKEN}, gzip=True)
+    server.job("z").add(pipeline_build(1, fail=True, size=900_000))
+    server.job("z").add(pipeline_build(2, fail=False, herring_retry=True, size=900_000))
+    with server:
+        login(env, server)
+        code, out, _ = run(capsys, "z", "--last", "2", "--format", "json")
+    (row,) = json.loads(out)["summary"]["signatures"]
+    assert row["failed_builds"] == 1 and row["green_builds"] == 1 and code == 0
+
+
 def test_running_build_followed_until_complete(env, jenkins, capsys):
     jenkins.job("live").add(pipeline_build(7, fail=True, size=3_000, running_polls=9))
     login(env, jenkins)

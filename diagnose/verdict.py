@@ -63,14 +63,18 @@ def topology(by: dict[str, Finding]) -> tuple[str, str]:
     if runs_us is False:
         return "proxy-unreachable-remote-daemon", "the daemon does not run this container (ED103): it is another daemon (Docker-in-Docker or a sidecar) with its own loopback"
     if in_container or container is None:  # ED101 not run: a bridge container is by far the usual shape
-        runtime = (container.extra.get("runtime") if container else None) or "container"
+        runtime = container.extra.get("runtime") if container else None
         cid = ((container.extra.get("container_id") if container else None) or "")[:12]
         final = mode.extra.get("final_mode") if mode else None
-        net = f" on the {final} network" if final and final != "bridge" else " on a bridge network" if final else ""
-        pod = " (a Kubernetes pod network: only hostNetwork: true shares the node's)" if runtime == "kubernetes" else ""
-        return "proxy-unreachable-bridge-container", (
-            f"Earthly would run in a {runtime} container {cid}{net}{pod}, whose 127.0.0.1 is its own; the daemon dials its own"
-        ).replace("  ", " ")
+        words = ["Earthly would run in a", runtime if runtime not in (None, "unknown") else "", "container", cid]
+        if final == "none":
+            words.append("with no network")
+        elif final:
+            words.append("on a bridge network" if final == "bridge" else f"on the {final} network")
+        if runtime == "kubernetes":
+            words.append("(a Kubernetes pod network: only hostNetwork: true shares the node's)")
+        text = " ".join(w for w in words if w)
+        return "proxy-unreachable-bridge-container", f"{text}, whose 127.0.0.1 is its own; the daemon dials its own"
     if netns and netns.status == Status.FAIL:
         return "proxy-unreachable-remote-daemon", "this process and the daemon are in different network namespaces (ED102)"
     return "proxy-unreachable-remote-daemon", "this process and the daemon see different loopbacks (another network namespace)"

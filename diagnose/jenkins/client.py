@@ -26,7 +26,7 @@ from earthly_doctor.errors import DoctorError, UsageError
 CHUNK = 64 * 1024
 PERMALINKS = ("lastFailedBuild", "lastBuild", "lastCompletedBuild", "lastSuccessfulBuild", "lastStableBuild",
               "lastUnsuccessfulBuild", "lastUnstableBuild")
-BUILD_TREE = "number,result,building,inProgress,timestamp,duration,url,builtOn,fullDisplayName,_class"
+BUILD_TREE = "number,result,building,timestamp,duration,url,builtOn,_class"
 
 
 # Error kinds that make every further call pointless: stop the whole run rather than report each build.
@@ -49,10 +49,6 @@ class Credentials:
     token: str | None = field(default=None, repr=False)
     source: str = "anonymous"  # environment | netrc | url | anonymous
 
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or ""
-
 
 @dataclass(frozen=True)
 class Target:
@@ -74,11 +70,8 @@ def parse_target(text: str) -> Target:
     if "job" not in segments:
         raise UsageError(f"{_display_url(text)} is not a Jenkins job or build URL (no /job/ in the path)")
     first = segments.index("job")
-    if first >= 2 and segments[first - 2] == "view":  # /view/NAME/job/… lists a job under a view
-        first_root = first - 2
-    else:
-        first_root = first
-    root_path = "/".join(segments[:first_root]) + "/"
+    view = first >= 2 and segments[first - 2] == "view"  # /view/NAME/job/… shows a job under a view
+    root_path = "/".join(segments[: first - 2 if view else first]) + "/"
     names, build, i = [], None, first
     while i < len(segments):
         if segments[i] == "job" and i + 1 < len(segments):

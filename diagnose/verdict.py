@@ -59,7 +59,8 @@ def topology(by: dict[str, Finding]) -> tuple[str, str]:
         return "proxy-unreachable-rootless-daemon", "the daemon is rootless: RootlessKit gives it a network namespace and loopback of its own"
     if kind in ("remote", "desktop"):
         where = "a VM (Docker Desktop)" if kind == "desktop" else f"another machine or namespace ({endpoint})"
-        return "proxy-unreachable-remote-daemon", f"the daemon runs in {where}: Docker-in-Docker, a tcp:// daemon or a VM dials its own 127.0.0.1"
+        return "proxy-unreachable-remote-daemon", (f"the daemon runs in {where}: Docker-in-Docker, a tcp:// daemon or a VM dials its own 127.0.0.1, and "
+                                             "`--network host` would only join the host's namespace, not the daemon's")
     if runs_us is False:
         return "proxy-unreachable-remote-daemon", "the daemon does not run this container (ED103): it is another daemon (Docker-in-Docker or a sidecar) with its own loopback"
     if in_container or container is None:  # ED101 not run: a bridge container is by far the usual shape

@@ -194,7 +194,7 @@ def translate(what: str, creds: Credentials, timeout: float | None) -> Iterator[
             raise fail(f"connection to {host} refused (is Jenkins running there?)", "refused") from None
         if "Name or service not known" in text or "nodename nor servname" in text or "resolve" in text.lower():
             raise fail(f"cannot resolve host {urlsplit(creds.url).hostname}", "dns") from None
-        if "RemoteDisconnected" in text or "reset" in text.lower() or "IncompleteRead" in text or "ChunkedEncodingError" in text:
+        if "RemoteDisconnected" in text or "reset" in text.lower():
             raise fail(f"{host} closed the connection mid-response", "connection") from None
         raise fail(f"cannot connect to {host}: {_reason(exc, r'(Errno[^)]*)') or type(exc).__name__}", "connection") from None
     except jenkins.NotFoundException:
@@ -218,6 +218,10 @@ def translate(what: str, creds: Credentials, timeout: float | None) -> Iterator[
     except requests.exceptions.HTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None
         raise fail(f"HTTP {status} from {host}", "server" if (status or 0) >= 500 else "http", status) from None
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+        raise fail(f"{host} broke off or garbled the response body", "connection") from None
+    except requests.exceptions.RequestException as exc:  # anything else requests can raise (bad URL, redirects…)
+        raise fail(f"request to {host} failed ({type(exc).__name__})", "connection") from None
     except ValueError:  # json.JSONDecodeError, or a body that is not the shape we expect
         raise fail(f"malformed JSON from {host}", "malformed") from None
     except KeyError as exc:

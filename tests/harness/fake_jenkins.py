@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import html
+import itertools
 import json
 import re
 import socket
@@ -268,6 +269,7 @@ class FakeJenkins:
         self.slow: dict[str, float] = {}  # regex on the path → seconds to wait before answering
         self.status: dict[str, int] = {}  # regex on the path → forced status code
         self.malformed: set[str] = set()  # regexes on the path whose JSON body is broken
+        self.cut: set[str] = set()  # regexes on the path whose streamed body breaks off mid-way
         self.requests: list[tuple[str, str, bool]] = []  # (method, path?query, had Authorization)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -362,6 +364,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stream(self, chunks: Iterator[bytes], headers: dict | None = None) -> None:
         """Chunked transfer encoding, as Jenkins streams logs; the log is never held whole."""
+        if any(re.search(p, self.path) for p in self.jenkins.cut):  # break off after the first chunk
+            chunks = itertools.islice(chunks, 1)
+            self.close_connection = True
         self.send_response(200)
         self.send_header("Content-Type", "text/plain;charset=UTF-8")
         self.send_header("Transfer-Encoding", "chunked")
@@ -382,7 +387,8 @@ class _Handler(BaseHTTPRequestHandler):
             tail = packer.flush() if packer is not None else b""
             if tail:
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(tail), tail))
-            self.wfile.write(b"0\r\n\r\n")
+            if not self.close_connection:
+                self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 

@@ -313,6 +313,15 @@ def test_malformed_json(env, jenkins, capsys):
     one_line_error(code, err, "malformed JSON from 127.0.0.1")
 
 
+def test_log_cut_off_mid_body(env, jenkins, capsys):
+    jenkins.cut.add(r"/consoleText$")
+    jenkins.job("green").add(pipeline_build(1, fail=False, size=300_000))
+    login(env, jenkins)
+    code, _, err = run(capsys, "green", "1")
+    one_line_error(code, err, "log of green #1: 127.0.0.1")
+    assert "broke off" in err
+
+
 def test_server_error_on_one_build_of_many_is_an_error_finding(env, jenkins, capsys):
     jenkins.status[r"/feature%252Fx/3/logText/progressiveText$"] = 500
     login(env, jenkins)

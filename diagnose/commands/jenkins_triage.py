@@ -57,14 +57,16 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
         try:
             version = client.version()
         except JenkinsError as exc:  # the version is context only
-            version, _ = "?", warnings.append(str(exc))
+            version = "?"
+            warnings.append(str(exc))
         refs = pick_builds(client, target.job, build, request.last)
         try:
             labels = client.node_labels()
         except JenkinsError as exc:  # labels are context only (reading nodes may need more permission)
             if exc.kind in FATAL:
                 raise
-            labels, _ = {}, warnings.append(f"agent labels unknown ({exc})")
+            labels = {}
+            warnings.append(f"agent labels unknown ({exc})")
         budget = Budget(began + request.deadline)
         reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll, scanner=scanning)
         results = run_many(client, reader, target.job, refs, labels, workers=request.workers, budget=budget,

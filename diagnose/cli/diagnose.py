@@ -7,11 +7,9 @@ from typing import List, Optional
 import typer
 
 from earthly_doctor.cli import common
-from earthly_doctor.cli.output import FAIL_ON, check_format, emit, exit_status, parse_outputs
+from earthly_doctor.cli.output import run_report
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
-from earthly_doctor.errors import DoctorError, UsageError
-from earthly_doctor.exitstatus import ExitStatus
 
 
 def register(app: typer.Typer) -> None:
@@ -36,23 +34,15 @@ def register(app: typer.Typer) -> None:
 
         env = Environment()
         terminal = Terminal(env)
-        try:
-            if fail_on not in FAIL_ON:
-                raise UsageError(f"--fail-on {fail_on!r}: choose from {', '.join(FAIL_ON)}")
-            check_format(fmt)
-            outputs = parse_outputs(output or [])
+
+        def produce():
             request = DiagnoseRequest(only=only or [], skip=skip or [])
             extend_request(request, env, logs=log or [], signature_dirs=signatures or [])
             ctx = Context(env=env, options=Options(timeout=timeout, probe_timeout=probe_timeout, docker_host=docker_host, verbose=verbose))
             terminal.progress("earthly-doctor: probing the Docker daemon and this namespace…")
-            report = diagnose(ctx, request)
-        except (UsageError, DoctorError) as exc:
-            terminal.error(str(exc))
-            raise typer.Exit(int(ExitStatus.USAGE))
-        for warning in report.warnings:
-            terminal.warn(warning)
-        emit(terminal, report, fmt, outputs, verbose)
-        raise typer.Exit(int(exit_status(report, fail_on, exit_zero)))
+            return diagnose(ctx, request)
+
+        run_report(terminal, produce, fmt=fmt, output=output, fail_on=fail_on, exit_zero=exit_zero, verbose=verbose)
 
 
 def extend_request(request, env: Environment, logs: list[str] = (), signature_dirs: list[str] = ()) -> None:

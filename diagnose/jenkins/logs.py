@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from earthly_doctor.jenkins.client import FATAL, JenkinsClient, JenkinsError, job_path
+from earthly_doctor.jenkins.client import CHUNK, FATAL, JenkinsClient, JenkinsError, job_path
 from earthly_doctor.jenkins.scan import Sniffer, is_hit
 
 HEAD = 64 * 1024
@@ -134,7 +134,7 @@ class Reader:
         """Feed chunks to a fresh scanner; False when time ran out before the end."""
         scanner = self.scanner()
         finished = True
-        for chunk in chunks:
+        for chunk in _coalesce(chunks):
             if skip_first_line:  # a tail starts mid-line (maybe mid-note): drop up to the first newline
                 cut = chunk.find(b"\n")
                 if cut < 0:
@@ -204,6 +204,21 @@ def _optional(call: Callable[[], Any]) -> Any:
         if exc.kind in FATAL:
             raise
         return None
+
+
+def _coalesce(chunks: Iterable[bytes], size: int = CHUNK) -> Iterable[bytes]:
+    """Pieces of about `size` bytes: a server's small HTTP chunks would cost the scanner a call each."""
+    pending = bytearray()
+    for chunk in chunks:
+        if not pending and len(chunk) >= size:
+            yield chunk
+            continue
+        pending += chunk
+        if len(pending) >= size:
+            yield bytes(pending)
+            pending.clear()
+    if pending:
+        yield bytes(pending)
 
 
 def _take(chunks: Iterable[bytes], limit: int) -> Iterable[bytes]:

@@ -88,13 +88,16 @@ class Log:
         offset = 0
         for part_raw, part_plain, repeat in self.parts[:visible]:
             data = part_raw if raw else part_plain
-            for _ in range(repeat):
-                end = offset + len(part_raw)
+            left = repeat
+            while left:
+                # A run of whole repeats goes out as one chunk (as Jetty's ~32 KB buffer would), never the whole log.
+                run = 1 if offset < start else max(1, min(left, CHUNK // max(1, len(data))))
+                end = offset + len(part_raw) * run
                 if end > start:
-                    view = memoryview(data)[max(0, start - offset) if raw else 0 :]
+                    view = memoryview(data * run)[max(0, start - offset) if raw else 0 :]
                     for i in range(0, len(view), CHUNK):
                         yield bytes(view[i : i + CHUNK])
-                offset = end
+                offset, left = end, left - run
 
 
 def filler(size: int, *, stamp: bool = True, width: int = 100) -> Log:

@@ -11,46 +11,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import socket
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Iterator
 
+from tests.harness.silent_socket import SilentSocket
 from bench._report import machine, run_cmd, stats, timed_runs, update_section
 
 TARGETS = {"version": 0.25, "healthy": 1.0}
 HUNG_TIMEOUT = 2.0  # --timeout for the hung case; the target is this + 1 s
-
-
-class SilentSocket:
-    """A unix socket that accepts connections and never answers: a stuck daemon."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.server = socket.socket(socket.AF_UNIX)
-        self.server.bind(path)
-        self.server.listen(64)
-        self.server.settimeout(0.2)
-        self.held: list[socket.socket] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self.held.append(self.server.accept()[0])
-            except OSError:
-                continue
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=2)
-        for conn in self.held:
-            conn.close()
-        self.server.close()
 
 
 @contextlib.contextmanager

@@ -11,12 +11,12 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
 from tests.harness.dockerd import run_python_container
+from tests.harness.silent_socket import SilentSocket
 
 pytestmark = pytest.mark.daemon
 
@@ -115,36 +115,6 @@ def test_d_daemon_stopped_stale_socket(tmp_path):
     assert "Traceback" not in result.stderr
     assert "FAIL ED110" in result.stdout
     assert "connection refused" in result.stdout
-
-
-class SilentSocket:
-    """A unix socket that accepts connections and never answers: a stuck daemon."""
-
-    def __init__(self, path):
-        self.path = str(path)
-        self.server = socket.socket(socket.AF_UNIX)
-        self.server.bind(self.path)
-        self.server.listen(16)
-        self.held: list[socket.socket] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        self.server.settimeout(0.2)
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.server.accept()
-                self.held.append(conn)
-            except OSError:
-                continue
-
-    def close(self):
-        self.stop.set()
-        self.thread.join(timeout=2)
-        for c in self.held:
-            c.close()
-        self.server.close()
 
 
 @pytest.mark.parametrize("timeout,probe_timeout", [(3.0, 30.0), (10.0, 2.0)])

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.e2e.test_canary_topologies import SilentSocket  # one stuck-daemon stand-in for every test
+from tests.harness.silent_socket import SilentSocket
 
 
 @pytest.fixture

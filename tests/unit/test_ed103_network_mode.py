@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import docker.errors
 
 from earthly_doctor.checks.ed103_network_mode import NetworkModeCheck
-from earthly_doctor.context import Context
 from earthly_doctor.model import Status
 from earthly_doctor.probes.network_mode import resolve
 from earthly_doctor.probes.providers import network_mode

@@ -57,6 +57,10 @@ def main() -> None:
     exe = [sys.executable, "-m", "earthly_doctor"]
     rows = []
 
+    # Baselines, measured in the same run: the interpreter's own start-up is the floor under every Python CLI.
+    floor = [sys.executable, "-c", "pass"]
+    rows.append(row("baseline: python start-up", ["python3", "-c", "pass"], timed_runs(lambda: run_cmd(floor, env), args.repeat), None))
+
     version = [*exe, "--version"]
     run_cmd(version, env)  # warm the page cache once
     rows.append(row("--version", ["earthly-doctor", "--version"], timed_runs(lambda: run_cmd(version, env), args.repeat),
@@ -69,6 +73,10 @@ def main() -> None:
             raise SystemExit(f"the healthy case is not healthy:\n{first.stdout}{first.stderr}")
         times = timed_runs(lambda: run_cmd(healthy, env), args.repeat)
         rows.append(row("diagnose, healthy", ["earthly-doctor", "diagnose", "--docker-host", "<daemon>"], times, TARGETS["healthy"]))
+        # Baseline: what a person types to see whether the daemon is fine (it proves nothing about loopback).
+        info = [*prefix, "docker", "-H", host, "info"]
+        times = timed_runs(lambda: run_cmd(info, env), args.repeat)
+        rows.append(row("baseline: docker info", ["docker", "-H", "<daemon>", "info"], times, None))
 
     with tempfile.TemporaryDirectory(prefix="ed-bench-") as tmp:
         silent = SilentSocket(f"{tmp}/docker.sock")
@@ -84,7 +92,7 @@ def main() -> None:
         "## diagnose speed (`python -m bench.diagnose_speed`)",
         "",
         f"Machine: {machine()}. Load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
-        "(the machine is shared; other work ran meanwhile).",
+        "(the machine is shared; other work may have run meanwhile).",
         f"Healthy daemon: {where}. Wall clock of the whole process, interpreter start-up included; seconds.",
         "",
         "| case | command | runs | median | min | max | target |",

@@ -87,23 +87,24 @@ def render_rich(report: Report, console: Any, *, verbose: bool = False) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from rich.console import Group
+    from rich.padding import Padding
+
     v = report.verdict
-    body = Text()
-    body.append(v.summary + "\n")
+    # Each piece is its own renderable so wrapped lines keep their indent (a hanging indent, not column 0).
+    parts: list[Any] = [Text(v.summary)]
     for step in v.chain:
-        body.append("because ", style="dim")
-        body.append(step + "\n")
+        parts.append(Padding(Text.assemble(("because ", "dim"), step), (0, 0, 0, 2)))
     remedies = _remedy_lines(report)
     if remedies:
-        body.append("\nWhat to do (best first):\n", style="bold")
+        parts.append(Text("\nWhat to do (best first):", style="bold"))
         for title, how in remedies:
-            body.append(f"  {title}\n", style="bold cyan")
+            parts.append(Padding(Text(title, style="bold cyan"), (0, 0, 0, 2)))
             if how:
-                body.append(f"     {how}\n")
+                parts.append(Padding(Text(how), (0, 0, 0, 5)))
     title = Text.assemble(("Verdict: ", "bold"), (v.cause, "bold"), "  ", (v.confidence.value, CONFIDENCE_STYLE[v.confidence.value]))
     style = "green" if v.cause == "healthy" else "red" if v.confidence.value == "proven" else "yellow"
-    body.rstrip()  # in place: rich's Text.rstrip returns None
-    console.print(Panel(body, title=title, title_align="left", border_style=style))
+    console.print(Panel(Group(*parts), title=title, title_align="left", border_style=style))
 
     table = Table(show_header=True, header_style="bold", expand=False)
     table.add_column("", no_wrap=True)

@@ -15,6 +15,7 @@ DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 class Endpoint:
     url: str  # unix:///…, tcp://host:port, ssh://…, npipe://…
     source: str  # where it came from, for the report's evidence
+    problem: str | None = None  # why the docker CLI (and so Earthly) would stop before dialling, e.g. a missing context
 
     @property
     def scheme(self) -> str:
@@ -35,20 +36,32 @@ class Endpoint:
         return self.scheme == "ssh"
 
 
-def _config_dir(env: Mapping[str, str]) -> Path:
+def _config_dir(env: Mapping[str, str]) -> Path | None:
     if env.get("DOCKER_CONFIG"):
         return Path(env["DOCKER_CONFIG"])
-    return Path(env.get("HOME", str(Path.home()))) / ".docker"
+    home = env.get("HOME")
+    if not home:
+        try:
+            home = str(Path.home())
+        except (RuntimeError, KeyError, OSError):  # HOME unset and a uid with no passwd entry (docker run -u 1234)
+            return None
+    return Path(home) / ".docker"
 
 
-def _context_host(env: Mapping[str, str], name: str) -> str | None:
-    """The docker CLI stores a context's metadata under contexts/meta/<sha256(name)>/meta.json."""
-    meta = _config_dir(env) / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
+def _context_host(env: Mapping[str, str], name: str) -> tuple[bool, str | None]:
+    """(found, host): the docker CLI stores a context's metadata under contexts/meta/<sha256(name)>/meta.json."""
+    config = _config_dir(env)
+    if config is None:
+        return False, None
+    meta = config / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
     try:
         data = json.loads(meta.read_text())
-        return data["Endpoints"]["docker"]["Host"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    except (OSError, ValueError):
+        return False, None
+    try:
+        return True, data["Endpoints"]["docker"]["Host"] or None
+    except (KeyError, TypeError):
+        return True, None
 
 
 def find_endpoint(env: Mapping[str, str], override: str | None = None) -> Endpoint:
@@ -58,14 +71,22 @@ def find_endpoint(env: Mapping[str, str], override: str | None = None) -> Endpoi
         return Endpoint(env["DOCKER_HOST"], "DOCKER_HOST")
     name = env.get("DOCKER_CONTEXT")
     source = "DOCKER_CONTEXT"
-    if not name:
+    config = _config_dir(env)
+    if not name and config is not None:
         try:
-            name = json.loads((_config_dir(env) / "config.json").read_text()).get("currentContext")
-            source = f"docker CLI context (currentContext in {_config_dir(env) / 'config.json'})"
+            name = json.loads((config / "config.json").read_text()).get("currentContext")
+            source = f"docker CLI context (currentContext in {config / 'config.json'})"
         except (OSError, ValueError, AttributeError):
             name = None
     if name and name != "default":
-        host = _context_host(env, name)
+        found, host = _context_host(env, name)
         if host:
             return Endpoint(host, f"{source}: {name}")
+        if found:
+            return Endpoint(DEFAULT_SOCKET, f"{source}: {name} (no docker endpoint: the default socket)")
+        # The docker CLI stops here ("context not found") instead of falling back, so Earthly's pulls would too.
+        where = config / "contexts" / "meta" if config is not None else "no docker config directory (HOME unset)"
+        return Endpoint(DEFAULT_SOCKET, f"{source}: {name}",
+                        f"docker context {name!r} ({source}) not found in {where}: the docker CLI, and so Earthly, "
+                        "stops before reaching any daemon")
     return Endpoint(DEFAULT_SOCKET, "default socket")

@@ -13,6 +13,7 @@ _ADVICE = {
     "a stale socket file or a stuck daemon both look like this",
     "refused": "nothing listens at that address: start the daemon or correct DOCKER_HOST",
     "api-too-old": "upgrade Docker (Earthly itself needs a current daemon too)",
+    "no-context": "create that context (`docker context create`), or unset DOCKER_CONTEXT / `docker context use default`",
 }
 
 
@@ -36,6 +37,10 @@ class DockerDaemon(Check):
         evidence = [
             Evidence("endpoint", handle.endpoint.url, handle.endpoint.source),
         ]
+        if not handle.ok and handle.error_kind == "unsupported":
+            # Our limitation, not the daemon's: an error (nothing proven), never a "docker-unreachable" verdict.
+            evidence.append(Evidence("error", handle.error, "earthly-doctor"))
+            return self.error(handle.error, evidence=evidence, remedies=[], error_kind=handle.error_kind)
         if not handle.ok:
             evidence.append(Evidence("error", handle.error, "docker API /version"))
             advice = _ADVICE.get(handle.error_kind or "", "")

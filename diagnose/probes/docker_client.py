@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import importlib.util
 import os
 import socket
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ def _version_tuple(v: str) -> tuple[int, ...]:
 class DaemonHandle:
     endpoint: Endpoint
     ok: bool
-    error_kind: str | None = None  # no-daemon | permission-denied | no-answer | refused | api-too-old | error
+    error_kind: str | None = None  # no-daemon | permission-denied | no-answer | refused | api-too-old | no-context | unsupported | error
     error: str | None = None
     version: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
@@ -94,6 +95,13 @@ def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> Daemo
     """Ask the daemon for /version and /info, each bounded by `timeout` (the SDK's own default is 60 s)."""
     import docker  # deferred: importing the SDK costs ~0.2 s, which `--version` must not pay
 
+    if endpoint.problem:
+        return DaemonHandle(endpoint, False, "no-context", endpoint.problem)
+    if endpoint.scheme == "ssh" and importlib.util.find_spec("paramiko") is None:
+        # The SDK's ssh:// adapter imports paramiko even when it shells out to `ssh`; without it we cannot look.
+        return DaemonHandle(endpoint, False, "unsupported",
+                            f"earthly-doctor cannot reach ssh:// daemons without the paramiko package (pip install paramiko); "
+                            f"the daemon at {endpoint.url} was not contacted, so nothing is known about it")
     path = endpoint.socket_path
     if path is not None and not os.path.exists(path):
         return DaemonHandle(endpoint, False, "no-daemon", f"no Docker socket at {path}")

@@ -203,7 +203,9 @@ def evaluate(
     s.buildkitd_name = next((env[n] for n in names("CONTAINER_NAME") if env.get(n)), f"{s.installation}-buildkitd")
 
     config_file = env.get("EARTHLY_CONFIG") or next(
-        (str(p) for p in (Path(env.get("HOME", "/root")) / f".{s.installation}" / "config.yml", Path("/etc/.earthly/config.yml")) if p.exists()),
+        # os.path.exists, not Path.exists: the latter raises PermissionError for another user's HOME (Python < 3.12).
+        (str(p) for p in (Path(env.get("HOME", "/root")) / f".{s.installation}" / "config.yml", Path("/etc/.earthly/config.yml"))
+         if os.path.exists(p)),
         None,
     )
     config = read_global_config(Path(config_file)) if config_file else {}

@@ -11,7 +11,7 @@ class LiveProxyReach(Check):
     code = "ED121"
     title = "Daemon reaches the live Earthly proxy"
     category = "probe"
-    needs = ("earthly_processes", "earthly_reach", "docker")
+    needs = ("earthly_processes", "earthly_reach", "docker", "container")
     fixable = True
     remedies = ("disable-proxy", "host-network", "pinned-port")
     doc = CheckDoc(
@@ -30,7 +30,11 @@ class LiveProxyReach(Check):
         procs = ctx.fact("earthly_processes")
         targets = [(p, lst) for p in procs for lst in p.listeners if lst.address in ("127.0.0.1", "0.0.0.0")]
         if not procs:
-            return self.skip("no earthly or earth process is running here", remedies=[])
+            return self.skip_without_earthly(ctx, "no live proxy port to test (ED120 tests this loopback instead)")
+        if not targets and any(p.error for p in procs):
+            # Unreadable sockets (another user's process) prove nothing about a listener: say so, not "none".
+            return self.skip("earthly is running but its sockets cannot all be read from here, so its proxy port is "
+                             f"unknown (see ED130: {next(p.error for p in procs if p.error)})", remedies=[])
         if not targets:
             return self.skip("earthly is running but no proxy listens on 127.0.0.1 (see ED130)", remedies=[])
         if (skipped := self.skip_without_daemon(ctx)) is not None:

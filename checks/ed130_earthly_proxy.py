@@ -10,7 +10,7 @@ class EarthlyProxyAlive(Check):
     code = "ED130"
     title = "Earthly proxy listening"
     category = "earthly"
-    needs = ("earthly_processes",)
+    needs = ("earthly_processes", "container")
     doc = CheckDoc(
         what="Finds running `earthly` (and EarthBuild's `earth`) processes, reads their listening TCP sockets from "
         "their own `/proc/<pid>/net/tcp`, and for those on 127.0.0.1 in this network namespace sends `GET /v2/` "
@@ -26,8 +26,7 @@ class EarthlyProxyAlive(Check):
     def run(self, ctx):
         procs = ctx.fact("earthly_processes")
         if not procs:
-            return self.skip("no earthly or earth process is running here (run this while a build runs; ED120 gives "
-                             "the same proof without Earthly)", remedies=[])
+            return self.skip_without_earthly(ctx, "ED120 gives the same proof without Earthly")
         evidence, answering, silent, unprobed = [], [], [], []
         for p in procs:
             where = "this namespace" if p.same_netns else f"net:[{p.net_ns}]" if p.net_ns else "an unknown namespace"

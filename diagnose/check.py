@@ -70,6 +70,16 @@ class Check:
             return None
         return self.skip(f"needs a Docker daemon (see ED110: {handle.error})", remedies=[])
 
+    def skip_without_earthly(self, ctx: Context, then: str) -> Finding:
+        """The skip for no visible earthly process; only this PID namespace is visible, so a container says so."""
+        ident = ctx.try_fact("container")
+        if ident is not None and getattr(ident, "containerized", False):
+            seen = ("no earthly or earth process visible from this container (it sees only its own processes, not a "
+                    "build in another container: run this in the build's container while it runs)")
+        else:
+            seen = "no earthly or earth process visible from here (run this while a build runs, where it runs)"
+        return self.skip(f"{seen}; {then}", remedies=[])
+
     def passed(self, summary: str, **kw) -> Finding:
         return self.finding(Status.PASS, summary, **kw)
 

@@ -17,6 +17,7 @@ from earthly_doctor.exitstatus import ExitStatus
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
 PreflightTimeoutOpt = typer.Option(5.0, "--preflight-timeout", min=0.1, help="Bound for the preflight checks, in seconds; on timeout the build runs as is.")
 DockerHostOpt = typer.Option(None, "--docker-host", help="Daemon Earthly uses (default: DOCKER_HOST, the docker CLI context, /var/run/docker.sock).")
+RunDockerHostOpt = typer.Option(None, "--docker-host", help="Daemon Earthly uses; the build gets DOCKER_HOST=URL too (default: DOCKER_HOST, the docker CLI context, /var/run/docker.sock).")
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -30,7 +31,7 @@ def register(app: typer.Typer) -> None:
         no_retry: bool = typer.Option(False, "--no-retry", help="Do not retry a build that failed with the unreachable-proxy signature."),
         no_preflight: bool = typer.Option(False, "--no-preflight", help="Skip the preflight probe; still watch the build and retry."),
         preflight_timeout: float = PreflightTimeoutOpt,
-        docker_host: Optional[str] = DockerHostOpt,
+        docker_host: Optional[str] = RunDockerHostOpt,
     ) -> None:
         """Run an Earthly build with the settings that work here: `earthly-doctor run -- earthly +target`.
 

@@ -109,8 +109,10 @@ def run(
     if result.preflight.line:
         notify(result.preflight.line)
 
+    # --docker-host names the daemon Earthly uses: the build must talk to the daemon the preflight probed.
+    pinned = {"DOCKER_HOST": request.docker_host} if request.docker_host else {}
     variables = dict(result.preflight.variables)
-    first = _attempt(1, request.argv, environment, variables, spawn)
+    first = _attempt(1, request.argv, environment, variables, spawn, pinned)
     result.attempts.append(first)
     if not first.exit.started:
         notify(f"earthly-doctor: error: {first.exit.error}")
@@ -126,13 +128,14 @@ def run(
         return result
     variables = {name: "true" for name in command.variables}
     notify(f"earthly-doctor: retrying once with {' and '.join(f'{k}=true' for k in variables)}")
-    result.attempts.append(_attempt(2, request.argv, environment, variables, spawn))
+    result.attempts.append(_attempt(2, request.argv, environment, variables, spawn, pinned))
     return result
 
 
-def _attempt(number: int, argv: list[str], environment: Any, variables: dict[str, str], spawn: Spawn) -> Attempt:
+def _attempt(number: int, argv: list[str], environment: Any, variables: dict[str, str], spawn: Spawn,
+             pinned: dict[str, str] | None = None) -> Attempt:
     watch = SignatureWatch()
-    env = {**environment.env, **variables}
+    env = {**environment.env, **(pinned or {}), **variables}
     exit_ = spawn(argv, env, watch, cwd=str(environment.cwd))
     watch.finish()
     return Attempt(number, variables, exit_, watch.summary())

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from earthly_doctor.model import Finding, Report, Severity, Status
-from earthly_doctor.reports._native import clean, detail_lines, fingerprint, location, verdict_lines
+from earthly_doctor.reports._native import clean, detail_lines, fingerprint, fix_ids, location, verdict_lines
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -62,7 +62,7 @@ def _result(finding: Finding, rule_index: int, report: Report) -> dict[str, obje
         "properties": {
             "status": finding.status.value,
             "severity": finding.severity.value,
-            "remedies": list(finding.remedies),
+            "remedies": fix_ids(finding, report) if finding.remedies else [],
             "durationMs": int(finding.duration_ms),
             **{k: v for k, v in finding.extra.items() if v is not None},
         },

@@ -1,0 +1,151 @@
+"""Regressions found by QA in odd environments: a missing docker context, HOME unset for a uid with no passwd entry,
+another user's unreadable HOME, ssh:// without paramiko, a build in another container, another user's earthly,
+and `run --docker-host` reaching the build."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from earthly_doctor.checks.ed110_docker_daemon import DockerDaemon
+from earthly_doctor.checks.ed121_live_proxy_reach import LiveProxyReach
+from earthly_doctor.checks.ed130_earthly_proxy import EarthlyProxyAlive
+from earthly_doctor.commands.run import RunRequest, run
+from earthly_doctor.environment import Environment
+from earthly_doctor.model import Status
+from earthly_doctor.probes import docker_endpoint
+from earthly_doctor.probes.docker_client import connect
+from earthly_doctor.probes.docker_endpoint import DEFAULT_SOCKET, Endpoint, find_endpoint
+from earthly_doctor.probes.earthly_settings import evaluate
+from earthly_doctor.probes.processes import EarthlyProcess
+from earthly_doctor.stream import run_streaming
+from earthly_doctor.verdict import decide
+from tests.helpers.facts import daemon, make_ctx
+
+
+def test_a_missing_docker_context_is_a_problem_not_the_default_socket(tmp_path):
+    """The docker CLI stops with `context "x": context not found`; diagnosing the default socket instead would be
+    diagnosing a daemon Earthly never reaches."""
+    endpoint = find_endpoint({"HOME": str(tmp_path), "DOCKER_CONTEXT": "nosuch"})
+    assert endpoint.problem and "'nosuch'" in endpoint.problem and "not found" in endpoint.problem
+    handle = connect(endpoint, {}, timeout=1.0)
+    assert not handle.ok and handle.error_kind == "no-context"
+    f = DockerDaemon().run(make_ctx(docker=handle))
+    assert f.status == Status.FAIL and "docker context use default" in f.summary
+    # DOCKER_HOST wins over DOCKER_CONTEXT in the docker CLI, so there is no problem then.
+    assert find_endpoint({"HOME": str(tmp_path), "DOCKER_CONTEXT": "nosuch", "DOCKER_HOST": "tcp://127.0.0.1:1"}).problem is None
+
+
+def test_a_missing_current_context_from_config_json_is_a_problem_too(tmp_path):
+    (tmp_path / ".docker").mkdir()
+    (tmp_path / ".docker" / "config.json").write_text('{"currentContext": "gone"}')
+    assert "currentContext" in (find_endpoint({"HOME": str(tmp_path)}).problem or "")
+
+
+def test_home_unset_for_a_uid_without_passwd_entry_is_not_a_crash(monkeypatch):
+    def no_home(cls=None):
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(docker_endpoint.Path, "home", classmethod(no_home))
+    assert find_endpoint({}) == Endpoint(DEFAULT_SOCKET, "default socket")
+    assert find_endpoint({"DOCKER_CONTEXT": "dind"}).problem  # the CLI could not find it either
+
+
+def test_another_users_home_does_not_break_the_settings(tmp_path, monkeypatch):
+    """Path.exists raises PermissionError below a HOME we may not enter (Python < 3.12); ED140 must still answer."""
+    home = tmp_path / "root"
+    real_stat = Path.stat
+
+    def guarded(self, *a, **kw):
+        if str(self).startswith(str(home)):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *a, **kw)
+
+    monkeypatch.setattr(Path, "stat", guarded)
+    settings = evaluate({"HOME": str(home)}, tmp_path)
+    assert settings.export_path == "proxy"
+
+
+def test_ssh_without_paramiko_is_an_error_of_ours_not_a_dead_daemon(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "paramiko" else real(name, *a))
+    handle = connect(Endpoint("ssh://me@127.0.0.1:1", "DOCKER_HOST"), {}, timeout=1.0)
+    assert handle.error_kind == "unsupported" and "paramiko" in handle.error and "not contacted" in handle.error
+    f = DockerDaemon().run(make_ctx(docker=handle))
+    assert f.status == Status.ERROR
+    assert decide([f]).cause != "docker-unreachable"
+
+
+def test_no_earthly_visible_in_a_container_says_other_containers_cannot_be_seen():
+    ctx = make_ctx(earthly_processes=[], docker=daemon(), container=SimpleNamespace(containerized=True))
+    for check in (EarthlyProxyAlive(), LiveProxyReach()):
+        f = check.run(ctx)
+        assert f.status == Status.SKIP and "another container" in f.summary and "is running here" not in f.summary
+    host = EarthlyProxyAlive().run(make_ctx(earthly_processes=[], container=SimpleNamespace(containerized=False)))
+    assert "visible from here" in host.summary
+
+
+def test_ed121_does_not_claim_no_listener_when_the_sockets_are_unreadable():
+    other_users = EarthlyProcess(4242, "earthly", None, None, [], error="cannot read /proc/4242: Permission denied")
+    f = LiveProxyReach().run(make_ctx(earthly_processes=[other_users], docker=daemon()))
+    assert f.status == Status.SKIP and "cannot all be read" in f.summary and "no proxy listens" not in f.summary
+
+
+def test_run_docker_host_reaches_the_build(tmp_path):
+    """`run --docker-host URL`: the preflight probes URL, so the build must use URL too, not the default socket."""
+    child = tmp_path / "earthly"
+    child.write_text(f"#!{sys.executable}\nimport os\nopen({str(tmp_path / 'seen')!r}, 'w').write(os.environ.get('DOCKER_HOST', '-'))\n")
+    child.chmod(0o755)
+    out = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
+    try:
+        spawn = functools.partial(run_streaming, out_fd=out, err_fd=out, use_pty=False)
+        environment = Environment(env={"PATH": os.environ["PATH"], "DOCKER_HOST": "unix:///elsewhere.sock"}, cwd=tmp_path)
+        request = RunRequest([str(child), "+img"], preflight=False, docker_host="tcp://127.0.0.1:1")
+        result = run(request, environment, lambda line: None, spawn=spawn, checks=[])
+    finally:
+        os.close(out)
+    assert result.exit_code == 0
+    assert (tmp_path / "seen").read_text() == "tcp://127.0.0.1:1"
+    assert result.attempts[0].variables == {}  # not mistaken for "the proxy was already disabled"
+
+
+def test_a_new_file_gets_the_umask_mode_not_mkstemps_0600(tmp_path):
+    """--output reports are read by Jenkins' junit/recordIssues steps, often as another user: 0600 hid them."""
+    from earthly_doctor.fsutil import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "new.xml", "<x/>")
+        atomic_write_text(tmp_path / "secret", "s", mode=0o600)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.xml").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
+    (tmp_path / "new.xml").chmod(0o640)
+    atomic_write_text(tmp_path / "new.xml", "<y/>")
+    assert (tmp_path / "new.xml").stat().st_mode & 0o777 == 0o640  # an existing file keeps its mode
+
+
+def test_native_reports_offer_only_the_remedies_the_verdict_found_for_this_topology():
+    """ED120 lists every remedy it may need; pinned-port (unproven 8371) and host-network (a remote daemon) must not
+    reappear in JUnit/Warnings NG/SARIF/Markdown when the verdict ruled them out."""
+    from earthly_doctor import reports
+    from earthly_doctor.model import Confidence, Finding, Report, Verdict
+    from earthly_doctor.reports._native import fix_ids
+
+    canary = Finding("ED120", "Daemon reaches this namespace's loopback", Status.FAIL, summary="connection refused",
+                     remedies=["disable-proxy", "host-network", "pinned-port"])
+    verdict = Verdict("proxy-unreachable-remote-daemon", "remote", Confidence.PROVEN, ["disable-proxy"])
+    report = Report([canary], verdict, "0")
+    assert fix_ids(canary, report) == ["disable-proxy"]
+    for fmt in ("junit", "warnings-ng", "sarif", "markdown"):
+        text = reports.render(fmt, report)
+        assert "pinned-port" not in text and "host-network" not in text, fmt
+    proxy = Finding("ED111", "Daemon HTTP proxy", Status.WARN, summary="proxy", remedies=["daemon-no-proxy"])
+    assert fix_ids(proxy, Report([proxy], verdict, "0")) == ["daemon-no-proxy"]  # not topology-bound: kept

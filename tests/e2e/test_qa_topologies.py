@@ -25,21 +25,12 @@ import pytest
 
 from tests.harness import netns as nsh
 from tests.harness.dockerd import IMAGE, container_path, install_fake_earthly, python_mounts, run_python_container, unmount_below
+from tests.e2e.test_topologies import EXPORTED, REFUSED, finding
 from tests.helpers.schema import assert_valid_report
 
 pytestmark = pytest.mark.daemon
 
 VAR = "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY"
-REFUSED = "connect: connection refused"
-EXPORTED = "Image +img output as"
-
-
-def finding(report: dict, code: str) -> dict:
-    return next(f for f in report["findings"] if f["code"] == code)
-
-
-def evidence(f: dict, fact: str):
-    return next((e["value"] for e in f["evidence"] if e["fact"] == fact), None)
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -28,6 +28,8 @@ def _umask() -> int:
 
 def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None) -> None:
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))  # write through the link: replacing it would turn the link into a copy
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None and path.exists():
         mode = path.stat().st_mode & 0o7777
@@ -61,7 +63,7 @@ def remove_stale_temps(path: Path | str, *, older_than: float = STALE_TEMP_SECON
     """Remove the `.NAME.XXXXXXXX.tmp` files an interrupted `atomic_write_bytes(path)` left, if older than `older_than`.
 
     Only regular files of exactly that name pattern go, so another writer's fresh temp file is never touched."""
-    path = Path(path)
+    path = Path(os.path.realpath(path)) if Path(path).is_symlink() else Path(path)  # where atomic_write_bytes writes
     pattern = re.compile(rf"\.{re.escape(path.name)}\.{_RANDOM}\.tmp")
     cutoff = time.time() - older_than
     removed = []

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from earthly_doctor.fsutil import atomic_write_bytes
+from earthly_doctor.fsutil import atomic_write_bytes, remove_stale_temps
 from earthly_doctor.remedies.catalog import describe
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused
 
@@ -142,6 +142,7 @@ def apply_plan(plan: Plan) -> ApplyResult:
     if plan.refusals:
         return result
     for edit in plan.edits:
+        remove_leftovers(edit.path)
         try:
             result.written.append(write_edit(edit))
         except EditRefused as exc:
@@ -244,6 +245,11 @@ def created_marker(path: Path) -> Path:
     return path.with_name(path.name + CREATED_SUFFIX)
 
 
+def remove_leftovers(path: Path) -> list[Path]:
+    """Temp files a killed apply or undo left next to the file, its backup or its marker (older than a minute)."""
+    return [p for q in (path, backup_path(path), created_marker(path)) for p in remove_stale_temps(q)]
+
+
 def _digest(data: bytes | None) -> str:
     return hashlib.sha256(data).hexdigest() if data is not None else "-"
 
@@ -287,6 +293,7 @@ def write_edit(edit: FileEdit) -> WriteResult:
 def undo_file(path: Path) -> WriteResult:
     """Restore the backup atomically (or remove a file the doctor created), then drop the backup."""
     backup, marker = backup_path(path), created_marker(path)
+    remove_leftovers(path)
     if backup.exists():
         data = backup.read_bytes()
         atomic_write_bytes(path, data, mode=backup.stat().st_mode & 0o7777)

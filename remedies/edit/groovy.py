@@ -169,7 +169,27 @@ class Tree:
                     k += 1
             elif j < len(self.toks) and self.toks[j].kind == "str":
                 found.append(j)
+            elif j + 1 < len(self.toks) and self.toks[j].kind == "ident" and self.toks[j + 1].text == ":":
+                script = self._named_script(j)
+                if script is not None:
+                    found.append(script)
         return found
+
+    def _named_script(self, j: int) -> int | None:
+        """The `script:` string of a parenthesis-free named-argument call (`sh label: 'x', script: '…'`)."""
+        n = len(self.toks)
+        while j + 2 < n and self.toks[j].kind == "ident" and self.toks[j + 1].text == ":":
+            value = j + 2
+            if self.toks[j].text == "script":
+                return value if self.toks[value].kind == "str" else None
+            k = value
+            while k < n and self.toks[k].text != ",":  # skip the value, parentheses and brackets whole
+                last = self.paren_match.get(k, k) if self.toks[k].kind == "punct" and self.toks[k].text in "([" else k
+                if self.statement_end_ok(last):
+                    return None
+                k = last + 1
+            j = k + 1
+        return None
 
     def statement_end_ok(self, tok_index: int) -> bool:
         """True when the token is the last of its statement (a newline, `;`, `}` or a comment follows)."""

@@ -120,6 +120,8 @@ def edit_disable_proxy(text: str, style: str = "env", stage: str | None = None) 
     nodes = [b for b in ed.tree.named("node") if not any(ed.tree.blocks[a].name == "node" for a in ed.tree.depth_blocks(b))]
     if not nodes:
         raise EditRefused(1, "no `pipeline {}` or `node {}` block found; is this a Jenkinsfile?")
+    # Only the nodes that run earthly (a Windows or deploy node has no use for the variable); all when none visibly does.
+    nodes = [n for n in nodes if ed.block_runs_earthly(n)] or nodes
     for n in nodes:
         _scripted_with_env(ed, n, key)
     return ed.done()
@@ -174,6 +176,7 @@ def _declarative_env(ed: _Edit, target: int, key: str) -> None:
     if anchor is not None and ed.lines.only_whitespace_before(tree.toks[anchor].start):
         line = ed.line(anchor)
         indent = ed.lines.indent_of(line)
+        line = _above_comments(ed, line, tree.toks[tree.blocks[target].open].end)
         at = ed.lines.start_of_line(line)
     else:
         ed.require_multiline(target, f"the {where} block")
@@ -183,6 +186,19 @@ def _declarative_env(ed: _Edit, target: int, key: str) -> None:
     block = f"{indent}environment {{{ed.nl}{indent}{ed.unit}{key} = 'true'{ed.nl}{indent}}}{ed.nl}"
     ed.splicer.insert(at, block)
     ed.out.changes.append(f"line {line}: added a {where} environment block with {key} = 'true'")
+
+
+def _above_comments(ed: _Edit, line: int, floor: int) -> int:
+    """Move an insertion line above the `//` comment lines right before it: they describe what follows them."""
+    strings = [t for t in ed.tree.toks if t.kind == "str" and "\n" in t.text]
+    while line > 1:
+        start = ed.lines.start_of_line(line - 1)
+        if start < floor or not ed.lines.line_text(line - 1).strip().startswith("//"):
+            break
+        if any(s.start < start < s.end for s in strings):
+            break
+        line -= 1
+    return line
 
 
 def _scripted_with_env(ed: _Edit, node: int, key: str) -> None:
@@ -226,10 +242,12 @@ def _runner_blocks(ed: _Edit) -> set[int] | None:
     if not strings:
         return None
     runners = set()
+    has_agent: dict[int, bool] = {}  # per block: many steps share ancestors such as a `stages` with many children
     for i in strings:
         for b in ed.enclosing(i):
-            blk = tree.blocks[b]
-            if blk.name in _RUNNERS or tree.child(b, "agent") is not None:
+            if b not in has_agent:
+                has_agent[b] = tree.blocks[b].name in _RUNNERS or tree.child(b, "agent") is not None
+            if has_agent[b]:
                 runners.add(b)
                 break
     return runners
@@ -379,6 +397,9 @@ def edit_image(text: str) -> EditOutcome:
         if tok.kind != "str":
             continue
         for m in _OLD_IMAGE.finditer(tok.body):
+            if tok.body.startswith("@", m.end()):
+                # Docker pulls by the digest and ignores the tag, so a new tag alone would change nothing.
+                raise EditRefused(ed.line(i), f"{m.group(0)} is pinned by digest; replace the tag and the digest yourself")
             start = tok.body_start + m.start()
             colon = m.group(0).rindex(":")
             ed.splicer.replace(start + colon + 1, tok.body_start + m.end(), NEW_IMAGE_TAG)

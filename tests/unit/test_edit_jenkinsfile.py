@@ -126,3 +126,58 @@ def test_flag_style_without_earthly_steps_falls_back_to_the_environment():
     text = "pipeline {\n    agent any\n    stages {\n        stage('a') { steps { earthlyBuild() } }\n    }\n}\n"
     out = J.edit_disable_proxy(text, style="flag")
     assert f"{KEY} = 'true'" in out.text and out.notes
+
+
+# --- found by feeding the editor Jenkinsfiles shaped like real projects' ------------------------------------
+
+
+def test_sh_with_named_arguments_and_no_parentheses_is_an_earthly_step():
+    text = declarative(
+        "        docker {\n            image 'x'\n        }",
+        "sh label: 'image', returnStatus: true,\n                   script: \"earthly +image --V=${env.V}\"",
+    )
+    flagged = J.edit_disable_proxy(text, style="flag")
+    assert 'script: "earthly --disable-remote-registry-proxy +image --V=${env.V}"' in flagged.text
+    assert J.edit_disable_proxy(flagged.text, style="flag").text == flagged.text
+    host = J.edit_host_network(text)
+    assert not any("no earthly command is visible" in n for n in host.notes)
+
+
+@pytest.mark.parametrize("call", ["sh label: 'x'", "sh label: foo(1, 2)", "foo script: 'earthly +x'", "sh label: [a: 1].x()"])
+def test_named_argument_calls_without_a_script_string_are_not_steps(call):
+    tree = Tree(f"node {{\n  {call}\n  sh 'echo'\n}}\n")
+    assert [tree.toks[i].body for i in tree.call_strings({"sh"})] == ["echo"]
+
+
+def test_new_environment_block_goes_above_the_comment_that_describes_stages():
+    text = "pipeline {\n    agent any\n\n    // Build and push.\n    // Needs the socket.\n    stages {\n        stage('B') {\n            steps {\n                sh 'earthly +x'\n            }\n        }\n    }\n}\n"
+    out = J.edit_disable_proxy(text).text
+    assert f"    agent any\n\n    environment {{\n        {KEY} = 'true'\n    }}\n    // Build and push.\n" in out
+
+
+def test_digest_pinned_old_image_is_refused_not_retagged():
+    text = "node {\n  docker.image('earthly/earthly:v0.8.1@sha256:0123abcd').inside {\n    sh 'earthly +x'\n  }\n}\n"
+    with pytest.raises(EditRefused) as info:
+        J.edit_image(text)
+    assert info.value.line == 2 and "digest" in info.value.reason
+
+
+def test_host_network_looks_at_each_block_once_for_many_earthly_stages(monkeypatch):
+    """A generated pipeline with thousands of stages took 20 s: every step re-scanned the `stages` block's children."""
+    stages = "".join(f"    stage('s{i}') {{ steps {{ sh 'earthly +t{i}' }} }}\n" for i in range(2000))
+    text = f"pipeline {{\n  agent {{ docker {{ image 'x' }} }}\n  stages {{\n{stages}  }}\n}}\n"
+    calls = []
+    original = Tree.child
+    monkeypatch.setattr(Tree, "child", lambda self, b, name: calls.append(b) or original(self, b, name))
+    out = J.edit_host_network(text)
+    assert "args '--network host'" in out.text
+    assert len(calls) <= len(set(calls)) + 10
+
+
+def test_scripted_only_the_nodes_that_run_earthly_get_with_env():
+    text = "node('windows') {\n    bat 'build.cmd'\n}\nnode('docker') {\n    sh 'earthly +image'\n}\n"
+    out = J.edit_disable_proxy(text)
+    assert out.text == f"node('windows') {{\n    bat 'build.cmd'\n}}\nnode('docker') {{\n    withEnv(['{KEY}=true']) {{\n        sh 'earthly +image'\n    }}\n}}\n"
+    assert J.edit_disable_proxy(out.text).text == out.text
+    unknown = "node('a') {\n    build()\n}\nnode('b') {\n    deploy()\n}\n"
+    assert J.edit_disable_proxy(unknown).text.count("withEnv") == 2

@@ -19,7 +19,7 @@ GOLDENS = ROOT / "tests" / "goldens" / "remedies"
 UPDATE = bool(os.environ.get("EARTHLY_DOCTOR_UPDATE_GOLDENS"))
 
 # Jenkinsfiles whose host-network result is print-only (no docker container to edit).
-PRINT_ONLY_HOST_NETWORK = {"kubernetes-agent.Jenkinsfile"}
+PRINT_ONLY_HOST_NETWORK = {"kubernetes-agent.Jenkinsfile", "kubernetes-yaml.Jenkinsfile", "earthly-sh-wrapper.Jenkinsfile"}
 
 
 def _cases():
@@ -34,6 +34,12 @@ def _cases():
         (JENKINSFILES / "scripted-inside.Jenkinsfile", "disable-proxy", {"style": "flag"}, "disable-proxy-flag"),
         (JENKINSFILES / "existing-environment.Jenkinsfile", "disable-proxy", {"stage": "Build"}, "disable-proxy-stage"),
         (JENKINSFILES / "per-stage-agents.Jenkinsfile", "disable-proxy", {"stage": "Image"}, "disable-proxy-stage"),
+        (JENKINSFILES / "docker-run-gstring.Jenkinsfile", "earthly-image", {}, "earthly-image"),
+        (JENKINSFILES / "return-status.Jenkinsfile", "disable-proxy", {"style": "flag"}, "disable-proxy-flag"),
+        (JENKINSFILES / "gstring-args.Jenkinsfile", "disable-proxy", {"style": "flag"}, "disable-proxy-flag"),
+        (JENKINSFILES / "closures-scripted.Jenkinsfile", "disable-proxy", {"style": "flag"}, "disable-proxy-flag"),
+        (JENKINSFILES / "agent-none-options.Jenkinsfile", "disable-proxy", {"stage": "Build"}, "disable-proxy-stage"),
+        (JENKINSFILES / "matrix.Jenkinsfile", "disable-proxy", {"stage": "Build"}, "disable-proxy-stage"),
         (INPUTS / "build-image.sh", "disable-proxy", {}, "disable-proxy"),
         (INPUTS / "build-image.sh", "disable-proxy", {"style": "env"}, "disable-proxy-env"),
         (INPUTS / "run-earthly-container.sh", "host-network", {}, "host-network"),
@@ -112,7 +118,7 @@ def test_kubernetes_agent_is_print_only():
 
 def test_corpus_covers_the_required_shapes():
     names = {p.name for p in JENKINSFILES.iterdir()}
-    assert len(names) >= 12
+    assert len(names) >= 28
     texts = {n: read(JENKINSFILES / n) for n in names}
     assert any("dockerfile {" in t for t in texts.values())
     assert any(".inside(" in t for t in texts.values())
@@ -122,3 +128,13 @@ def test_corpus_covers_the_required_shapes():
     assert any("sh '''" in t for t in texts.values())
     assert any("environment {" in t for t in texts.values())
     assert any("-u " in t and "args '" in t for t in texts.values())
+    # Shapes from real projects' Jenkinsfiles (the second batch of examples).
+    assert any("matrix {" in t for t in texts.values())
+    assert any("credentials(" in t for t in texts.values())
+    assert any("returnStatus: true" in t for t in texts.values())
+    assert any("docker.withRegistry(" in t for t in texts.values())
+    assert any("yaml '''" in t for t in texts.values())
+    assert any(" -> " in t for t in texts.values())
+    assert any('args "' in t and "${" in t for t in texts.values())
+    assert any("\t" in t for t in texts.values())
+    assert any(not t.endswith("\n") for t in texts.values())

@@ -15,8 +15,11 @@ _NOTE = re.compile(r"\x1b\[8mha:[A-Za-z0-9+/=]*+(?:\x1b\[0m)?")
 # Jenkins Timestamper: exactly 27 characters, UTC, always ending in Z (jenkins.md §4.2).
 _STAMP = re.compile(r"\[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\] ")
 _STAMP_BYTES = re.compile(rb"\[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\] ")
-# Text copied from the HTML console shows the Timestamper time rendered as `23:20:55  ` (jenkins.md §4.2).
-_LOCAL_STAMP = re.compile(r"(\d{2}:\d{2}:\d{2}) {2}(?! )")
+# Text copied from the HTML console shows the Timestamper time rendered as `23:20:55  `, or as elapsed time
+# `00:04:25.492 ` (openj9#3927); Earthly's right-aligned prefixes may follow, so any further spaces stay.
+# GitHub Actions raw logs (the API download) start every line with `2021-04-01T21:00:44.3683086Z `.
+_GHA_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z) ")
+_LOCAL_STAMP = re.compile(r"(\d{2}:\d{2}:\d{2}(?= {2})|\d{2}:\d{2}:\d{2}\.\d{3}(?= )) {1,2}")
 # A log read from an offset (progressiveText) can start inside a note: its Base64 tail and the closing ESC[0m.
 _NOTE_TAIL = re.compile(r"[A-Za-z0-9+/=]{8,}+\x1b\[0m")
 _ANSI = re.compile(r"\x1b\[[0-?]*+[ -/]*+[@-~]|\x1b\][^\x07\x1b]*+(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
@@ -52,7 +55,7 @@ def clean(text: str, *, at_line_start: bool = True) -> tuple[str, str | None]:
         if m:
             stamp, text = m.group(1), text[27:]
     elif at_line_start and text[:1].isdigit():
-        m = _LOCAL_STAMP.match(text)
+        m = _GHA_STAMP.match(text) or _LOCAL_STAMP.match(text)
         if m:
             stamp, text = m.group(1), text[m.end() :]
     if "\x1b" in text:
@@ -78,38 +81,112 @@ def visible_line(raw: bytes | str) -> tuple[str, str | None]:
     return body, stamp
 
 
+# `[Pipeline] [branch] step`: parallel branches before the JEP-210 log rewrite named their branch on every line.
+_OLD_BRANCH = re.compile(r"\[(?P<b>[^\]]{1,200})\] (?P<step>.*)")
+_BRANCH_BLOCK = "(Branch: "
+
+
+def _block_name(step: str) -> tuple[str | None, bool]:
+    """(label, is a parallel branch) of a `{ (Label)` step; a branch's label is its name without `Branch: `."""
+    rest = step[1:].strip()
+    name = rest[1:-1].strip() if rest.startswith("(") and rest.endswith(")") else None
+    if name and name.startswith(_BRANCH_BLOCK[1:]):
+        return name[len(_BRANCH_BLOCK) - 1 :].strip()[:200] or None, True
+    return (name[:200] if name else None), False
+
+
 @dataclass
 class PipelineState:
-    """The current stage and node, tracked from `[Pipeline]` and `Running on` lines (sequential stages only:
-    parallel branches interleave without attribution since JEP-210, so the innermost open stage is a best guess)."""
+    """The current stage and node, tracked from `[Pipeline]` and `Running on` lines.
+
+    Sequential stages nest like a stack. Parallel branches need more care (jenkins.md §4.3): old Jenkins prefixed
+    every branch line with `[branch] `, so such a line gets its own branch's stage; since JEP-210 branch lines
+    interleave without attribution, so while two or more branches are open only the enclosing stage is certain,
+    and `stage` reports that rather than a guessed branch.
+    """
 
     stack: list[str | None] = field(default_factory=list)
     node: str | None = None
+    # Per old-style branch name: its own stack of block labels.
+    branches: dict[str, list[str | None]] = field(default_factory=dict)
+    # Per open `parallel` step: [stack depth when it began, branches opened on the shared stack].
+    parallels: list[list[int]] = field(default_factory=list)
 
-    @property
-    def stage(self) -> str | None:
-        for name in reversed(self.stack):
+    @staticmethod
+    def _innermost(stack: list[str | None]) -> str | None:
+        for name in reversed(stack):
             if name is not None:
                 return name
         return None
 
+    @property
+    def stage(self) -> str | None:
+        for base, opened in self.parallels:
+            if opened >= 2:
+                return self._innermost(self.stack[:base])
+        return self._innermost(self.stack)
+
+    def branch_of(self, text: str) -> str | None:
+        """The old-style branch a line belongs to (`[Base image] …`), when that branch is open."""
+        if self.branches and text.startswith("["):
+            m = _OLD_BRANCH.match(text)
+            if m and m.group("b") in self.branches:
+                return m.group("b")
+        return None
+
+    def stage_for(self, text: str) -> str | None:
+        """The stage of one cleaned line: its old-style branch's innermost stage, else `stage`."""
+        branch = self.branch_of(text)
+        if branch is not None:
+            return self._innermost(self.branches[branch]) or branch
+        return self.stage
+
     def observe(self, text: str) -> bool:
         """Update from one cleaned line; True when the line was pipeline metadata."""
-        if text.startswith(_PIPELINE):
-            step = text[len(_PIPELINE) :].strip()
-            if step.startswith("{"):
-                rest = step[1:].strip()
-                name = rest[1:-1].strip() if rest.startswith("(") and rest.endswith(")") else None
-                if len(self.stack) < MAX_STAGE_DEPTH:
-                    self.stack.append(name[:200] if name else None)
-            elif step == "}":
-                if self.stack:
-                    self.stack.pop()
-            elif step == "// node":
-                self.node = None
-            return True
-        m = RUNNING_ON.match(text)
-        if m:
-            self.node = m.group("node")
-            return True
-        return False
+        if not text.startswith(_PIPELINE):
+            m = RUNNING_ON.match(text)
+            if m:
+                self.node = m.group("node")
+                return True
+            return False
+        step = text[len(_PIPELINE) :].strip()
+        old = _OLD_BRANCH.match(step) if step.startswith("[") else None
+        if old is not None:
+            self._observe_old_branch(old.group("b"), old.group("step").strip())
+        elif step.startswith("{"):
+            name, is_branch = _block_name(step)
+            if len(self.stack) < MAX_STAGE_DEPTH:
+                self.stack.append(name)
+                if is_branch and self.parallels:
+                    self.parallels[-1][1] += 1
+        elif step == "}":
+            if self.stack:
+                self.stack.pop()
+            while self.parallels and len(self.stack) < self.parallels[-1][0]:
+                self.parallels.pop()
+        elif step == "parallel":
+            if len(self.parallels) < MAX_STAGE_DEPTH:
+                self.parallels.append([len(self.stack), 0])
+        elif step == "// parallel":
+            if self.parallels:
+                self.parallels.pop()
+        elif step == "// node":
+            self.node = None
+        return True
+
+    def _observe_old_branch(self, branch: str, step: str) -> None:
+        if step.startswith("{"):
+            name, is_branch = _block_name(step)
+            stack = self.branches.get(branch)
+            if stack is None:
+                if len(self.branches) >= MAX_STAGE_DEPTH:
+                    return
+                stack = self.branches[branch] = []
+            if len(stack) < MAX_STAGE_DEPTH:
+                stack.append(None if is_branch else name)
+        elif step == "}" and branch in self.branches:
+            stack = self.branches[branch]
+            if stack:
+                stack.pop()
+            if not stack:
+                del self.branches[branch]

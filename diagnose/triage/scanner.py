@@ -277,12 +277,13 @@ class Scanner:
                 self.counts[sig.id] += 1
                 continue
             fields = sig.extract(m, ctx)
+            branch = self.pipeline.branch_of(text)
             if "target" not in fields and sig.kind in ("failure", "look-alike"):
-                target = self._target_before(line_start if line_start is not None else seg_start)
+                target = self._target_before(line_start if line_start is not None else seg_start, branch)
                 if target:
                     fields["target"] = target
-            match = Match(sig, line, text[:TEXT_LIMIT].strip(), stamp, self.pipeline.stage, self.pipeline.node, fields,
-                          ctx_text[:TEXT_LIMIT] if ctx_text else None)
+            match = Match(sig, line, text[:TEXT_LIMIT].strip(), stamp, self.pipeline.stage_for(text),
+                          self.pipeline.node, fields, ctx_text[:TEXT_LIMIT] if ctx_text else None)
             self._record(match, found)
         return seg_end
 
@@ -319,14 +320,20 @@ class Scanner:
                 break
         return None, None
 
-    def _target_before(self, rel: int) -> str | None:
-        """The last Earthly target printed in the TARGET_LOOKBACK bytes before this line."""
+    def _target_before(self, rel: int, branch: str | None = None) -> str | None:
+        """The last Earthly target printed in the TARGET_LOOKBACK bytes before this line; for a line of an
+        old-style parallel branch (`[Base image] …`), the last one that branch printed."""
         lo = max(0, rel - TARGET_LOOKBACK)
         chunk = decode(bytes(self._buf[lo:rel]))
+        prefix = f"[{branch}] " if branch is not None else None
         for raw_line in reversed(chunk.replace("\r", "\n").split("\n")[-400:]):
             if "+" not in raw_line:
                 continue
             text, _ = clean(raw_line)
+            if prefix is not None:
+                if not text.startswith(prefix):
+                    continue
+                text = text[len(prefix) :]
             m = _TARGET.search(text)
             if m:
                 return m.group("t") or m.group("c")

@@ -162,6 +162,9 @@ def decide(findings: list[Finding]) -> Verdict:
             rank_remedies(cause, by),
             _chain(by),
         )
+    elsewhere = live.extra.get("refused_elsewhere") if live else None
+    if canary and canary.status == Status.PASS and elsewhere:
+        return _build_elsewhere(by, elsewhere)
     if canary and canary.status == Status.WARN and any(h.startswith("TLS") for h in canary.fact("requests_seen", []) or []):
         return Verdict(
             "insecure-loopback-removed",
@@ -204,6 +207,25 @@ def decide(findings: list[Finding]) -> Verdict:
     unfinished = [f.code for f in findings if f.status == Status.ERROR]
     note = f" ({', '.join(unfinished)} did not finish)" if unfinished else ""
     return Verdict("unknown", f"No root cause could be established{note}.", Confidence.UNKNOWN, [], _chain(by))
+
+
+def _build_elsewhere(by: dict[str, Finding], builds: list[str]) -> Verdict:
+    """This namespace is fine (canary), but a running build in another namespace was refused at its own proxy port
+    (ED121): that build fails, so "healthy" would be wrong for it. Diagnose from the host while an agent builds."""
+    daemon = by.get("ED110")
+    kind = daemon.fact("daemon_kind") if daemon else None
+    cause = {"local": "proxy-unreachable-bridge-container", "rootless": "proxy-unreachable-rootless-daemon"}.get(
+        kind or "", "proxy-unreachable-remote-daemon")
+    where = "most likely a container on a bridge network" if cause.endswith("bridge-container") else "not the daemon's"
+    return Verdict(
+        cause,
+        f"A running build cannot export: {'; '.join(builds)} listens in another network namespace ({where}), and the "
+        "daemon was refused at that very port (ED121), so its SAVE IMAGE fails with `dial tcp 127.0.0.1:<port>: connect: "
+        "connection refused`. From this namespace the proxy would work (the canary, ED120, arrived).",
+        Confidence.PROVEN,
+        rank_remedies(cause, by),
+        _chain(by),
+    )
 
 
 def decide_from_log(findings: list[Finding]) -> Verdict | None:

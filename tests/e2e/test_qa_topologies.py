@@ -110,7 +110,9 @@ def test_dind_over_tcp_run_disables_the_proxy_and_the_image_lands_in_that_daemon
 
 # 3. A live build in one bridge container, diagnose in another ------------------------------------------------------
 
-def test_live_build_in_another_bridge_container_is_not_claimed_absent(docker_daemon, fake_bin):
+@pytest.fixture
+def held_build_in_a_bridge_container(docker_daemon, fake_bin):
+    """The stand-in earthly holding its proxy open in a bridge container (a Jenkins docker agent mid-build)."""
     name = f"ed-qa-build-{uuid.uuid4().hex[:8]}"
     docker_daemon.docker(
         "run", "-d", "--name", name, *python_mounts(), "-v", f"{fake_bin}:{fake_bin}:ro",
@@ -121,16 +123,32 @@ def test_live_build_in_another_bridge_container_is_not_claimed_absent(docker_dae
         deadline = time.monotonic() + 30
         while b"SAVE IMAGE" not in docker_daemon.docker("logs", name, check=False).stdout and time.monotonic() < deadline:
             time.sleep(0.2)
-        result = run_python_container(docker_daemon, ["-m", "earthly_doctor", "diagnose", "--format", "json"],
-                                      env={"PATH": f"{fake_bin}:{container_path()}"}, extra=["-v", f"{fake_bin}:{fake_bin}:ro"])
+        yield name
     finally:
         docker_daemon.docker("rm", "-f", name, check=False)
+
+
+def test_live_build_in_another_bridge_container_is_not_claimed_absent(docker_daemon, fake_bin, held_build_in_a_bridge_container):
+    result = run_python_container(docker_daemon, ["-m", "earthly_doctor", "diagnose", "--format", "json"],
+                                  env={"PATH": f"{fake_bin}:{container_path()}"}, extra=["-v", f"{fake_bin}:{fake_bin}:ro"])
     report = report_of(subprocess.CompletedProcess([], result.returncode, result.stdout.decode(), result.stderr.decode()))
     for code in ("ED130", "ED121"):
         f = finding(report, code)
         assert f["status"] == "skip" and "another container" in f["summary"] and "is running here" not in f["summary"], f
     # The proof does not depend on seeing the build: the canary still settles it.
     assert report["verdict"]["cause"] == "proxy-unreachable-bridge-container" and report["verdict"]["confidence"] == "proven"
+
+
+def test_diagnose_on_the_host_while_an_agent_container_builds_is_not_healthy(docker_daemon, held_build_in_a_bridge_container):
+    """The host shares the daemon's loopback (canary arrives), but the agent's build is refused at its own port."""
+    result, _ = doctor("diagnose", "--format", "json", env=clean_env(DOCKER_HOST=docker_daemon.host))
+    report = report_of(result)
+    assert finding(report, "ED120")["status"] == "pass"
+    live = finding(report, "ED121")
+    assert live["status"] in ("warn", "pass") and live["refused_elsewhere"]  # pass: another build here was reached too
+    v = report["verdict"]
+    assert v["cause"] == "proxy-unreachable-bridge-container" and v["confidence"] == "proven"
+    assert "A running build cannot export" in v["summary"] and v["remedies"][:2] == ["disable-proxy", "host-network"]
 
 
 # 4. Odd environments: each one a clear finding in bounded time, never a traceback -----------------------------------

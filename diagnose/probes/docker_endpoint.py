@@ -64,11 +64,23 @@ def _context_host(env: Mapping[str, str], name: str) -> tuple[bool, str | None]:
         return True, None
 
 
+def _default_port(url: str, env: Mapping[str, str]) -> str:
+    """tcp://host means tcp://host:2375 to the docker CLI (2376 with TLS); the SDK rejects it without a port."""
+    scheme, sep, rest = url.partition("://")
+    if scheme != "tcp" or not sep:
+        return url
+    hostport, slash, path = rest.partition("/")
+    after_ipv6 = hostport.rsplit("]", 1)[-1] if hostport.startswith("[") else hostport
+    if hostport and ":" not in after_ipv6:
+        hostport += ":2376" if env.get("DOCKER_TLS_VERIFY") else ":2375"
+    return f"{scheme}://{hostport}{slash}{path}"
+
+
 def find_endpoint(env: Mapping[str, str], override: str | None = None) -> Endpoint:
     if override:
-        return Endpoint(override, "--docker-host")
+        return Endpoint(_default_port(override, env), "--docker-host")
     if env.get("DOCKER_HOST"):
-        return Endpoint(env["DOCKER_HOST"], "DOCKER_HOST")
+        return Endpoint(_default_port(env["DOCKER_HOST"], env), "DOCKER_HOST")
     name = env.get("DOCKER_CONTEXT")
     source = "DOCKER_CONTEXT"
     config = _config_dir(env)

@@ -180,3 +180,11 @@ def _refused(port):
     from earthly_doctor.probes.reach import Reach
 
     return Reach(port, "refused", f"127.0.0.1:{port}/p@sha256:0", f"dial tcp 127.0.0.1:{port}: connect: connection refused", 3)
+
+
+def test_a_tcp_docker_host_without_a_port_gets_the_docker_cli_default():
+    assert find_endpoint({"DOCKER_HOST": "tcp://localhost"}).url == "tcp://localhost:2375"
+    assert find_endpoint({"DOCKER_HOST": "tcp://docker", "DOCKER_TLS_VERIFY": "1"}).url == "tcp://docker:2376"
+    assert find_endpoint({}, "tcp://[::1]").url == "tcp://[::1]:2375"
+    assert find_endpoint({"DOCKER_HOST": "tcp://[::1]:1"}).url == "tcp://[::1]:1"
+    assert find_endpoint({"DOCKER_HOST": "unix:///x.sock"}).url == "unix:///x.sock"

@@ -35,18 +35,22 @@ def check_format(name: str) -> None:
         raise UsageError(f"--format {name!r}: choose from {', '.join(reports.formats())}")
 
 
-def emit(terminal: Terminal, report: Report, fmt: str, outputs: list[tuple[str, Path]], verbose: bool) -> None:
+def emit(terminal: Terminal, report: Report, fmt: str, outputs: list[tuple[str, Path]], verbose: bool) -> bool:
+    """Write the --output files and stdout; False when a file could not be written (said in one line each)."""
+    written = True
     for name, path in outputs:
         try:
             atomic_write_text(path, reports.render(name, report, verbose=verbose))
         except OSError as exc:
             terminal.error(f"could not write {path}: {exc.strerror or exc}")
+            written = False
     if fmt == "text" and terminal.rich:
         from earthly_doctor.reports.text import render_rich
 
         render_rich(report, terminal.console, verbose=verbose)
     else:
         terminal.out(reports.render(fmt, report, verbose=verbose))
+    return written
 
 
 def exit_status(report: Report, fail_on: str, exit_zero: bool) -> ExitStatus:
@@ -72,5 +76,7 @@ def run_report(terminal: Terminal, produce: Callable[[], Report], *, fmt: str, o
         raise typer.Exit(int(ExitStatus.USAGE))
     for warning in report.warnings:
         terminal.warn(warning)
-    emit(terminal, report, fmt, outputs, verbose)
+    if not emit(terminal, report, fmt, outputs, verbose) and not exit_zero:
+        # A missing report file would only surface later as a confusing "no test report files" in Jenkins.
+        raise typer.Exit(int(ExitStatus.USAGE))
     raise typer.Exit(int(exit_status(report, fail_on, exit_zero)))

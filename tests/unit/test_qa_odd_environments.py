@@ -5,6 +5,7 @@ and `run --docker-host` reaching the build."""
 from __future__ import annotations
 
 import functools
+import json
 import importlib.util
 import os
 import sys
@@ -188,3 +189,18 @@ def test_a_tcp_docker_host_without_a_port_gets_the_docker_cli_default():
     assert find_endpoint({}, "tcp://[::1]").url == "tcp://[::1]:2375"
     assert find_endpoint({"DOCKER_HOST": "tcp://[::1]:1"}).url == "tcp://[::1]:1"
     assert find_endpoint({"DOCKER_HOST": "unix:///x.sock"}).url == "unix:///x.sock"
+
+
+def test_an_output_file_that_cannot_be_written_fails_the_step_unless_exit_zero(tmp_path):
+    """Exit 0 after `could not write` would leave Jenkins' junit step to fail later with no hint why."""
+    import subprocess
+
+    (tmp_path / "file").write_text("")
+    base = [sys.executable, "-m", "earthly_doctor", "diagnose", "--only", "ED101", "--format", "json",
+            "--output", f"junit:{tmp_path / 'file' / 'r.xml'}", "--output", f"json:{tmp_path / 'ok.json'}"]
+    env = {**os.environ, "NO_COLOR": "1"}
+    result = subprocess.run(base, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2 and result.stderr.count("could not write") == 1 and "Traceback" not in result.stderr
+    assert (tmp_path / "ok.json").exists() and json.loads(result.stdout)["schema"]  # the rest is still written
+    zero = subprocess.run([*base, "--exit-zero"], capture_output=True, text=True, timeout=60, env=env)
+    assert zero.returncode == 0 and "could not write" in zero.stderr

@@ -109,6 +109,9 @@ class Context:
         try:
             return future.result(timeout=wait + 0.05)
         except TimeoutError:
+            if wait < provider.timeout:
+                # The run's deadline cut it short, not the fact's own bound: do not blame the daemon for our --timeout.
+                raise FactTimeout(f"{name}: not finished by the run's deadline ({self.options.timeout:g}s)") from None
             raise FactTimeout(f"{name}: no answer within {wait:.1f}s") from None
 
     def try_fact(self, name: str, default: Any = None) -> Any:

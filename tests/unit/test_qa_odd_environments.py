@@ -204,3 +204,18 @@ def test_an_output_file_that_cannot_be_written_fails_the_step_unless_exit_zero(t
     assert (tmp_path / "ok.json").exists() and json.loads(result.stdout)["schema"]  # the rest is still written
     zero = subprocess.run([*base, "--exit-zero"], capture_output=True, text=True, timeout=60, env=env)
     assert zero.returncode == 0 and "could not write" in zero.stderr
+
+
+def test_a_fact_cut_short_by_the_run_deadline_blames_the_deadline_not_the_daemon():
+    """--timeout 0.1: 'docker: no answer within 0.0s' read as a dead daemon; the run's own deadline cut it short."""
+    import threading
+
+    from earthly_doctor.context import Context, FactTimeout, Options, Provider
+
+    release = threading.Event()
+    ctx = Context(options=Options(timeout=0.2), providers={"docker": Provider("docker", lambda c: release.wait(5), timeout=30.0)})
+    try:
+        with pytest.raises(FactTimeout, match=r"docker: not finished by the run's deadline \(0.2s\)"):
+            ctx.fact("docker")
+    finally:
+        release.set()

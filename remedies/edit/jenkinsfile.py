@@ -11,7 +11,7 @@ from earthly_doctor.remedies.edit import shell
 from earthly_doctor.remedies.edit.groovy import Tree
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Splicer, indent_unit, newline_of
 
-_TRUE = {"true", "1", "t", "TRUE", "True"}
+_TRUE = {"true", "1", "t", "T", "TRUE", "True"}  # Go strconv.ParseBool
 _NETWORK = shell._NETWORK
 _OLD_IMAGE = re.compile(r"(?<![\w.-])(?:docker\.io/)?earthly/earthly:v?0\.8\.[01](?![\w.])")
 _GOOD_IMAGE = re.compile(r"(?<![\w.-])(?:docker\.io/)?earthly/earthly:v?0\.8\.(?:[2-9]|\d\d)(?![\w.])")
@@ -138,27 +138,41 @@ def _stage_block(ed: _Edit, pipeline: int, name: str) -> int:
     raise EditRefused(1, f"no stage named {name!r}")
 
 
+def _set_in_env(ed: _Edit, env: int, key: str, where: str, nested: bool = False) -> bool:
+    """Handle an existing assignment of the variable in an `environment {}` block; False when there is none."""
+    tree = ed.tree
+    direct = tree.direct_tokens(env)
+    for pos, i in enumerate(direct):
+        tok = tree.toks[i]
+        if tok.kind != "ident" or tok.text not in shell.ENV_KEYS or pos + 1 >= len(direct) or tree.toks[direct[pos + 1]].text != "=":
+            continue
+        if tok.text != key and not key.startswith("EARTH_"):
+            continue
+        value = tree.toks[direct[pos + 2]] if pos + 2 < len(direct) else None
+        line = ed.line(i)
+        if value is None or value.kind != "str" or value.interpolated or not tree.statement_end_ok(direct[pos + 2]):
+            raise EditRefused(line, f"{tok.text} is set to an expression; set it to 'true' yourself")
+        if value.body in _TRUE:
+            if not nested:
+                ed.out.already.append(f"line {line}: {tok.text} = '{value.body}' is already in the {where} environment")
+            return True
+        ed.splicer.replace(value.body_start, value.body_end, "true")
+        why = f" (this {where} environment overrides the one outside it)" if nested else ""
+        ed.out.changes.append(f"line {line}: changed {tok.text} from '{value.body}' to 'true'{why}")
+        return True
+    return False
+
+
 def _declarative_env(ed: _Edit, target: int, key: str) -> None:
     tree = ed.tree
     env = tree.child(target, "environment")
     where = "pipeline" if tree.blocks[target].name == "pipeline" else "stage"
+    # A stage's own environment wins over the pipeline's: a 'false' there would undo the fix for that stage.
+    for inner in tree.named("environment"):
+        if inner != env and target in tree.depth_blocks(inner):
+            _set_in_env(ed, inner, key, "stage", nested=True)
     if env is not None:
-        direct = tree.direct_tokens(env)
-        for pos, i in enumerate(direct):
-            tok = tree.toks[i]
-            if tok.kind != "ident" or tok.text not in shell.ENV_KEYS or pos + 1 >= len(direct) or tree.toks[direct[pos + 1]].text != "=":
-                continue
-            if tok.text != key and not key.startswith("EARTH_"):
-                continue
-            value = tree.toks[direct[pos + 2]] if pos + 2 < len(direct) else None
-            line = ed.line(i)
-            if value is None or value.kind != "str" or value.interpolated or not tree.statement_end_ok(direct[pos + 2]):
-                raise EditRefused(line, f"{tok.text} is set to an expression; set it to 'true' yourself")
-            if value.body in _TRUE:
-                ed.out.already.append(f"line {line}: {tok.text} = '{value.body}' is already in the {where} environment")
-                return
-            ed.splicer.replace(value.body_start, value.body_end, "true")
-            ed.out.changes.append(f"line {line}: changed {tok.text} from '{value.body}' to 'true'")
+        if _set_in_env(ed, env, key, where):
             return
         ed.require_multiline(env, "the environment block")
         indent = ed.inner_indent(env)
@@ -204,15 +218,27 @@ def _above_comments(ed: _Edit, line: int, floor: int) -> int:
 def _scripted_with_env(ed: _Edit, node: int, key: str) -> None:
     tree = ed.tree
     blk = tree.blocks[node]
+    found = False
     for i in tree.tokens_in(node):
         tok = tree.toks[i]
         if tok.kind == "ident" and tok.text == "withEnv":
             close = tree.paren_match.get(i + 1, i + 1)
             for j in range(i + 1, close):
                 t = tree.toks[j]
-                if t.kind == "str" and re.fullmatch(rf"(?:{'|'.join(shell.ENV_KEYS)})=(?:{'|'.join(_TRUE)})", t.body):
+                m = re.fullmatch(rf"({'|'.join(shell.ENV_KEYS)})=(.*)", t.body) if t.kind == "str" else None
+                if m is None:
+                    continue
+                found = True
+                if m.group(2) in _TRUE:
                     ed.out.already.append(f"line {ed.line(j)}: withEnv already sets {t.body}")
-                    return
+                elif t.interpolated:
+                    raise EditRefused(ed.line(j), f"withEnv sets {m.group(1)} from an expression; set it to true yourself")
+                else:
+                    # An inner withEnv wins over an outer one: a 'false' here would undo any wrapping.
+                    ed.splicer.replace(t.body_start + m.start(2), t.body_end, "true")
+                    ed.out.changes.append(f"line {ed.line(j)}: changed withEnv {t.body} to {m.group(1)}=true")
+    if found:
+        return
     ed.require_multiline(node, "the node block")
     open_line = ed.line(blk.open)
     close_line = ed.line(blk.close)
@@ -277,6 +303,12 @@ def edit_host_network(text: str) -> EditOutcome:
             changes, already = shell.set_network_host(tok.body, ed.splicer, tok.body_start, ed.line(i) - 1)
             ed.out.changes += changes
             ed.out.already += already
+    pods = tree.named("podTemplate")
+    if pods and not ed.out.changes and not ed.out.already:
+        ed.out.notes.append(
+            f"line {ed.line(tree.blocks[pods[0]].name_tok)}: podTemplate (not edited): add `hostNetwork: true` to the pod "
+            "spec (spec:\\n  hostNetwork: true) of the pod that runs earthly"
+        )
     if not ed.out.changes and not ed.out.already and not ed.out.notes:
         ed.out.notes.append(
             "no docker agent, docker.inside or docker run found for the earthly steps; if the agent is a Docker Cloud "

@@ -181,3 +181,35 @@ def test_scripted_only_the_nodes_that_run_earthly_get_with_env():
     assert J.edit_disable_proxy(out.text).text == out.text
     unknown = "node('a') {\n    build()\n}\nnode('b') {\n    deploy()\n}\n"
     assert J.edit_disable_proxy(unknown).text.count("withEnv") == 2
+
+
+def test_a_false_in_a_stage_environment_is_changed_too_because_it_overrides_the_pipeline():
+    text = ("pipeline {\n    agent any\n    stages {\n        stage('Build') {\n            environment {\n"
+            f"                {KEY} = 'false'\n            }}\n            steps {{\n                sh 'earthly +all'\n"
+            "            }\n        }\n    }\n}\n")
+    out = J.edit_disable_proxy(text)
+    assert f"                {KEY} = 'true'\n" in out.text
+    assert f"    environment {{\n        {KEY} = 'true'\n    }}\n    stages" in out.text
+    assert any("overrides" in c and "line 6" in c for c in out.changes)
+    again = J.edit_disable_proxy(out.text)
+    assert again.text == out.text and not again.changes
+    with pytest.raises(EditRefused) as info:
+        J.edit_disable_proxy(text.replace("'false'", "params.PROXY_OFF"))
+    assert info.value.line == 6
+
+
+def test_a_false_in_a_scripted_with_env_is_changed_not_wrapped_around():
+    text = f"node {{\n    withEnv(['A=1', '{KEY}=false']) {{\n        sh 'earthly +x'\n    }}\n}}\n"
+    out = J.edit_disable_proxy(text)
+    assert out.text == text.replace("=false", "=true")
+    again = J.edit_disable_proxy(out.text)
+    assert again.text == out.text and again.already
+    with pytest.raises(EditRefused):
+        J.edit_disable_proxy(f'node {{\n    withEnv(["{KEY}=${{params.X}}"]) {{\n        sh "earthly +x"\n    }}\n}}\n')
+
+
+def test_scripted_pod_template_gets_the_pod_spec_note_not_the_docker_cloud_one():
+    text = "podTemplate(yaml: '''\nspec:\n  containers:\n  - name: earthly\n''') {\n    node(POD_LABEL) {\n        container('earthly') {\n            sh 'earthly +all'\n        }\n    }\n}\n"
+    out = J.edit_host_network(text)
+    assert out.text == text and not out.changes
+    assert len(out.notes) == 1 and out.notes[0].startswith("line 1: podTemplate") and "hostNetwork: true" in out.notes[0]

@@ -19,7 +19,9 @@ GOLDENS = ROOT / "tests" / "goldens" / "remedies"
 UPDATE = bool(os.environ.get("EARTHLY_DOCTOR_UPDATE_GOLDENS"))
 
 # Jenkinsfiles whose host-network result is print-only (no docker container to edit).
-PRINT_ONLY_HOST_NETWORK = {"kubernetes-agent.Jenkinsfile", "kubernetes-yaml.Jenkinsfile", "earthly-sh-wrapper.Jenkinsfile"}
+PRINT_ONLY_HOST_NETWORK = {
+    "kubernetes-agent.Jenkinsfile", "kubernetes-yaml.Jenkinsfile", "earthly-sh-wrapper.Jenkinsfile", "pod-template-scripted.Jenkinsfile",
+}
 
 
 def _cases():

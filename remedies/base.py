@@ -211,7 +211,9 @@ class Remedy:
         try:
             outcome = editor(before or "")
         except EditRefused as exc:
-            plan.refusals.append(Refusal(target.path, exc.line, f"cannot edit safely: {exc.reason}"))
+            # A missing file that this editor cannot create: say so, not what the editor found lacking in "".
+            reason = "no such file" if before is None else f"cannot edit safely: {exc.reason}"
+            plan.refusals.append(Refusal(target.path, 0 if before is None else exc.line, reason))
             return
         if before is None and not outcome.changes:
             return

@@ -190,3 +190,13 @@ def test_kubernetes_jenkinsfile_host_network_is_print_only(tmp_path: Path):
     assert "add `hostNetwork: true` to the pod spec" in proc.stdout
     assert "nothing to write here" in proc.stdout
     assert not (tmp_path / "Jenkinsfile.earthly-doctor.bak").exists()
+
+
+def test_a_missing_jenkinsfile_is_named_as_missing_and_nothing_is_written(work: Path):
+    before = (work / "Jenkinsfile").read_bytes()
+    proc = cli(work, "--from", "report.json", "--apply", "--remedy", "disable-proxy", "--file", "Jenkinsfile", "--file", "ci/Jenkinsfile")
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert errors == ["earthly-doctor: error: ci/Jenkinsfile: no such file; nothing was written"]
+    assert (work / "Jenkinsfile").read_bytes() == before
+    assert not list(work.glob("*.earthly-doctor.*")) and not (work / "ci").exists()

@@ -122,15 +122,17 @@ def edit_disable_proxy(text: str, style: str = "env", stage: str | None = None) 
         raise EditRefused(1, "no `pipeline {}` or `node {}` block found; is this a Jenkinsfile?")
     # Only the nodes that run earthly (a Windows or deploy node has no use for the variable); all when none visibly does.
     nodes = [n for n in nodes if ed.block_runs_earthly(n)] or nodes
+    if stage:
+        nodes = [_stage_block(ed, None, stage)]
     for n in nodes:
         _scripted_with_env(ed, n, key)
     return ed.done()
 
 
-def _stage_block(ed: _Edit, pipeline: int, name: str) -> int:
+def _stage_block(ed: _Edit, pipeline: int | None, name: str) -> int:
     for b in ed.tree.named("stage"):
         blk = ed.tree.blocks[b]
-        if pipeline not in ed.tree.depth_blocks(b) or blk.paren_open is None:
+        if (pipeline is not None and pipeline not in ed.tree.depth_blocks(b)) or blk.paren_open is None:
             continue
         first = ed.tree.toks[blk.paren_open + 1]
         if first.kind == "str" and first.body == name:
@@ -239,7 +241,7 @@ def _scripted_with_env(ed: _Edit, node: int, key: str) -> None:
                     ed.out.changes.append(f"line {ed.line(j)}: changed withEnv {t.body} to {m.group(1)}=true")
     if found:
         return
-    ed.require_multiline(node, "the node block")
+    ed.require_multiline(node, f"the {blk.name} block")
     open_line = ed.line(blk.open)
     close_line = ed.line(blk.close)
     inner = ed.lines.indent_of(close_line) + ed.unit
@@ -252,7 +254,7 @@ def _scripted_with_env(ed: _Edit, node: int, key: str) -> None:
             continue
         ed.splicer.insert(start, ed.unit)
     ed.splicer.insert(ed.lines.start_of_line(close_line), f"{inner}}}{ed.nl}")
-    ed.out.changes.append(f"line {open_line + 1}: wrapped the node body in withEnv(['{key}=true'])")
+    ed.out.changes.append(f"line {open_line + 1}: wrapped the {blk.name} body in withEnv(['{key}=true'])")
 
 
 # --- host-network --------------------------------------------------------------------------------------------

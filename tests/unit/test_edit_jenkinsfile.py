@@ -213,3 +213,16 @@ def test_scripted_pod_template_gets_the_pod_spec_note_not_the_docker_cloud_one()
     out = J.edit_host_network(text)
     assert out.text == text and not out.changes
     assert len(out.notes) == 1 and out.notes[0].startswith("line 1: podTemplate") and "hostNetwork: true" in out.notes[0]
+
+
+def test_stage_option_in_a_scripted_pipeline_wraps_that_stage_only():
+    text = "node('docker') {\n    stage('Test') {\n        sh 'make test'\n    }\n    stage('Image') {\n        sh 'earthly +image'\n    }\n}\n"
+    out = J.edit_disable_proxy(text, stage="Image")
+    assert out.text == text.replace(
+        "    stage('Image') {\n        sh 'earthly +image'\n    }\n",
+        f"    stage('Image') {{\n        withEnv(['{KEY}=true']) {{\n            sh 'earthly +image'\n        }}\n    }}\n",
+    )
+    assert out.changes == [f"line 6: wrapped the stage body in withEnv(['{KEY}=true'])"]
+    assert J.edit_disable_proxy(out.text, stage="Image").text == out.text
+    with pytest.raises(EditRefused, match="no stage named 'Deploy'"):
+        J.edit_disable_proxy(text, stage="Deploy")

@@ -17,6 +17,7 @@ _OLD_IMAGE = re.compile(r"(?<![\w.-])(?:docker\.io/)?earthly/earthly:v?0\.8\.[01
 _GOOD_IMAGE = re.compile(r"(?<![\w.-])(?:docker\.io/)?earthly/earthly:v?0\.8\.(?:[2-9]|\d\d)(?![\w.])")
 NEW_IMAGE_TAG = "v0.8.16"  # the last Earthly release; the ENV that disables the proxy is in every tag >= v0.8.2
 SH_STEPS = {"sh"}
+_WRAPPER = re.compile(r"(?:^|(?<=[\s;&|(]))(?:\S*/)?earthly[\w.-]*\.sh(?=\s|$)", re.M)  # ./earthly.sh, ci/earthly-ci.sh
 
 
 def _key_for(ed: "_Edit") -> str:
@@ -267,6 +268,8 @@ def _runner_blocks(ed: _Edit) -> set[int] | None:
     `docker.inside`/`withDockerContainer` closure. None when no earthly command is visible in the file."""
     tree = ed.tree
     strings = ed.earthly_strings()
+    if not strings:  # a repository's wrapper script (`./earthly.sh +all`) still shows where earthly runs
+        strings = [i for i in ed.sh_strings() if _WRAPPER.search(tree.toks[i].body)]
     if not strings:
         return None
     runners = set()

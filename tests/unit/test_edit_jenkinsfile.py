@@ -226,3 +226,14 @@ def test_stage_option_in_a_scripted_pipeline_wraps_that_stage_only():
     assert J.edit_disable_proxy(out.text, stage="Image").text == out.text
     with pytest.raises(EditRefused, match="no stage named 'Deploy'"):
         J.edit_disable_proxy(text, stage="Deploy")
+
+
+def test_host_network_finds_the_agent_of_an_earthly_wrapper_script():
+    """`./earthly.sh +all` runs earthly: only its stage's docker agent needs the host network, not the linter's."""
+    text = ("pipeline {\n    agent none\n    stages {\n        stage('Lint') {\n            agent { docker { image 'golangci/golangci-lint' } }\n"
+            "            steps {\n                sh 'golangci-lint run'\n            }\n        }\n        stage('Build') {\n"
+            "            agent { docker { image 'earthly/earthly:v0.8.15' } }\n            steps {\n                sh './earthly.sh --ci +all'\n"
+            "            }\n        }\n    }\n}\n")
+    out = J.edit_host_network(text)
+    assert out.text == text.replace("image 'earthly/earthly:v0.8.15' }", "image 'earthly/earthly:v0.8.15'; args '--network host' }")
+    assert not out.notes

@@ -16,6 +16,16 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def home_dir(env: Mapping[str, str]) -> Path | None:
+    """HOME, else the passwd entry's home; None when neither exists (HOME unset for `docker run -u 1234`)."""
+    if env.get("HOME"):
+        return Path(env["HOME"])
+    try:
+        return Path.home()
+    except (RuntimeError, KeyError, OSError):
+        return None
+
+
 @dataclass
 class Environment:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+from earthly_doctor.environment import home_dir
 from earthly_doctor.remedies.base import Editor, Plan, Remedy, Target, Topology
 from earthly_doctor.remedies.disable_proxy import DisableProxy
 
@@ -15,8 +17,8 @@ def config_path(env: dict[str, str]) -> Path:
     """Earthly's config file: EARTHLY_CONFIG, else ~/.earthly/config.yml (the legacy config.yaml when only it exists)."""
     if env.get("EARTHLY_CONFIG"):
         return Path(env["EARTHLY_CONFIG"]).expanduser()
-    home = Path(env.get("HOME") or Path.home()) / ".earthly"
-    if not (home / "config.yml").exists() and (home / "config.yaml").exists():
+    home = (home_dir(env) or Path("/")) / ".earthly"  # no HOME and no passwd entry: Go's os.UserHomeDir fails too
+    if not os.path.exists(home / "config.yml") and os.path.exists(home / "config.yaml"):
         return home / "config.yaml"
     return home / "config.yml"
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from earthly_doctor import __version__
+from earthly_doctor.environment import home_dir
 from earthly_doctor.errors import DoctorError, UsageError
 from earthly_doctor.fsutil import atomic_write_bytes
 from earthly_doctor.redact import Redactor
@@ -97,21 +98,24 @@ def _read_text(path: Path, bundle: _Bundle) -> str | None:
 
 
 def _earthly_config_paths(env: dict[str, str]) -> list[Path]:
-    home = Path(env.get("HOME", str(Path.home())))
+    home = home_dir(env)
     installation = env.get("EARTHLY_INSTALLATION_NAME") or "earthly"
-    candidates = [env.get("EARTHLY_CONFIG"), home / f".{installation}" / "config.yml",
-                  home / f".{installation}" / "config.yaml", "/etc/.earthly/config.yml"]
+    candidates = [env.get("EARTHLY_CONFIG"), "/etc/.earthly/config.yml"]
+    if home is not None:
+        candidates[1:1] = [home / f".{installation}" / "config.yml", home / f".{installation}" / "config.yaml"]
     seen, paths = set(), []
     for c in candidates:
-        if c and Path(c).is_file() and str(Path(c).resolve()) not in seen:
+        # os.path.isfile: Path.is_file raises PermissionError below another user's HOME (Python < 3.12).
+        if c and os.path.isfile(c) and str(Path(c).resolve()) not in seen:
             seen.add(str(Path(c).resolve()))
             paths.append(Path(c))
     return paths
 
 
-def _docker_config_path(env: dict[str, str]) -> Path:
-    base = Path(env["DOCKER_CONFIG"]) if env.get("DOCKER_CONFIG") else Path(env.get("HOME", str(Path.home()))) / ".docker"
-    return base / "config.json"
+def _docker_config_path(env: dict[str, str]) -> Path | None:
+    home = home_dir(env)
+    base = Path(env["DOCKER_CONFIG"]) if env.get("DOCKER_CONFIG") else home / ".docker" if home is not None else None
+    return base / "config.json" if base is not None else None
 
 
 def _lines(path: str) -> Iterator[bytes]:
@@ -246,13 +250,13 @@ def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:
         if text is not None:
             bundle.add(name, redactor.text(text, name), f"Earthly config from {path}")
     dotenv = Path(environment.cwd) / ".env"
-    if dotenv.is_file():
+    if os.path.isfile(dotenv):
         text = _read_text(dotenv, bundle)
         if text is not None:
             bundle.add("earthly/dotenv", redactor.text(text, "earthly/dotenv"), f".env in the working directory ({dotenv})")
 
     docker_config = _docker_config_path(env)
-    if docker_config.is_file():
+    if docker_config is not None and os.path.isfile(docker_config):
         text = _read_text(docker_config, bundle)
         if text is not None:
             try:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from earthly_doctor.environment import home_dir
+
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
 
@@ -39,13 +41,8 @@ class Endpoint:
 def _config_dir(env: Mapping[str, str]) -> Path | None:
     if env.get("DOCKER_CONFIG"):
         return Path(env["DOCKER_CONFIG"])
-    home = env.get("HOME")
-    if not home:
-        try:
-            home = str(Path.home())
-        except (RuntimeError, KeyError, OSError):  # HOME unset and a uid with no passwd entry (docker run -u 1234)
-            return None
-    return Path(home) / ".docker"
+    home = home_dir(env)
+    return home / ".docker" if home is not None else None
 
 
 def _context_host(env: Mapping[str, str], name: str) -> tuple[bool, str | None]:

@@ -219,3 +219,28 @@ def test_a_fact_cut_short_by_the_run_deadline_blames_the_deadline_not_the_daemon
             ctx.fact("docker")
     finally:
         release.set()
+
+
+def test_bundle_and_pinned_port_survive_no_home_and_another_users_home(tmp_path, monkeypatch):
+    """`bundle` was an internal error (exit 3) with HOME unset for a uid without a passwd entry."""
+    from earthly_doctor.commands import bundle as bundle_cmd
+    from earthly_doctor.remedies.pinned_port import config_path
+
+    def no_home(cls=None):
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", classmethod(no_home))
+    assert bundle_cmd._docker_config_path({}) is None
+    assert bundle_cmd._earthly_config_paths({}) == [p for p in [Path("/etc/.earthly/config.yml")] if p.is_file()]
+    assert config_path({}).name == "config.yml"
+    home = tmp_path / "root"
+    real_stat = Path.stat
+
+    def guarded(self, *a, **kw):
+        if str(self).startswith(str(home)):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *a, **kw)
+
+    monkeypatch.setattr(Path, "stat", guarded)
+    assert bundle_cmd._earthly_config_paths({"HOME": str(home)}) == [p for p in [Path("/etc/.earthly/config.yml")] if os.path.isfile(p)]
+    assert config_path({"HOME": str(home)}) == home / ".earthly" / "config.yml"

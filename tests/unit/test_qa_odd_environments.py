@@ -20,7 +20,6 @@ from earthly_doctor.checks.ed130_earthly_proxy import EarthlyProxyAlive
 from earthly_doctor.commands.run import RunRequest, run
 from earthly_doctor.environment import Environment
 from earthly_doctor.model import Status
-from earthly_doctor.probes import docker_endpoint
 from earthly_doctor.probes.docker_client import connect
 from earthly_doctor.probes.docker_endpoint import DEFAULT_SOCKET, Endpoint, find_endpoint
 from earthly_doctor.probes.earthly_settings import evaluate
@@ -49,17 +48,18 @@ def test_a_missing_current_context_from_config_json_is_a_problem_too(tmp_path):
     assert "currentContext" in (find_endpoint({"HOME": str(tmp_path)}).problem or "")
 
 
-def test_home_unset_for_a_uid_without_passwd_entry_is_not_a_crash(monkeypatch):
-    def no_home(cls=None):
+@pytest.fixture
+def no_home(monkeypatch):
+    """HOME unset for a uid with no passwd entry: Path.home() raises."""
+    def raise_(cls=None):
         raise RuntimeError("Could not determine home directory.")
 
-    monkeypatch.setattr(docker_endpoint.Path, "home", classmethod(no_home))
-    assert find_endpoint({}) == Endpoint(DEFAULT_SOCKET, "default socket")
-    assert find_endpoint({"DOCKER_CONTEXT": "dind"}).problem  # the CLI could not find it either
+    monkeypatch.setattr(Path, "home", classmethod(raise_))
 
 
-def test_another_users_home_does_not_break_the_settings(tmp_path, monkeypatch):
-    """Path.exists raises PermissionError below a HOME we may not enter (Python < 3.12); ED140 must still answer."""
+@pytest.fixture
+def unreadable_home(tmp_path, monkeypatch):
+    """Another user's HOME: stat below it is EACCES (Path.exists/is_file raise it before Python 3.12)."""
     home = tmp_path / "root"
     real_stat = Path.stat
 
@@ -69,7 +69,16 @@ def test_another_users_home_does_not_break_the_settings(tmp_path, monkeypatch):
         return real_stat(self, *a, **kw)
 
     monkeypatch.setattr(Path, "stat", guarded)
-    settings = evaluate({"HOME": str(home)}, tmp_path)
+    return home
+
+
+def test_home_unset_for_a_uid_without_passwd_entry_is_not_a_crash(no_home):
+    assert find_endpoint({}) == Endpoint(DEFAULT_SOCKET, "default socket")
+    assert find_endpoint({"DOCKER_CONTEXT": "dind"}).problem  # the CLI could not find it either
+
+
+def test_another_users_home_does_not_break_the_settings(tmp_path, unreadable_home):
+    settings = evaluate({"HOME": str(unreadable_home)}, tmp_path)
     assert settings.export_path == "proxy"
 
 
@@ -221,26 +230,20 @@ def test_a_fact_cut_short_by_the_run_deadline_blames_the_deadline_not_the_daemon
         release.set()
 
 
-def test_bundle_and_pinned_port_survive_no_home_and_another_users_home(tmp_path, monkeypatch):
+def test_bundle_and_pinned_port_survive_no_home(no_home):
     """`bundle` was an internal error (exit 3) with HOME unset for a uid without a passwd entry."""
     from earthly_doctor.commands import bundle as bundle_cmd
     from earthly_doctor.remedies.pinned_port import config_path
 
-    def no_home(cls=None):
-        raise RuntimeError("Could not determine home directory.")
-
-    monkeypatch.setattr(Path, "home", classmethod(no_home))
     assert bundle_cmd._docker_config_path({}) is None
-    assert bundle_cmd._earthly_config_paths({}) == [p for p in [Path("/etc/.earthly/config.yml")] if p.is_file()]
+    assert bundle_cmd._earthly_config_paths({}) == [p for p in [Path("/etc/.earthly/config.yml")] if os.path.isfile(p)]
     assert config_path({}).name == "config.yml"
-    home = tmp_path / "root"
-    real_stat = Path.stat
 
-    def guarded(self, *a, **kw):
-        if str(self).startswith(str(home)):
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_stat(self, *a, **kw)
 
-    monkeypatch.setattr(Path, "stat", guarded)
-    assert bundle_cmd._earthly_config_paths({"HOME": str(home)}) == [p for p in [Path("/etc/.earthly/config.yml")] if os.path.isfile(p)]
-    assert config_path({"HOME": str(home)}) == home / ".earthly" / "config.yml"
+def test_bundle_and_pinned_port_survive_another_users_home(unreadable_home):
+    from earthly_doctor.commands import bundle as bundle_cmd
+    from earthly_doctor.remedies.pinned_port import config_path
+
+    home = {"HOME": str(unreadable_home)}
+    assert bundle_cmd._earthly_config_paths(home) == [p for p in [Path("/etc/.earthly/config.yml")] if os.path.isfile(p)]
+    assert config_path(home) == unreadable_home / ".earthly" / "config.yml"

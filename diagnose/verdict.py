@@ -206,6 +206,8 @@ def decide(findings: list[Finding]) -> Verdict:
         return from_log
     unfinished = [f.code for f in findings if f.status == Status.ERROR]
     note = f" ({', '.join(unfinished)} did not finish)" if unfinished else ""
+    if daemon and daemon.status == Status.ERROR and daemon.extra.get("error_kind") == "unsupported":
+        note = f" (the daemon could not be checked: {daemon.summary})"  # ours, not a timeout or a dead daemon
     return Verdict("unknown", f"No root cause could be established{note}.", Confidence.UNKNOWN, [], _chain(by))
 
 

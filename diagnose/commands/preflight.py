@@ -184,7 +184,9 @@ def decide(command: EarthlyCommand, proxy: ProxySetting, report: Report, timeout
         return Preflight("no-daemon", f"no usable Docker daemon ({daemon.summary})", proxy, command, {}, report)
     unfinished = [f for f in (daemon, canary) if f is not None and f.status == Status.ERROR]
     if any(f.fact("timed_out") for f in unfinished) or any("timed out" in f.summary or "deadline" in f.summary for f in unfinished):
-        return Preflight("timeout", f"the canary did not finish within {timeout:g}s", proxy, command, {}, report, port)
+        # Name what was slow: a daemon that never answered /version is not a slow canary.
+        what = "the Docker daemon did not answer" if daemon in unfinished else "the canary did not finish"
+        return Preflight("timeout", f"{what} within {timeout:g}s", proxy, command, {}, report, port)
     detail = canary.summary if canary is not None else "the canary did not run"
     return Preflight("undecided", detail, proxy, command, {}, report, port)
 

@@ -113,7 +113,9 @@ def test_a_timeout_runs_the_build_as_is_and_says_so(tmp_path):
     slow = _f("ED120", Status.ERROR, "did not finish within the 5s deadline (--timeout)", timed_out=True)
     result = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED110", Status.ERROR, "timed out"), slow, cause="unknown"), 5)
     assert result.outcome == "timeout" and result.variables == {}
-    assert result.line == "earthly-doctor: preflight: the canary did not finish within 5s; running the build as is"
+    assert result.line == "earthly-doctor: preflight: the Docker daemon did not answer within 5s; running the build as is"
+    answered = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED110", Status.PASS), slow, cause="unknown"), 5)
+    assert answered.line == "earthly-doctor: preflight: the canary did not finish within 5s; running the build as is"
 
 
 def test_no_daemon_runs_the_build_as_is(tmp_path):

@@ -179,8 +179,11 @@ def test_a_blackholed_tcp_daemon_ends_within_the_deadline():
     silent = SilentTcp()
     try:
         result, elapsed = doctor("diagnose", "--format", "json", "--timeout", "2", env=clean_env(DOCKER_HOST=silent.url))
+        run, run_elapsed = doctor("run", "--preflight-timeout", "1", "--", "sh", "-c", "exit 7", env=clean_env(DOCKER_HOST=silent.url))
     finally:
         silent.close()
+    assert run.returncode == 7 and run_elapsed <= 1 + 1.5, run_elapsed
+    assert run.stderr.strip() == "earthly-doctor: preflight: the Docker daemon did not answer within 1s; running the build as is"
     report = report_of(result)
     assert elapsed <= 2 + 1.5, elapsed
     assert finding(report, "ED110")["status"] in ("fail", "error")

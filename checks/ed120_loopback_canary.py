@@ -53,7 +53,7 @@ class LoopbackCanary(Check):
                 )
             return self.passed(
                 f"the daemon reached the canary on 127.0.0.1:{result.port} (nonce arrived): "
-                "it shares this loopback, so Earthly's registry proxy is reachable",
+                "it shares this loopback, so an Earthly running here reaches its registry proxy",
                 evidence=evidence,
                 remedies=[],
             )

@@ -182,7 +182,7 @@ def decide(findings: list[Finding]) -> Verdict:
             notes += f" Earthly would not use the proxy anyway ({settings.fact('export_path')} export)."
         return Verdict(
             "healthy",
-            "The Docker daemon shares this namespace's loopback: Earthly's registry proxy is reachable." + notes,
+            "The Docker daemon shares this namespace's loopback: Earthly's registry proxy is reachable from here." + notes,
             Confidence.PROVEN,
             [],
             _chain(by),

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    # A closed stdout/stderr (`cmd >&-`, some CI launchers) leaves None here: write to /dev/null (which takes the
+    # free fd) so --output files and the exit code still come out instead of an internal error.
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")
     if args in (["--version"], ["-V"]):
         from earthly_doctor import __version__
 

@@ -248,3 +248,15 @@ def test_bundle_and_pinned_port_survive_another_users_home(unreadable_home):
     home = {"HOME": str(unreadable_home)}
     assert bundle_cmd._earthly_config_paths(home) == [p for p in [Path("/etc/.earthly/config.yml")] if os.path.isfile(p)]
     assert config_path(home) == unreadable_home / ".earthly" / "config.yml"
+
+
+def test_a_closed_stdout_is_not_an_internal_error(tmp_path):
+    """`earthly-doctor diagnose >&-`: Python sets sys.stdout to None; the report files and exit code still come out."""
+    import subprocess
+
+    out = tmp_path / "r.json"
+    result = subprocess.run([sys.executable, "-m", "earthly_doctor", "diagnose", "--only", "ED101", "--output", f"json:{out}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60,
+                            env={**os.environ, "NO_COLOR": "1"}, preexec_fn=lambda: os.close(1))
+    assert result.returncode == 0 and "internal error" not in result.stderr, result.stderr
+    assert json.loads(out.read_text())["schema"] == "earthly-doctor/report/v1"

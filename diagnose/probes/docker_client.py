@@ -6,6 +6,7 @@ import errno
 import importlib.util
 import os
 import socket
+import stat
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -91,6 +92,13 @@ def _classify(exc: BaseException) -> tuple[str, str]:
     return "error", f"{type(exc).__name__}: {exc}"
 
 
+def _is_socket(path: str) -> bool:
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return True  # cannot tell (e.g. permission): let the connection attempt say what is wrong
+
+
 def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> DaemonHandle:
     """Ask the daemon for /version and /info, each bounded by `timeout` (the SDK's own default is 60 s)."""
     import docker  # deferred: importing the SDK costs ~0.2 s, which `--version` must not pay
@@ -105,6 +113,12 @@ def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> Daemo
     path = endpoint.socket_path
     if path is not None and not os.path.exists(path):
         return DaemonHandle(endpoint, False, "no-daemon", f"no Docker socket at {path}")
+    if path is not None and not _is_socket(path):
+        # `-v /var/run/docker.sock:…` whose source did not exist when the container started: Docker made a directory.
+        what = "a directory" if os.path.isdir(path) else "a regular file"
+        return DaemonHandle(endpoint, False, "no-daemon",
+                            f"{path} is {what}, not a socket (a bind mount whose source socket did not exist when the "
+                            "container started)")
     kwargs: dict[str, Any] = {}
     try:
         if endpoint.scheme == "tcp" and env.get("DOCKER_TLS_VERIFY"):

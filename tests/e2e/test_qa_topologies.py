@@ -334,3 +334,15 @@ def test_every_format_written_and_parseable_from_a_bridge_container(docker_daemo
         assert stdout.startswith("**earthly-doctor diagnose:")
     else:
         json.loads(stdout)
+
+
+def test_an_agent_whose_socket_mount_became_a_directory(docker_daemon, tmp_path):
+    """`-v /var/run/docker.sock:/var/run/docker.sock` on a host without that socket: Docker mounts a new directory."""
+    empty = tmp_path / "made-by-docker"
+    empty.mkdir()
+    result = run_python_container(docker_daemon, ["-m", "earthly_doctor", "diagnose", "--format", "json"], mount_socket=False,
+                                  extra=["-v", f"{empty}:/var/run/docker.sock"])
+    report = report_of(subprocess.CompletedProcess([], result.returncode, result.stdout.decode(), result.stderr.decode()))
+    daemon = finding(report, "ED110")
+    assert result.returncode == 1 and "/var/run/docker.sock is a directory, not a socket" in daemon["summary"]
+    assert report["verdict"]["cause"] == "docker-unreachable"

@@ -260,3 +260,12 @@ def test_a_closed_stdout_is_not_an_internal_error(tmp_path):
                             env={**os.environ, "NO_COLOR": "1"}, preexec_fn=lambda: os.close(1))
     assert result.returncode == 0 and "internal error" not in result.stderr, result.stderr
     assert json.loads(out.read_text())["schema"] == "earthly-doctor/report/v1"
+
+
+def test_a_socket_path_that_is_a_directory_says_the_mount_went_wrong(tmp_path):
+    """The classic agent mistake: the socket's bind-mount source did not exist, so Docker created a directory."""
+    (tmp_path / "docker.sock").mkdir()
+    (tmp_path / "plain").write_text("")
+    handle = connect(Endpoint(f"unix://{tmp_path}/docker.sock", "DOCKER_HOST"), {}, timeout=1.0)
+    assert handle.error_kind == "no-daemon" and "is a directory, not a socket" in handle.error
+    assert "is a regular file" in connect(Endpoint(f"unix://{tmp_path}/plain", "DOCKER_HOST"), {}, timeout=1.0).error

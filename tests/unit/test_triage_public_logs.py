@@ -37,7 +37,7 @@ EXPECTED: dict[str, tuple[str, set[str], dict[str, dict[str, object]]]] = {
     "earthly-3744-nested-target-prefix.log": ("docker-unreachable", {DU}, {DU: {
         "target": "./t/do-not-track+test-do-not-track"}}),
     "earthly-2873-buildkitd-crashed-at-start.log": ("unknown", {"buildkitd-crashed"}, {}),
-    "space-ros-239-error-reading-from-server-eof.log": ("no-known-failure", set(), {}),
+    "space-ros-239-error-reading-from-server-eof.log": ("unknown", {"buildkit-connection-lost"}, {}),
     "earthly-2886-registry-timeout.log": ("no-known-failure", set(), {}),
     "jenkins-old-style-parallel-earthly.log": ("proxy-unreachable", {PU}, {PU: {
         "port": 39411, "stage": "Base image", "target": "+base-image", "node": "docker-agent-3"}}),

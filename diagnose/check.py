@@ -74,8 +74,9 @@ class Check:
         """The skip for no visible earthly process; only this PID namespace is visible, so a container says so."""
         ident = ctx.try_fact("container")
         if ident is not None and getattr(ident, "containerized", False):
-            seen = ("no earthly or earth process visible from this container (it sees only its own processes, not a "
-                    "build in another container: run this in the build's container while it runs)")
+            seen = ("no earthly or earth process visible from this container (a build in another container is not "
+                    "visible unless this one shares its PID namespace, e.g. --pid host: run this in the build's "
+                    "container while it runs)")
         else:
             seen = "no earthly or earth process visible from here (run this while a build runs, where it runs)"
         return self.skip(f"{seen}; {then}", remedies=[])

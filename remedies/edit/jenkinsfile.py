@@ -103,6 +103,16 @@ def edit_disable_proxy(text: str, style: str = "env", stage: str | None = None) 
     flag on the earthly commands of `sh` steps (style `flag`)."""
     ed = _Edit(text)
     key = _key_for(ed)
+    # Earthly started by `docker run` in a step gets the variable on that command: the job's environment stops there.
+    scope = ed.tree.tokens_in(_stage_block(ed, None, stage)) if stage else None
+    for i in ed.sh_strings(scope):
+        tok = ed.tree.toks[i]
+        if "docker" in tok.body:
+            changes, already = shell.pass_env_to_earthly_runs(tok.body, ed.splicer, key, tok.body_start, ed.line(i) - 1)
+            ed.out.changes += changes
+            ed.out.already += already
+    if (ed.out.changes or ed.out.already) and not ed.earthly_strings(scope):
+        return ed.done()
     if style == "flag":
         for i in ed.sh_strings():
             tok = ed.tree.toks[i]

@@ -69,7 +69,11 @@ def _command_end(text: str, start: int) -> int:
         elif ch in "'\"":
             quote = ch
         elif ch == "\\" and i + 1 < n:
-            i += 2
+            # Backslashes then a newline continue the line: `\\` too, as a Groovy "…"/'''…''' body spells it.
+            j = i
+            while j < n and text[j] == "\\":
+                j += 1
+            i = j + (2 if text.startswith("\r\n", j) else 1) if j < n and text[j] in "\r\n" else i + 2
             continue
         elif ch in ";|&\n" or ch == ")":
             return i
@@ -162,6 +166,35 @@ def set_network_host(text: str, splicer: Splicer, base: int = 0, line_base: int 
     return changes, already
 
 
+_ENV_OPT = re.compile(
+    r"(?<!\S)(?:-e|--env)(?:=|[ \t]+)(?P<q>['\"]?)(?P<key>EARTH(?:LY)?_DISABLE_REMOTE_REGISTRY_PROXY)(?:=(?P<val>[^\s'\"]*))?(?P=q)"
+)
+_TRUE_VALUES = ("true", "1", "t", "T", "TRUE", "True")
+
+
+def pass_env_to_earthly_runs(text: str, splicer: Splicer, key: str, base: int = 0, line_base: int = 0) -> tuple[list[str], list[str]]:
+    """Set the variable on `docker run … earthly/earthly …` commands: an exported or job variable never reaches the container."""
+    changes, already = [], []
+    lines = Lines(text)
+    for run in docker_runs(text):
+        if "earth" not in run.text(text).lower():
+            continue
+        line = lines.line_of(run.start) + line_base
+        opt = _ENV_OPT.search(text, run.cmd_end, run.end)
+        if opt is None:
+            splicer.insert(base + run.cmd_end, f" -e {key}=true")
+            changes.append(f"line {line}: added -e {key}=true to docker run (the container does not inherit the environment)")
+        elif opt.group("val") in _TRUE_VALUES:
+            already.append(f"line {line}: docker run already passes {opt.group('key')}={opt.group('val')}")
+        elif opt.group("val") is None:
+            splicer.insert(base + opt.end("key"), "=true")
+            changes.append(f"line {line}: docker run now passes {opt.group('key')}=true (it passed the caller's value through)")
+        else:
+            splicer.replace(base + opt.start("val"), base + opt.end("val"), "true")
+            changes.append(f"line {line}: changed docker run's -e {opt.group('key')}={opt.group('val')} to true")
+    return changes, already
+
+
 # `export KEY=true`, or `KEY=true` alone on its line (not a prefix assignment of one command).
 _EXPORT = re.compile(
     r"^[ \t]*(?:export[ \t]+)?(?P<key>EARTH(?:LY)?_DISABLE_REMOTE_REGISTRY_PROXY)=(?P<val>[^\s;]*)[ \t]*(?:;|#.*)?\r?$",
@@ -172,17 +205,21 @@ _PREAMBLE = re.compile(r"^(?:#.*|[ \t]*|set[ \t].*|shopt[ \t].*)$")
 
 def edit_script_disable_proxy(text: str, style: str = "flag") -> EditOutcome:
     """A shell script: the flag on every earthly build command (style `flag`) or an `export` line (style `env`)."""
-    existing = [m for m in _EXPORT.finditer(text) if m.group("val").strip("'\"") in ("true", "1", "t", "TRUE", "True")]
+    existing = [m for m in _EXPORT.finditer(text) if m.group("val").strip("'\"") in _TRUE_VALUES]
     lines = Lines(text)
+    splicer = Splicer(text)
+    key = ENV_KEYS[1] if uses_earthbuild(text) else ENV_KEYS[0]
+    run_changes, run_already = pass_env_to_earthly_runs(text, splicer, key)
+    if (run_changes or run_already) and not earthly_commands(text):
+        return EditOutcome(splicer.apply(), run_changes, already=run_already)
     if existing:
         line = lines.line_of(existing[0].start())
-        return EditOutcome(text, already=[f"line {line}: {existing[0].group('key')} is already exported"])
-    splicer = Splicer(text)
+        already = run_already + [f"line {line}: {existing[0].group('key')} is already exported"]
+        return EditOutcome(splicer.apply(), run_changes, already=already)
     if style == "flag":
         changes, already = add_flag(text, splicer)
         if changes or already:
-            return EditOutcome(splicer.apply(), changes, already=already)
-    key = ENV_KEYS[1] if uses_earthbuild(text) else ENV_KEYS[0]
+            return EditOutcome(splicer.apply(), run_changes + changes, already=run_already + already)
     nl = newline_of(text)
     # After the shebang, leading comments and `set -e` lines, so the variable is set before any command runs.
     offset, pos = 0, 0
@@ -197,7 +234,7 @@ def edit_script_disable_proxy(text: str, style: str = "flag") -> EditOutcome:
     if offset == len(text) and text and not text.endswith("\n"):
         splicer.insert(offset, nl)
     splicer.insert(offset, f"export {key}=true{nl}")
-    return EditOutcome(splicer.apply(), [f"line {lines.line_of(offset)}: added export {key}=true"])
+    return EditOutcome(splicer.apply(), run_changes + [f"line {lines.line_of(offset)}: added export {key}=true"], already=run_already)
 
 
 def edit_script_host_network(text: str) -> EditOutcome:

@@ -117,3 +117,28 @@ def test_dockerfile_env_in_final_stage_after_a_continued_from():
 
 def test_flag_constant():
     assert FLAG == "--disable-remote-registry-proxy"
+
+
+KEY = "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY"
+
+
+def test_disable_proxy_reaches_an_earthly_container_started_by_docker_run():
+    """An `export` (or a Jenkins environment) never reaches `docker run … earthly/earthly`: pass it with -e."""
+    text = "#!/bin/sh\nset -e\ndocker run --rm -v /var/run/docker.sock:/var/run/docker.sock \\\n  earthly/earthly:v0.8.1 +image\ndocker run postgres:16 true\n"
+    for style in ("flag", "env"):
+        out = edit_script_disable_proxy(text, style=style)
+        assert out.text == text.replace("docker run --rm", f"docker run -e {KEY}=true --rm"), style
+        again = edit_script_disable_proxy(out.text, style=style)
+        assert again.text == out.text and again.already and not again.changes
+    passthrough = edit_script_disable_proxy(f"docker run -e {KEY} earthly/earthly +a\n")
+    assert passthrough.text == f"docker run -e {KEY}=true earthly/earthly +a\n"
+    off = edit_script_disable_proxy(f"docker run --env={KEY}=false earthly/earthly +a\n")
+    assert off.text == f"docker run --env={KEY}=true earthly/earthly +a\n"
+
+
+def test_a_groovy_escaped_continuation_keeps_the_docker_run_together():
+    r"""In a Jenkinsfile "…" body the shell's `\` line continuation is spelled `\\`; the options below it still count."""
+    body = "docker run --rm \\\\\n    --network bridge \\\\\n    earthly/earthly:v0.8.1 +build\n"
+    out = edit_script_host_network(body)
+    assert out.text == body.replace("--network bridge", "--network host")
+    assert edit_script_disable_proxy(body).text == body.replace("docker run --rm", f"docker run -e {KEY}=true --rm")

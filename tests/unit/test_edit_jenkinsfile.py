@@ -237,3 +237,16 @@ def test_host_network_finds_the_agent_of_an_earthly_wrapper_script():
     out = J.edit_host_network(text)
     assert out.text == text.replace("image 'earthly/earthly:v0.8.15' }", "image 'earthly/earthly:v0.8.15'; args '--network host' }")
     assert not out.notes
+
+
+def test_disable_proxy_passes_the_variable_to_a_docker_run_earthly_container():
+    """The job's environment stops at `docker run`: the container gets -e, and an environment block only when
+    earthly also runs directly in a step."""
+    run = "sh 'docker run --rm -v /var/run/docker.sock:/var/run/docker.sock earthly/earthly:v0.8.1 +image'"
+    only_run = declarative("        label 'docker'", run)
+    out = J.edit_disable_proxy(only_run)
+    assert out.text == only_run.replace("docker run --rm", f"docker run -e {KEY}=true --rm")
+    both = declarative("        label 'docker'", run + "\n                sh 'earthly +test'")
+    out = J.edit_disable_proxy(both)
+    assert f"docker run -e {KEY}=true --rm" in out.text and f"    environment {{\n        {KEY} = 'true'\n    }}\n" in out.text
+    assert J.edit_disable_proxy(out.text).text == out.text

@@ -11,7 +11,7 @@ class LiveProxyReach(Check):
     code = "ED121"
     title = "Daemon reaches the live Earthly proxy"
     category = "probe"
-    needs = ("earthly_processes", "earthly_reach", "docker", "container")
+    needs = ("earthly_processes", "earthly_reach", "docker")
     fixable = True
     remedies = ("disable-proxy", "host-network", "pinned-port")
     doc = CheckDoc(

@@ -10,7 +10,7 @@ class EarthlyProxyAlive(Check):
     code = "ED130"
     title = "Earthly proxy listening"
     category = "earthly"
-    needs = ("earthly_processes", "container")
+    needs = ("earthly_processes",)
     doc = CheckDoc(
         what="Finds running `earthly` (and EarthBuild's `earth`) processes, reads their listening TCP sockets from "
         "their own `/proc/<pid>/net/tcp`, and for those on 127.0.0.1 in this network namespace sends `GET /v2/` "

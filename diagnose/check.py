@@ -71,15 +71,13 @@ class Check:
         return self.skip(f"needs a Docker daemon (see ED110: {handle.error})", remedies=[])
 
     def skip_without_earthly(self, ctx: Context, then: str) -> Finding:
-        """The skip for no visible earthly process; only this PID namespace is visible, so a container says so."""
-        ident = ctx.try_fact("container")
-        if ident is not None and getattr(ident, "containerized", False):
-            seen = ("no earthly or earth process visible from this container (a build in another container is not "
-                    "visible unless this one shares its PID namespace, e.g. --pid host: run this in the build's "
-                    "container while it runs)")
-        else:
-            seen = "no earthly or earth process visible from here (run this while a build runs, where it runs)"
-        return self.skip(f"{seen}; {then}", remedies=[])
+        """The skip for no visible earthly process: only this PID namespace can be seen, so never "none running"."""
+        return self.skip(
+            "no earthly or earth process visible from here (only this PID namespace can be seen: a build in another "
+            "container is not, unless this one runs with --pid host; run this where the build runs, while it runs); "
+            + then,
+            remedies=[],
+        )
 
     def passed(self, summary: str, **kw) -> Finding:
         return self.finding(Status.PASS, summary, **kw)

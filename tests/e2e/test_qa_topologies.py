@@ -224,6 +224,9 @@ UNPRIVILEGED = """#!/bin/sh
 # A private mount namespace: this Python at a path anyone may traverse, /proc hiding other users' processes.
 set -e
 mount --bind "$QA_PREFIX" "$QA_ROOT/py"
+# The daemon's socket may sit below a folder only root may enter (pytest's tmp): show it at a reachable path.
+touch "$QA_ROOT/docker.sock"
+mount --bind "$QA_SOCKET" "$QA_ROOT/docker.sock"
 if [ -n "$QA_HIDEPID" ]; then mount -t proc -o hidepid=2 proc /proc; fi
 exec setpriv --reuid 12345 --regid 12345 $QA_GROUPS env -u HOME NO_COLOR=1 COLUMNS=100 "$QA_ROOT/py/$QA_PYTHON" "$QA_ROOT/ed.py" "$@"
 """
@@ -265,12 +268,12 @@ def test_an_unprivileged_user_without_home_or_others_proc(docker_daemon, fake_bi
             if "SAVE IMAGE" in line or time.monotonic() > deadline:
                 break
         group = os.stat(docker_daemon.socket).st_gid
-        run_env = {**env, "QA_PREFIX": str(prefix), "QA_ROOT": str(root), "QA_PYTHON": str(rel),
+        run_env = {**env, "QA_PREFIX": str(prefix), "QA_ROOT": str(root), "QA_PYTHON": str(rel), "QA_SOCKET": docker_daemon.socket,
                    "QA_HIDEPID": "1" if hidepid else "", "QA_GROUPS": f"--groups {group}"}
         began = time.monotonic()
         result = subprocess.run(["unshare", "-m", "--propagation", "private", str(root / "run.sh"),
                                  str(root / "py" / site_dir.relative_to(prefix)), "diagnose", "--format", "json",
-                                 "--docker-host", docker_daemon.host],
+                                 "--docker-host", f"unix://{root / 'docker.sock'}"],
                                 env=run_env, capture_output=True, text=True, timeout=60, cwd="/")
         elapsed = time.monotonic() - began
     finally:

@@ -13,7 +13,8 @@ _ADVICE = {
     "a stale socket file or a stuck daemon both look like this",
     "refused": "nothing listens at that address: start the daemon or correct DOCKER_HOST",
     "api-too-old": "upgrade Docker (Earthly itself needs a current daemon too)",
-    "no-context": "create that context (`docker context create`), or unset DOCKER_CONTEXT / `docker context use default`",
+    "no-context": "create that context (`docker context create`), or unset DOCKER_CONTEXT / "
+    "`docker context use default`",
 }
 
 

@@ -64,8 +64,9 @@ class LiveProxyReach(Check):
                              "this build's SAVE IMAGE fails", severity=Severity.HIGH, evidence=evidence, refused=True)
         elsewhere = f" (refused in another network namespace: {'; '.join(refused_elsewhere)})" if refused_elsewhere else ""
         if reached:
-            return self.passed(f"the daemon reaches the running proxy: {'; '.join(reached)}{elsewhere}", evidence=evidence,
-                               remedies=[], **({"refused_elsewhere": refused_elsewhere} if refused_elsewhere else {}))
+            also = {"refused_elsewhere": refused_elsewhere} if refused_elsewhere else {}
+            return self.passed(f"the daemon reaches the running proxy: {'; '.join(reached)}{elsewhere}",
+                               evidence=evidence, remedies=[], **also)
         if refused_elsewhere:
             return self.warn(f"the daemon cannot reach an Earthly proxy in another network namespace: {'; '.join(refused_elsewhere)}",
                              evidence=evidence, refused=True, refused_elsewhere=refused_elsewhere)

@@ -182,7 +182,8 @@ def decide(findings: list[Finding]) -> Verdict:
             notes += f" Earthly would not use the proxy anyway ({settings.fact('export_path')} export)."
         return Verdict(
             "healthy",
-            "The Docker daemon shares this namespace's loopback: Earthly's registry proxy is reachable from here." + notes,
+            "The Docker daemon shares this namespace's loopback: Earthly's registry proxy is reachable from here."
+            + notes,
             Confidence.PROVEN,
             [],
             _chain(by),
@@ -221,9 +222,9 @@ def _build_elsewhere(by: dict[str, Finding], builds: list[str]) -> Verdict:
     where = "most likely a container on a bridge network" if cause.endswith("bridge-container") else "not the daemon's"
     return Verdict(
         cause,
-        f"A running build cannot export: {'; '.join(builds)} listens in another network namespace ({where}), and the "
-        "daemon was refused at that very port (ED121), so its SAVE IMAGE fails with `dial tcp 127.0.0.1:<port>: connect: "
-        "connection refused`. From this namespace the proxy would work (the canary, ED120, arrived).",
+        f"A running build cannot export: {'; '.join(builds)} listens in another network namespace ({where}), and "
+        "the daemon was refused at that very port (ED121), so its SAVE IMAGE fails with `dial tcp 127.0.0.1:<port>: "
+        "connect: connection refused`. From this namespace the proxy would work (the canary, ED120, arrived).",
         Confidence.PROVEN,
         rank_remedies(cause, by),
         _chain(by),

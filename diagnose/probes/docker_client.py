@@ -29,7 +29,8 @@ def _version_tuple(v: str) -> tuple[int, ...]:
 class DaemonHandle:
     endpoint: Endpoint
     ok: bool
-    error_kind: str | None = None  # no-daemon | permission-denied | no-answer | refused | api-too-old | no-context | unsupported | error
+    # no-daemon | permission-denied | no-answer | refused | api-too-old | no-context | unsupported | error
+    error_kind: str | None = None
     error: str | None = None
     version: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
@@ -108,8 +109,8 @@ def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> Daemo
     if endpoint.scheme == "ssh" and importlib.util.find_spec("paramiko") is None:
         # The SDK's ssh:// adapter imports paramiko even when it shells out to `ssh`; without it we cannot look.
         return DaemonHandle(endpoint, False, "unsupported",
-                            f"earthly-doctor cannot reach ssh:// daemons without the paramiko package (pip install paramiko); "
-                            f"the daemon at {endpoint.url} was not contacted, so nothing is known about it")
+                            "earthly-doctor cannot reach ssh:// daemons without the paramiko package (pip install "
+                            f"paramiko); the daemon at {endpoint.url} was not contacted, so nothing is known about it")
     path = endpoint.socket_path
     if path is not None and not os.path.exists(path):
         return DaemonHandle(endpoint, False, "no-daemon", f"no Docker socket at {path}")

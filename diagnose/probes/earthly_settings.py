@@ -204,8 +204,8 @@ def evaluate(
 
     config_file = env.get("EARTHLY_CONFIG") or next(
         # os.path.exists, not Path.exists: the latter raises PermissionError for another user's HOME (Python < 3.12).
-        (str(p) for p in (Path(env.get("HOME", "/root")) / f".{s.installation}" / "config.yml", Path("/etc/.earthly/config.yml"))
-         if os.path.exists(p)),
+        (str(p) for p in (Path(env.get("HOME", "/root")) / f".{s.installation}" / "config.yml",
+                          Path("/etc/.earthly/config.yml")) if os.path.exists(p)),
         None,
     )
     config = read_global_config(Path(config_file)) if config_file else {}

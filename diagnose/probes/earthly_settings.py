@@ -19,21 +19,12 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlparse
 
-GO_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
-GO_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+from earthly_doctor.gobool import parse_go_bool
+
 PROXY_SINCE = (0, 8, 0)  # v0.8.0 turned the registry proxy on everywhere (#3629)
 IMAGE_ENV_SINCE = (0, 8, 2)  # earthly/earthly sets EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true since v0.8.2 (#3753)
 OPT_IN_SINCE = (0, 7, 20)  # v0.7.20-v0.7.23: proxy only with --use-remote-registry
 REGISTRY_PORT = 8371
-
-
-def parse_go_bool(value: str) -> bool | None:
-    """strconv.ParseBool; None for a value Go rejects."""
-    if value in GO_TRUE:
-        return True
-    if value in GO_FALSE:
-        return False
-    return None
 
 
 def read_dotenv(path: Path) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from earthly_doctor.remedies.edit.text import EditOutcome, Lines, Splicer, newline_of
+from earthly_doctor.gobool import GO_TRUE  # Go strconv.ParseBool, as urfave/cli reads the variable
 
 _FROM = re.compile(r"^[ \t]*FROM[ \t]+(?P<rest>.*)$", re.M | re.I)
 _ENV = re.compile(
@@ -12,7 +13,6 @@ _ENV = re.compile(
     re.M | re.I,
 )
 _GOOD_IMAGE = re.compile(r"earthly/earthly:v?0\.8\.(?:[2-9]|\d\d)\b|earthly/earthly(?::latest)?(?:\s|$)")
-_TRUE = {"1", "t", "T", "true", "TRUE", "True"}
 
 
 def edit_dockerfile_env(text: str, key: str = "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY") -> EditOutcome:
@@ -25,7 +25,7 @@ def edit_dockerfile_env(text: str, key: str = "EARTHLY_DISABLE_REMOTE_REGISTRY_P
     last = froms[-1]
     final_stage = text[last.start():]
     for env in _ENV.finditer(final_stage):
-        if env.group("val") in _TRUE:
+        if env.group("val") in GO_TRUE:
             return EditOutcome(text, already=[f"line {lines.line_of(last.start() + env.start())}: ENV {env.group('key')} is already set"])
     # The FROM instruction may continue over backslash-ended lines; the ENV goes after its last line.
     line = lines.line_of(last.start())

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Lines, Splicer, newline_of
+from earthly_doctor.gobool import GO_TRUE  # Go strconv.ParseBool, as urfave/cli reads the variable
 
 _LINE = re.compile(
     r"^(?P<lead>[ \t]*(?:export[ \t]+)?)(?P<key>EARTH(?:LY)?_DISABLE_REMOTE_REGISTRY_PROXY)[ \t]*=[ \t]*"
     r"(?P<val>'[^'\r\n]*'|\"[^\"\r\n]*\"|[^\s#]*)",
     re.M,
 )
-_TRUE = {"1", "t", "T", "true", "TRUE", "True"}  # Go's strconv.ParseBool, which urfave/cli applies
 
 
 def edit_env_disable_proxy(text: str, key: str = "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY") -> EditOutcome:
@@ -24,7 +24,7 @@ def edit_env_disable_proxy(text: str, key: str = "EARTHLY_DISABLE_REMOTE_REGISTR
             continue  # Earthly reads only EARTHLY_…; EarthBuild reads both spellings
         value = m.group("val").strip("'\"")
         line = lines.line_of(m.start())
-        if value in _TRUE:
+        if value in GO_TRUE:
             return EditOutcome(text, already=[f"line {line}: {m.group('key')}={value} is already set"])
     splicer = Splicer(text)
     changes = []

@@ -10,8 +10,8 @@ import re
 from earthly_doctor.remedies.edit import shell
 from earthly_doctor.remedies.edit.groovy import Tree
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Splicer, indent_unit, newline_of
+from earthly_doctor.gobool import GO_TRUE  # Go strconv.ParseBool, as urfave/cli reads the variable
 
-_TRUE = {"true", "1", "t", "T", "TRUE", "True"}  # Go strconv.ParseBool
 _NETWORK = shell._NETWORK
 _OLD_IMAGE = re.compile(r"(?<![\w.-])(?:docker\.io/)?earthly/earthly:v?0\.8\.[01](?![\w.])")
 _GOOD_IMAGE = re.compile(r"(?<![\w.-])(?:docker\.io/)?earthly/earthly:v?0\.8\.(?:[2-9]|\d\d)(?![\w.])")
@@ -165,7 +165,7 @@ def _set_in_env(ed: _Edit, env: int, key: str, where: str, nested: bool = False)
         line = ed.line(i)
         if value is None or value.kind != "str" or value.interpolated or not tree.statement_end_ok(direct[pos + 2]):
             raise EditRefused(line, f"{tok.text} is set to an expression; set it to 'true' yourself")
-        if value.body in _TRUE:
+        if value.body in GO_TRUE:
             if not nested:
                 ed.out.already.append(f"line {line}: {tok.text} = '{value.body}' is already in the {where} environment")
             return True
@@ -242,7 +242,7 @@ def _scripted_with_env(ed: _Edit, node: int, key: str) -> None:
                 if m is None:
                     continue
                 found = True
-                if m.group(2) in _TRUE:
+                if m.group(2) in GO_TRUE:
                     ed.out.already.append(f"line {ed.line(j)}: withEnv already sets {t.body}")
                 elif t.interpolated:
                     raise EditRefused(ed.line(j), f"withEnv sets {m.group(1)} from an expression; set it to true yourself")

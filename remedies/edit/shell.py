@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Lines, Splicer, newline_of
+from earthly_doctor.gobool import GO_TRUE  # Go strconv.ParseBool, as urfave/cli reads the variable
 
 FLAG = "--disable-remote-registry-proxy"
 ENV_KEYS = ("EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY", "EARTH_DISABLE_REMOTE_REGISTRY_PROXY")
@@ -169,7 +170,6 @@ def set_network_host(text: str, splicer: Splicer, base: int = 0, line_base: int 
 _ENV_OPT = re.compile(
     r"(?<!\S)(?:-e|--env)(?:=|[ \t]+)(?P<q>['\"]?)(?P<key>EARTH(?:LY)?_DISABLE_REMOTE_REGISTRY_PROXY)(?:=(?P<val>[^\s'\"]*))?(?P=q)"
 )
-_TRUE_VALUES = ("true", "1", "t", "T", "TRUE", "True")
 
 
 def pass_env_to_earthly_runs(text: str, splicer: Splicer, key: str, base: int = 0, line_base: int = 0) -> tuple[list[str], list[str]]:
@@ -184,7 +184,7 @@ def pass_env_to_earthly_runs(text: str, splicer: Splicer, key: str, base: int = 
         if opt is None:
             splicer.insert(base + run.cmd_end, f" -e {key}=true")
             changes.append(f"line {line}: added -e {key}=true to docker run (the container does not inherit the environment)")
-        elif opt.group("val") in _TRUE_VALUES:
+        elif opt.group("val") in GO_TRUE:
             already.append(f"line {line}: docker run already passes {opt.group('key')}={opt.group('val')}")
         elif opt.group("val") is None:
             splicer.insert(base + opt.end("key"), "=true")
@@ -205,7 +205,7 @@ _PREAMBLE = re.compile(r"^(?:#.*|[ \t]*|set[ \t].*|shopt[ \t].*)$")
 
 def edit_script_disable_proxy(text: str, style: str = "flag") -> EditOutcome:
     """A shell script: the flag on every earthly build command (style `flag`) or an `export` line (style `env`)."""
-    existing = [m for m in _EXPORT.finditer(text) if m.group("val").strip("'\"") in _TRUE_VALUES]
+    existing = [m for m in _EXPORT.finditer(text) if m.group("val").strip("'\"") in GO_TRUE]
     lines = Lines(text)
     splicer = Splicer(text)
     key = ENV_KEYS[1] if uses_earthbuild(text) else ENV_KEYS[0]

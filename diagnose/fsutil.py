@@ -26,10 +26,14 @@ def _umask() -> int:
     return current
 
 
-def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None) -> None:
+def _write_target(path: Path | str) -> Path:
+    """Where a write of `path` lands: through a symlink, since replacing the link would turn it into a copy."""
     path = Path(path)
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))  # write through the link: replacing it would turn the link into a copy
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None) -> None:
+    path = _write_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None and path.exists():
         mode = path.stat().st_mode & 0o7777
@@ -63,7 +67,7 @@ def remove_stale_temps(path: Path | str, *, older_than: float = STALE_TEMP_SECON
     """Remove the `.NAME.XXXXXXXX.tmp` files an interrupted `atomic_write_bytes(path)` left, if older than `older_than`.
 
     Only regular files of exactly that name pattern go, so another writer's fresh temp file is never touched."""
-    path = Path(os.path.realpath(path)) if Path(path).is_symlink() else Path(path)  # where atomic_write_bytes writes
+    path = _write_target(path)
     pattern = re.compile(rf"\.{re.escape(path.name)}\.{_RANDOM}\.tmp")
     cutoff = time.time() - older_than
     removed = []

@@ -48,7 +48,7 @@ def test_jenkinsfiles_and_goldens_compile(tmp_path):
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail("CI=true but groovy or a JVM is missing")
         pytest.skip("groovy or a JVM is not installed (apt-get install groovy)")
-    files = sorted(str(p) for p in (ROOT / "examples" / "jenkinsfiles").iterdir())
+    files = sorted(str(p) for p in (ROOT / "examples" / "jenkinsfiles").glob("**/*.Jenkinsfile"))
     files += sorted(str(p) for p in (ROOT / "tests" / "goldens" / "remedies").glob("*Jenkinsfile.*.expected"))
     assert len(files) > 30
     script = tmp_path / "parse_all.groovy"

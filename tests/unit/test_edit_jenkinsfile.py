@@ -113,13 +113,15 @@ def test_gstring_interpolation_with_nested_quotes_and_braces_lexes():
 
 def test_earthbuild_spelling_when_only_earth_is_used():
     text = "node {\n  sh 'earth +build'\n}\n"
-    assert "withEnv(['EARTH_DISABLE_REMOTE_REGISTRY_PROXY=true'])" in J.edit_disable_proxy(text).text
+    # `earth` was also old Earthly's name, which reads only the EARTHLY_ spelling: both are set, one line each.
+    head = "node {\n  env.EARTH_DISABLE_REMOTE_REGISTRY_PROXY = 'true'\n  env.EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY = 'true'\n"
+    assert J.edit_disable_proxy(text).text == head + "  sh 'earth +build'\n}\n"
 
 
 def test_scripted_multiline_strings_are_not_reindented():
     text = "node {\n    sh '''\nearthly +a\ncat <<EOF\nx\nEOF\n'''\n}\n"
     out = J.edit_disable_proxy(text).text
-    assert "\n        sh '''\nearthly +a\ncat <<EOF\nx\nEOF\n'''\n    }\n}\n" in out
+    assert out == text.replace("node {\n", f"node {{\n    env.{KEY} = 'true'\n")  # one line added, none re-indented
 
 
 def test_flag_style_without_earthly_steps_falls_back_to_the_environment():
@@ -177,10 +179,10 @@ def test_host_network_looks_at_each_block_once_for_many_earthly_stages(monkeypat
 def test_scripted_only_the_nodes_that_run_earthly_get_with_env():
     text = "node('windows') {\n    bat 'build.cmd'\n}\nnode('docker') {\n    sh 'earthly +image'\n}\n"
     out = J.edit_disable_proxy(text)
-    assert out.text == f"node('windows') {{\n    bat 'build.cmd'\n}}\nnode('docker') {{\n    withEnv(['{KEY}=true']) {{\n        sh 'earthly +image'\n    }}\n}}\n"
+    assert out.text == f"node('windows') {{\n    bat 'build.cmd'\n}}\nnode('docker') {{\n    env.{KEY} = 'true'\n    sh 'earthly +image'\n}}\n"
     assert J.edit_disable_proxy(out.text).text == out.text
     unknown = "node('a') {\n    build()\n}\nnode('b') {\n    deploy()\n}\n"
-    assert J.edit_disable_proxy(unknown).text.count("withEnv") == 2
+    assert J.edit_disable_proxy(unknown).text.count(f"env.{KEY} = 'true'") == 2
 
 
 def test_a_false_in_a_stage_environment_is_changed_too_because_it_overrides_the_pipeline():
@@ -212,7 +214,8 @@ def test_scripted_pod_template_gets_the_pod_spec_note_not_the_docker_cloud_one()
     text = "podTemplate(yaml: '''\nspec:\n  containers:\n  - name: earthly\n''') {\n    node(POD_LABEL) {\n        container('earthly') {\n            sh 'earthly +all'\n        }\n    }\n}\n"
     out = J.edit_host_network(text)
     assert out.text == text and not out.changes
-    assert len(out.notes) == 1 and out.notes[0].startswith("line 1: podTemplate") and "hostNetwork: true" in out.notes[0]
+    assert len(out.notes) == 1 and out.notes[0].startswith("line 7: earthly runs in container(") and "hostNetwork: true" in out.notes[0]
+    assert "\n    hostNetwork: true" in out.notes[0] and "\\n" not in out.notes[0]  # a real newline, not backslash-n
 
 
 def test_stage_option_in_a_scripted_pipeline_wraps_that_stage_only():

@@ -1,0 +1,130 @@
+"""Where each step of a Jenkinsfile runs, and which steps run Earthly: what the remedies target.
+
+A step (`sh`/`bat` string) runs in the innermost of: a `docker.image(…).inside`/`withDockerContainer` closure, a
+Kubernetes `container('x')` block, the agent of its stage (or matrix, or pipeline), a `podTemplate`, or the node.
+A step runs Earthly when its script calls `earthly`/`earth`, a wrapper such as `./earthly.sh`, or `docker run`s
+an earthly/EarthBuild image (then Earthly runs in that new container, not in the step's own).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from earthly_doctor.remedies.edit import shell
+from earthly_doctor.remedies.edit.groovy import Tree
+
+STEPS = {"sh", "bat"}
+WRAPPER = re.compile(r"(?:^|(?<=[\s;&|(]))(?:\S*/)?earthly[\w.-]*\.sh(?=\s|$)", re.M)  # ./earthly.sh, ci/earthly-ci.sh
+CONTAINER_KINDS = ("docker-agent", "dockerfile-agent", "inside", "withDockerContainer")  # args the editor can change
+POD_KINDS = ("container", "kubernetes-agent", "pod")  # a pod spec, print-only
+
+
+@dataclass(frozen=True)
+class Runner:
+    """Where a step's shell runs. `block` is the agent block (agents) or the closure (inside, container…)."""
+
+    kind: str  # node | docker-agent | dockerfile-agent | inside | withDockerContainer | container | kubernetes-agent | pod
+    block: int | None
+    line: int
+    label: str  # how to name it to a person: "agent any (line 3)"
+
+
+@dataclass
+class Step:
+    tok: int  # the string token of the script
+    line: int
+    runner: Runner
+    commands: list[shell.Command] = field(default_factory=list)  # earthly/earth in the step's own shell
+    runs: list[shell.Command] = field(default_factory=list)  # `docker run` of an earthly image
+    wrappers: list[str] = field(default_factory=list)  # ./earthly.sh and the like
+
+    @property
+    def runs_earthly(self) -> bool:
+        return bool(self.commands or self.runs or self.wrappers)
+
+
+class PipelineModel:
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
+        self._runner_cache: dict[int | None, Runner] = {}
+        self.steps: list[Step] = []
+        for i in tree.call_strings(STEPS):
+            body = tree.toks[i].body
+            step = Step(i, tree.line(i), self.runner_of(i))
+            step.commands = shell.earthly_commands(body)
+            step.runs = shell.earthly_runs(body) if "docker" in body else []
+            step.wrappers = [m.group(0) for m in WRAPPER.finditer(body)]
+            self.steps.append(step)
+
+    def steps_in(self, within: range | None = None) -> list[Step]:
+        return [s for s in self.steps if within is None or s.tok in within]
+
+    def earthly_steps(self, within: range | None = None) -> list[Step]:
+        return [s for s in self.steps_in(within) if s.runs_earthly]
+
+    def earthly_text(self, within: range | None = None) -> str:
+        """The scripts of the steps that call earthly/earth themselves (to choose the variable's spelling)."""
+        return "\n".join(self.tree.toks[s.tok].body for s in self.steps_in(within) if s.commands)
+
+    # --- where a token runs ---------------------------------------------------------------------------------
+    def runner_of(self, tok: int) -> Runner:
+        inner = self.tree.block_of[tok]
+        return self._runner(inner)
+
+    def _runner(self, block: int | None) -> Runner:
+        if block in self._runner_cache:
+            return self._runner_cache[block]
+        found = self._own_runner(block) if block is not None else None
+        if found is None:
+            parent = None if block is None else self.tree.blocks[block].parent
+            found = self._runner(parent) if block is not None else Runner("node", None, 1, "the node (no agent is declared)")
+        self._runner_cache[block] = found
+        return found
+
+    def _own_runner(self, b: int) -> Runner | None:
+        tree = self.tree
+        blk = tree.blocks[b]
+        line = tree.line(blk.name_tok if blk.name_tok is not None else blk.open)
+        if blk.name == "inside" and blk.dotted:
+            return Runner("inside", b, line, f"docker.image(…).inside (line {line})")
+        if blk.name == "withDockerContainer" and not blk.dotted:
+            return Runner("withDockerContainer", b, line, f"withDockerContainer (line {line})")
+        if blk.name == "container" and not blk.dotted and blk.paren_open is not None:
+            return Runner("container", b, line, f"container(…) of a pod (line {line})")
+        if blk.name in ("podTemplate",) and not blk.dotted:
+            return Runner("pod", b, line, f"the pod's agent container (podTemplate, line {line})")
+        if blk.name == "node" and not blk.dotted:
+            return Runner("node", b, line, f"the node (node block, line {line})")
+        return self._agent(b)
+
+    def _agent(self, b: int) -> Runner | None:
+        """The agent a declarative `pipeline`/`stage`/`matrix` block declares, if any."""
+        tree = self.tree
+        agent = tree.child(b, "agent")
+        if agent is not None:
+            line = tree.line(tree.blocks[agent].name_tok or tree.blocks[agent].open)
+            for kind, name in (("docker-agent", "docker"), ("dockerfile-agent", "dockerfile")):
+                if tree.child(agent, name) is not None:
+                    return Runner(kind, agent, line, f"the {name} agent (line {line})")
+            if tree.child(agent, "kubernetes") is not None:
+                return Runner("kubernetes-agent", agent, line, f"the kubernetes agent (line {line})")
+            direct = tree.direct_tokens(agent)
+            for pos, i in enumerate(direct[:-1]):
+                tok, nxt = tree.toks[i], tree.toks[direct[pos + 1]]
+                if tok.text == "docker" and nxt.kind == "str":
+                    return Runner("docker-agent", agent, line, f"the docker agent (line {line})")
+                if tok.text == "dockerfile" and nxt.text == "true":
+                    return Runner("dockerfile-agent", agent, line, f"the dockerfile agent (line {line})")
+            return Runner("node", agent, line, f"the node its agent block selects (line {line})")
+        if tree.blocks[b].name not in ("pipeline", "stage", "matrix"):
+            return None
+        direct = tree.direct_tokens(b)
+        for pos, i in enumerate(direct[:-1]):
+            tok, nxt = tree.toks[i], tree.toks[direct[pos + 1]]
+            if tok.kind == "ident" and tok.text == "agent" and nxt.kind == "ident" and nxt.text in ("any", "none", "label"):
+                line = tree.line(i)
+                if nxt.text == "none":
+                    return None  # each stage brings its own agent; a stage without one has none to run in
+                return Runner("node", None, line, f"the node (agent {nxt.text}, line {line})")
+        return None

@@ -92,6 +92,7 @@ class Plan:
     risks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # printed on stderr: the plan may not reach earthly
 
     @property
     def changes_anything(self) -> bool:
@@ -111,6 +112,7 @@ class Plan:
             "risks": list(self.risks),
             "notes": list(self.notes),
             "refusals": [str(r) for r in self.refusals],
+            "warnings": list(self.warnings),
         }
 
 

@@ -116,7 +116,7 @@ class PipelineModel:
                     return Runner("docker-agent", agent, line, f"the docker agent (line {line})")
                 if tok.text == "dockerfile" and nxt.text == "true":
                     return Runner("dockerfile-agent", agent, line, f"the dockerfile agent (line {line})")
-            return Runner("node", agent, line, f"the node its agent block selects (line {line})")
+            return Runner("node", agent, line, f"{self._node_label(agent)} (agent, line {line})")
         if tree.blocks[b].name not in ("pipeline", "stage", "matrix"):
             return None
         direct = tree.direct_tokens(b)
@@ -126,5 +126,18 @@ class PipelineModel:
                 line = tree.line(i)
                 if nxt.text == "none":
                     return None  # each stage brings its own agent; a stage without one has none to run in
-                return Runner("node", None, line, f"the node (agent {nxt.text}, line {line})")
+                if nxt.text == "label":
+                    return Runner("node", None, line, f"{self._node_label(b, i)} (agent, line {line})")
+                return Runner("node", None, line, f"the node (agent any, line {line})")
         return None
+
+    def _node_label(self, block: int, after: int | None = None) -> str:
+        """`the node labelled 'x'` from the first `label 'x'` in the agent (or after a token), else `the node`."""
+        toks = self.tree.toks
+        span = range(after if after is not None else self.tree.blocks[block].open, self.tree.blocks[block].close)
+        for i in span:
+            if toks[i].text == "label" and i + 1 < len(toks):
+                j = i + 2 if toks[i + 1].text == "(" else i + 1
+                if toks[j].kind == "str":
+                    return f"the node labelled {toks[j].text}"
+        return "the node"

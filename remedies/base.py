@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from earthly_doctor.fsutil import atomic_write_bytes, remove_stale_temps
 from earthly_doctor.remedies.catalog import describe
-from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused
+from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, NotApplicable
 
 BACKUP_SUFFIX = ".earthly-doctor.bak"
 CREATED_SUFFIX = ".earthly-doctor.created"  # marker: the file did not exist before, so undo removes it
@@ -214,7 +214,7 @@ class Remedy:
             outcome = editor(before or "")
         except EditRefused as exc:
             # A missing file that this editor cannot create: say so, not what the editor found lacking in "".
-            reason = "no such file" if before is None else f"cannot edit safely: {exc.reason}"
+            reason = "no such file" if before is None else exc.reason if isinstance(exc, NotApplicable) else f"cannot edit safely: {exc.reason}"
             plan.refusals.append(Refusal(target.path, 0 if before is None else exc.line, reason))
             return
         if before is None and not outcome.changes:

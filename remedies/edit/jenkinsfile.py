@@ -10,7 +10,7 @@ import re
 from earthly_doctor.remedies.edit import shell
 from earthly_doctor.remedies.edit.groovy import Tree
 from earthly_doctor.remedies.edit.pipeline_model import CONTAINER_KINDS, POD_KINDS, PipelineModel, Step
-from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Splicer, indent_unit, newline_of
+from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, NotApplicable, Splicer, indent_unit, newline_of
 from earthly_doctor.gobool import GO_TRUE  # Go strconv.ParseBool, as urfave/cli reads the variable
 
 _NETWORK = shell._NETWORK
@@ -335,7 +335,7 @@ def edit_host_network(text: str) -> EditOutcome:
     tree = ed.tree
     steps = ed.model.earthly_steps()
     if not steps:
-        raise EditRefused(0, "no sh step runs earthly here, so no container to give --network host; add it to the "
+        raise NotApplicable(0, "no sh step runs earthly here, so no container to give --network host; add it to the "
                              "container that runs earthly yourself, or name that script with --file")
     done: set[int] = set()
     on_node: list[Step] = []
@@ -371,10 +371,10 @@ def edit_host_network(text: str) -> EditOutcome:
         return ed.done()
     if wrapped and not on_node:
         step = wrapped[0]
-        raise EditRefused(step.line, f"earthly runs in whatever {step.wrappers[0]} starts; give that script to "
+        raise NotApplicable(step.line, f"earthly runs in whatever {step.wrappers[0]} starts; give that script to "
                                      f"`fix --remedy host-network --file {step.wrappers[0].lstrip('./') or step.wrappers[0]}`")
     step = on_node[0]
-    raise EditRefused(step.line, f"earthly runs on {step.runner.label}, not in a container, so there is no container "
+    raise NotApplicable(step.line, f"earthly runs on {step.runner.label}, not in a container, so there is no container "
                                  "network to change; use disable-proxy, or run earthly in a docker agent")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Lines, Splicer, newline_of
+from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Lines, NotApplicable, Splicer, newline_of
 from earthly_doctor.gobool import GO_TRUE  # Go strconv.ParseBool, as urfave/cli reads the variable
 
 FLAG = "--disable-remote-registry-proxy"
@@ -289,7 +289,7 @@ def edit_script_host_network(text: str) -> EditOutcome:
         commands = earthly_commands(text)
         if commands:
             line = Lines(text).line_of(commands[0].start)
-            raise EditRefused(line, "earthly runs directly in this script, not in a container it starts; host-network "
+            raise NotApplicable(line, "earthly runs directly in this script, not in a container it starts; host-network "
                                     "changes a container: run the script in one with --network host, or use disable-proxy")
-        raise EditRefused(0, "no `docker run` of an earthly image here; add --network host to the container that runs earthly yourself")
+        raise NotApplicable(0, "no `docker run` of an earthly image here; add --network host to the container that runs earthly yourself")
     return EditOutcome(splicer.apply(), changes, [], already)

@@ -253,3 +253,57 @@ def test_disable_proxy_passes_the_variable_to_a_docker_run_earthly_container():
     out = J.edit_disable_proxy(both)
     assert f"docker run -e {KEY}=true --rm" in out.text and f"    environment {{\n        {KEY} = 'true'\n    }}\n" in out.text
     assert J.edit_disable_proxy(out.text).text == out.text
+
+
+def test_flag_style_with_a_stage_edits_only_that_stage():
+    """Issue 11: `--style flag --stage X` put the flag on other stages' sh steps too."""
+    text = ("pipeline {\n    agent any\n    stages {\n        stage('Lint') {\n            steps {\n                sh 'earthly +lint'\n"
+            "            }\n        }\n        stage('Image') {\n            steps {\n                sh 'earthly --push +image'\n"
+            "            }\n        }\n    }\n}\n")
+    out = J.edit_disable_proxy(text, style="flag", stage="Image")
+    assert out.text == text.replace("earthly --push", "earthly --disable-remote-registry-proxy --push")
+    assert out.changes == ["line 11: added --disable-remote-registry-proxy before the target"]
+
+
+def test_earth_in_a_multi_line_sh_call_with_continuations_is_found():
+    """Issue 11: `sh('''FORCE_COLOR=1 \\ earth \\ … +all''')` is an earth call: flag style edits it, both spellings."""
+    text = "node {\n    sh('''\n        FORCE_COLOR=1 \\\n        earth \\\n        +all\n    ''')\n}\n"
+    out = J.edit_disable_proxy(text, style="flag")
+    assert "        earth --disable-remote-registry-proxy \\\n" in out.text
+    env = J.edit_disable_proxy(text)
+    assert env.text.startswith("node {\n    env.EARTH_DISABLE_REMOTE_REGISTRY_PROXY = 'true'\n"
+                               "    env.EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY = 'true'\n    sh('''")
+
+
+def test_host_network_refuses_when_earthly_runs_on_the_node_and_leaves_the_deploy_container_alone():
+    """Issue 11: with `agent any`, the deploy's `docker run -d -p 3000:3000 app` got --network host (its -p then ignored)."""
+    text = ("pipeline {\n    agent any\n    stages {\n        stage('Build') {\n            steps {\n"
+            "                sh 'earthly --ci +docker'\n            }\n        }\n        stage('Deploy') {\n            steps {\n"
+            "                sh 'docker run -d -p 3000:3000 app'\n            }\n        }\n    }\n}\n")
+    with pytest.raises(EditRefused) as info:
+        J.edit_host_network(text)
+    assert info.value.line == 6 and "runs on the node (agent any, line 2)" in info.value.reason
+    assert "use disable-proxy" in info.value.reason
+
+
+def test_host_network_edits_the_earthly_docker_run_not_the_agent_or_the_other_runs():
+    text = ("pipeline {\n    agent { docker { image 'docker:27'; args '-v /var/run/docker.sock:/var/run/docker.sock' } }\n"
+            "    stages {\n        stage('Build') {\n            steps {\n"
+            "                sh 'docker run --rm -v /var/run/docker.sock:/var/run/docker.sock earthly/earthly:v0.8.15 +target'\n"
+            "                sh 'docker run -d -p 3000:3000 app'\n            }\n        }\n    }\n}\n")
+    out = J.edit_host_network(text)
+    assert out.text == text.replace("docker run --rm", "docker run --network host --rm")
+    proxy = J.edit_disable_proxy(text)
+    assert proxy.text == text.replace("docker run --rm", f"docker run -e {KEY}=true --rm")
+
+
+def test_host_network_on_a_file_without_earthly_refuses():
+    text = "pipeline {\n    agent { docker { image 'node:20' } }\n    stages {\n        stage('t') {\n            steps {\n                sh 'npm test'\n            }\n        }\n    }\n}\n"
+    with pytest.raises(EditRefused, match="no sh step runs earthly"):
+        J.edit_host_network(text)
+
+
+def test_a_new_environment_block_follows_allman_braces():
+    text = "pipeline\n{\n    agent any\n    stages\n    {\n        stage('b')\n        {\n            steps\n            {\n                sh 'earthly +b'\n            }\n        }\n    }\n}\n"
+    out = J.edit_disable_proxy(text)
+    assert out.text == text.replace("    stages\n", f"    environment\n    {{\n        {KEY} = 'true'\n    }}\n    stages\n")

@@ -281,34 +281,18 @@ def _with_env_sets(ed: _Edit, node: int, key: str) -> bool:
             elif t.interpolated:
                 raise EditRefused(ed.line(j), f"withEnv sets {key} from an expression; set it to true yourself")
             else:
+                # An inner withEnv wins over an outer one: a 'false' here would undo any setting outside it.
                 ed.splicer.replace(t.body_start + m.start(2), t.body_end, "true")
                 ed.out.changes.append(f"line {ed.line(j)}: changed withEnv {t.body} to {key}=true")
     return found
 
 
 def _scripted_with_env(ed: _Edit, node: int, key: str) -> None:
+    """Wrap one scripted stage in withEnv: `--stage` asks for the setting in that stage only, which `env.X` is not."""
     tree = ed.tree
     blk = tree.blocks[node]
-    found = False
-    for i in tree.tokens_in(node):
-        tok = tree.toks[i]
-        if tok.kind == "ident" and tok.text == "withEnv":
-            close = tree.paren_match.get(i + 1, i + 1)
-            for j in range(i + 1, close):
-                t = tree.toks[j]
-                m = re.fullmatch(rf"({'|'.join(shell.ENV_KEYS)})=(.*)", t.body) if t.kind == "str" else None
-                if m is None:
-                    continue
-                found = True
-                if m.group(2) in GO_TRUE:
-                    ed.out.already.append(f"line {ed.line(j)}: withEnv already sets {t.body}")
-                elif t.interpolated:
-                    raise EditRefused(ed.line(j), f"withEnv sets {m.group(1)} from an expression; set it to true yourself")
-                else:
-                    # An inner withEnv wins over an outer one: a 'false' here would undo any wrapping.
-                    ed.splicer.replace(t.body_start + m.start(2), t.body_end, "true")
-                    ed.out.changes.append(f"line {ed.line(j)}: changed withEnv {t.body} to {m.group(1)}=true")
-    if found:
+    found = [_with_env_sets(ed, node, k) for k in shell.ENV_KEYS]
+    if any(found):
         return
     ed.require_multiline(node, f"the {blk.name} block")
     open_line = ed.line(blk.open)

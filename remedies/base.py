@@ -214,7 +214,10 @@ class Remedy:
             outcome = editor(before or "")
         except EditRefused as exc:
             # A missing file that this editor cannot create: say so, not what the editor found lacking in "".
-            reason = "no such file" if before is None else exc.reason if isinstance(exc, NotApplicable) else f"cannot edit safely: {exc.reason}"
+            if before is None:
+                reason = "no such file"
+            else:  # advice reads as advice; a parse problem says the editor could not follow the file
+                reason = exc.reason if isinstance(exc, NotApplicable) else f"cannot edit safely: {exc.reason}"
             plan.refusals.append(Refusal(target.path, 0 if before is None else exc.line, reason))
             return
         if before is None and not outcome.changes:

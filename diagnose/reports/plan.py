@@ -93,7 +93,8 @@ def fix_lines(result: Any) -> list[Line]:
             elif any(e.already for e in plan.edits):
                 out.append(("bold", f"{plan.remedy}: already applied; nothing to write"))
             else:
-                out.append(("bold", f"{plan.remedy}: nothing to change in these files; see the steps and commands above"))
+                said = "nothing to change in these files; see the steps and commands above"
+                out.append(("bold", f"{plan.remedy}: {said}"))
     elif result.mode == "apply" and result.applied is not None:
         applied = result.applied
         if applied.refusals:

@@ -25,13 +25,15 @@ def edit_env_disable_proxy(text: str, key: str = "EARTHLY_DISABLE_REMOTE_REGISTR
         last = relevant[-1]
         value = last.group("val").strip("'\"")
         if value in GO_TRUE:
-            return EditOutcome(text, already=[f"line {lines.line_of(last.start())}: {last.group('key')}={value} is already set"])
+            line = lines.line_of(last.start())
+            return EditOutcome(text, already=[f"line {line}: {last.group('key')}={value} is already set"])
     splicer = Splicer(text)
     changes = []
     if relevant:
         m = relevant[-1]  # the one that wins, so the one to correct
         splicer.replace(m.start("val"), m.end("val"), "true")
-        changes.append(f"line {lines.line_of(m.start())}: changed {m.group('key')}={m.group('val')} to {m.group('key')}=true")
+        key_set = m.group("key")
+        changes.append(f"line {lines.line_of(m.start())}: changed {key_set}={m.group('val')} to {key_set}=true")
     else:
         nl = newline_of(text) if text else "\n"
         prefix = nl if text and not text.endswith("\n") else ""

@@ -207,7 +207,8 @@ def _declarative_env(ed: _Edit, target: int, key: str, keys: tuple[str, ...]) ->
     entries = "".join(f"{indent}{ed.unit}{k} = 'true'{ed.nl}" for k in keys)
     block = f"{ed.open_block(indent, 'environment')}{entries}{indent}}}{ed.nl}"
     ed.splicer.insert(at, block)
-    ed.out.changes.append(f"line {line}: added a {where} environment block with {' and '.join(k + ' = true' for k in keys)}")
+    names = " and ".join(f"{k} = 'true'" for k in keys)
+    ed.out.changes.append(f"line {line}: added a {where} environment block with {names}")
 
 
 def _above_comments(ed: _Edit, line: int, floor: int) -> int:
@@ -351,12 +352,15 @@ def edit_host_network(text: str) -> EditOutcome:
         )
     if ed.out.changes or ed.out.already or pods:
         for step in on_node:
-            ed.out.notes.append(f"line {step.line}: this earthly runs on {step.runner.label}, not in a container (not edited)")
+            ed.out.notes.append(
+                f"line {step.line}: this earthly runs on {step.runner.label}, not in a container (not edited)"
+            )
         return ed.done()
     if wrapped and not on_node:
         step = wrapped[0]
-        raise NotApplicable(step.line, f"earthly runs in whatever {step.wrappers[0]} starts; give that script to "
-                                     f"`fix --remedy host-network --file {step.wrappers[0].lstrip('./') or step.wrappers[0]}`")
+        script = step.wrappers[0]
+        raise NotApplicable(step.line, f"earthly runs in whatever {script} starts; give that script to "
+                                       f"`fix --remedy host-network --file {script.lstrip('./') or script}`")
     step = on_node[0]
     raise NotApplicable(step.line, f"earthly runs on {step.runner.label}, not in a container, so there is no container "
                                  "network to change; use disable-proxy, or run earthly in a docker agent")

@@ -24,7 +24,8 @@ POD_KINDS = ("container", "kubernetes-agent", "pod")  # a pod spec, print-only
 class Runner:
     """Where a step's shell runs. `block` is the agent block (agents) or the closure (inside, container…)."""
 
-    kind: str  # node | docker-agent | dockerfile-agent | inside | withDockerContainer | container | kubernetes-agent | pod
+    # node | docker-agent | dockerfile-agent | inside | withDockerContainer | container | kubernetes-agent | pod
+    kind: str
     block: int | None
     line: int
     label: str  # how to name it to a person: "agent any (line 3)"
@@ -75,10 +76,10 @@ class PipelineModel:
     def _runner(self, block: int | None) -> Runner:
         if block in self._runner_cache:
             return self._runner_cache[block]
-        found = self._own_runner(block) if block is not None else None
-        if found is None:
-            parent = None if block is None else self.tree.blocks[block].parent
-            found = self._runner(parent) if block is not None else Runner("node", None, 1, "the node (no agent is declared)")
+        if block is None:
+            found = Runner("node", None, 1, "the node (no agent is declared)")
+        else:
+            found = self._own_runner(block) or self._runner(self.tree.blocks[block].parent)
         self._runner_cache[block] = found
         return found
 
@@ -122,7 +123,7 @@ class PipelineModel:
         direct = tree.direct_tokens(b)
         for pos, i in enumerate(direct[:-1]):
             tok, nxt = tree.toks[i], tree.toks[direct[pos + 1]]
-            if tok.kind == "ident" and tok.text == "agent" and nxt.kind == "ident" and nxt.text in ("any", "none", "label"):
+            if tok.text == "agent" and nxt.kind == "ident" and nxt.text in ("any", "none", "label"):
                 line = tree.line(i)
                 if nxt.text == "none":
                     return None  # each stage brings its own agent; a stage without one has none to run in

@@ -211,7 +211,7 @@ def _env_opt(key: str) -> re.Pattern[str]:
 
 def pass_env_to_earthly_runs(text: str, splicer: Splicer, keys: tuple[str, ...], base: int = 0,
                              line_base: int = 0) -> tuple[list[str], list[str]]:
-    """Set the variables on `docker run … earthly/earthly …`: an exported or job variable never reaches the container."""
+    """Set the variables on `docker run … earthly/earthly …`: the job's environment never reaches the container."""
     changes, already = [], []
     lines = Lines(text)
     for run in earthly_runs(text):
@@ -220,7 +220,8 @@ def pass_env_to_earthly_runs(text: str, splicer: Splicer, keys: tuple[str, ...],
             opt = _env_opt(key).search(text, run.cmd_end, run.end)
             if opt is None:
                 splicer.insert(base + run.cmd_end, f" -e {key}=true")
-                changes.append(f"line {line}: added -e {key}=true to docker run (the container does not inherit the environment)")
+                why = "the container does not inherit the environment"
+                changes.append(f"line {line}: added -e {key}=true to docker run ({why})")
             elif opt.group("val") in GO_TRUE:
                 already.append(f"line {line}: docker run already passes {key}={opt.group('val')}")
             elif opt.group("val") is None:
@@ -233,7 +234,7 @@ def pass_env_to_earthly_runs(text: str, splicer: Splicer, keys: tuple[str, ...],
 
 
 def keys_for(text: str) -> tuple[str, ...]:
-    """The variables to set: EarthBuild's `earth` reads EARTH_…; old Earthly was also called `earth` and reads EARTHLY_…"""
+    """The variables to set: EarthBuild's `earth` reads EARTH_…; old Earthly, also called `earth`, reads EARTHLY_…"""
     bins = {c.binary for c in earthly_commands(text)}
     return (ENV_KEYS[1], ENV_KEYS[0]) if "earth" in bins else (ENV_KEYS[0],)
 
@@ -289,7 +290,9 @@ def edit_script_host_network(text: str) -> EditOutcome:
         commands = earthly_commands(text)
         if commands:
             line = Lines(text).line_of(commands[0].start)
-            raise NotApplicable(line, "earthly runs directly in this script, not in a container it starts; host-network "
-                                    "changes a container: run the script in one with --network host, or use disable-proxy")
-        raise NotApplicable(0, "no `docker run` of an earthly image here; add --network host to the container that runs earthly yourself")
+            raise NotApplicable(line, "earthly runs directly in this script, not in a container it starts; "
+                                      "host-network changes a container: run the script in one with --network host, "
+                                      "or use disable-proxy")
+        raise NotApplicable(0, "no `docker run` of an earthly image here; add --network host to the container that "
+                               "runs earthly yourself")
     return EditOutcome(splicer.apply(), changes, [], already)

@@ -40,7 +40,9 @@ def options(args: list[str]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("source,remedy,extra", CASES, ids=[f"{c[0].name}-{c[1]}-{'-'.join(c[2])}" for c in CASES])
-def test_the_printed_command_applies_the_same_plan_from_another_folder(tmp_path: Path, source: Path, remedy: str, extra: list[str]):
+def test_the_printed_command_applies_the_same_plan_from_another_folder(
+    tmp_path: Path, source: Path, remedy: str, extra: list[str]
+) -> None:
     here, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
     (here / "ci").mkdir(parents=True)
     elsewhere.mkdir()

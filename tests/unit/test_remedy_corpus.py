@@ -87,15 +87,14 @@ def test_host_network_edits_only_containers_that_run_earthly(path: Path):
     except EditRefused:
         return  # refusing is always safe; the reviewed refusals are goldens
     new = outcome.text
-    changed = [
-        j for tag, _, _, j1, j2 in difflib.SequenceMatcher(a=source.splitlines(), b=new.splitlines(), autojunk=False).get_opcodes()
-        if tag != "equal" for j in range(j1, j2)
-    ]
+    matcher = difflib.SequenceMatcher(a=source.splitlines(), b=new.splitlines(), autojunk=False)
+    changed = [j for tag, _, _, j1, j2 in matcher.get_opcodes() if tag != "equal" for j in range(j1, j2)]
     lines = new.splitlines(keepends=True)
     for j in changed:
         offset = sum(len(line) for line in lines[:j]) + lines[j].find("--network host")
         assert "--network host" in lines[j], f"{path.name}:{j + 1}: host-network changed a line without adding the flag"
-        assert _runs_earthly_where(new, offset), f"{path.name}:{j + 1}: --network host on a container that does not run earthly"
+        where = f"{path.name}:{j + 1}"
+        assert _runs_earthly_where(new, offset), f"{where}: --network host on a container that does not run earthly"
 
 
 @pytest.mark.parametrize("name,row", sorted(sources().items()), ids=sorted(sources()))
@@ -123,7 +122,8 @@ def test_disable_proxy_warns_about_a_file_that_shows_no_earthly(tmp_path: Path):
     quiet.write_bytes((PUBLIC / "docker-workflow-agentDocker.Jenkinsfile").read_bytes())
     loud = tmp_path / "earthly.Jenkinsfile"
     loud.write_bytes((PUBLIC / "storj-eventkit.Jenkinsfile").read_bytes())
-    plan = remedy.plan(Topology(cause="proxy-unreachable"), [Target(quiet, "jenkinsfile"), Target(loud, "jenkinsfile")], {})
+    targets = [Target(quiet, "jenkinsfile"), Target(loud, "jenkinsfile")]
+    plan = remedy.plan(Topology(cause="proxy-unreachable"), targets, {})
     assert len(plan.warnings) == 1 and plan.warnings[0].startswith(f"{quiet}: no earthly call is visible")
 
 

@@ -21,7 +21,9 @@ GOLDENS = ROOT / "tests" / "goldens" / "remedies"
 UPDATE = bool(os.environ.get("EARTHLY_DOCTOR_UPDATE_GOLDENS"))
 
 # Jenkinsfiles whose host-network result is print-only (earthly runs in a pod: the pod spec is not edited).
-PRINT_ONLY_HOST_NETWORK = {"kubernetes-agent.Jenkinsfile", "kubernetes-yaml.Jenkinsfile", "pod-template-scripted.Jenkinsfile"}
+PRINT_ONLY_HOST_NETWORK = {
+    "kubernetes-agent.Jenkinsfile", "kubernetes-yaml.Jenkinsfile", "pod-template-scripted.Jenkinsfile",
+}
 
 
 def corpus() -> list[Path]:

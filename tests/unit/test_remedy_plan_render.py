@@ -31,17 +31,19 @@ def test_plain():
     assert "     $ export X=true" in text and "     - slower" in text
     # A refused plan is not offered for applying, and its reason is printed once.
     assert text.rstrip().endswith("Dry run: nothing was written.\ndisable-proxy: refused; there is nothing to apply")
-    assert "cannot edit safely: nope" not in text and "To apply" not in text  # the CLI prints the reason once, on stderr
+    assert "cannot edit safely: nope" not in text and "To apply" not in text  # the CLI prints why once, on stderr
 
 
 def test_plain_offers_the_exact_command_and_tells_already_from_nothing():
     res = result()
     res.plans[0].refusals = []
-    res.hints = {"disable-proxy": "earthly-doctor fix --apply --from /r/report.json --remedy disable-proxy --file /w/Jenkinsfile"}
+    command = "earthly-doctor fix --apply --from /r/report.json --remedy disable-proxy --file /w/Jenkinsfile"
+    res.hints = {"disable-proxy": command}
     assert render_fix_plain(res).rstrip().endswith(f"To apply disable-proxy: {res.hints['disable-proxy']}")
     edit = res.plans[0].edits[0]
     edit.after = edit.before
-    assert render_fix_plain(res).rstrip().endswith("disable-proxy: nothing to change in these files; see the steps and commands above")
+    nothing = "disable-proxy: nothing to change in these files; see the steps and commands above"
+    assert render_fix_plain(res).rstrip().endswith(nothing)
     edit.already = ["line 2: already there"]
     assert render_fix_plain(res).rstrip().endswith("disable-proxy: already applied; nothing to write")
 

@@ -347,13 +347,13 @@ def edit_host_network(text: str) -> EditOutcome:
     if pods:
         runner = pods[0].runner
         ed.out.notes.append(
-            f"line {runner.line}: earthly runs in {runner.label} (not edited): add `hostNetwork: true` to the pod "
+            f"line {runner.line}: earthly runs {runner.where} (not edited): add `hostNetwork: true` to the pod "
             "spec of that pod template:\n  spec:\n    hostNetwork: true\n    dnsPolicy: ClusterFirstWithHostNet"
         )
     if ed.out.changes or ed.out.already or pods:
         for step in on_node:
             ed.out.notes.append(
-                f"line {step.line}: this earthly runs on {step.runner.label}, not in a container (not edited)"
+                f"line {step.line}: this earthly runs {step.runner.where}, not in a container (not edited)"
             )
         return ed.done()
     if wrapped and not on_node:
@@ -362,7 +362,10 @@ def edit_host_network(text: str) -> EditOutcome:
         raise NotApplicable(step.line, f"earthly runs in whatever {script} starts; give that script to "
                                        f"`fix --remedy host-network --file {script.lstrip('./') or script}`")
     step = on_node[0]
-    raise NotApplicable(step.line, f"earthly runs on {step.runner.label}, not in a container, so there is no container "
+    if step.runner.kind == "function":
+        raise NotApplicable(step.line, f"earthly runs {step.runner.where}, so which container runs it is not visible "
+                                       "here; add --network host to that agent yourself, or use disable-proxy")
+    raise NotApplicable(step.line, f"earthly runs {step.runner.where}, not in a container, so there is no container "
                                  "network to change; use disable-proxy, or run earthly in a docker agent")
 
 

@@ -28,7 +28,7 @@ class Runner:
     kind: str
     block: int | None
     line: int
-    label: str  # how to name it to a person: "agent any (line 3)"
+    where: str  # where earthly then runs, for a person: "on the node (agent any, line 3)", "in the docker agent (…)"
 
 
 @dataclass
@@ -77,7 +77,7 @@ class PipelineModel:
         if block in self._runner_cache:
             return self._runner_cache[block]
         if block is None:
-            found = Runner("node", None, 1, "the node (no agent is declared)")
+            found = Runner("node", None, 1, "on the node (no agent is declared)")
         else:
             found = self._own_runner(block) or self._runner(self.tree.blocks[block].parent)
         self._runner_cache[block] = found
@@ -88,15 +88,18 @@ class PipelineModel:
         blk = tree.blocks[b]
         line = tree.line(blk.name_tok if blk.name_tok is not None else blk.open)
         if blk.name == "inside" and blk.dotted:
-            return Runner("inside", b, line, f"docker.image(…).inside (line {line})")
+            return Runner("inside", b, line, f"in docker.image(…).inside (line {line})")
         if blk.name == "withDockerContainer" and not blk.dotted:
-            return Runner("withDockerContainer", b, line, f"withDockerContainer (line {line})")
+            return Runner("withDockerContainer", b, line, f"in withDockerContainer (line {line})")
         if blk.name == "container" and not blk.dotted and blk.paren_open is not None:
-            return Runner("container", b, line, f"container(…) of a pod (line {line})")
+            return Runner("container", b, line, f"in container(…) of a pod (line {line})")
         if blk.name in ("podTemplate",) and not blk.dotted:
-            return Runner("pod", b, line, f"the pod's agent container (podTemplate, line {line})")
+            return Runner("pod", b, line, f"in the pod's agent container (podTemplate, line {line})")
         if blk.name == "node" and not blk.dotted:
-            return Runner("node", b, line, f"the node (node block, line {line})")
+            return Runner("node", b, line, f"on the node (node block, line {line})")
+        if self._is_method(b):
+            # A function's steps run wherever it is called from: no container of its own to change.
+            return Runner("function", b, line, f"in {blk.name}() (line {line}), on whatever agent calls it")
         return self._agent(b)
 
     def _agent(self, b: int) -> Runner | None:
@@ -107,17 +110,17 @@ class PipelineModel:
             line = tree.line(tree.blocks[agent].name_tok or tree.blocks[agent].open)
             for kind, name in (("docker-agent", "docker"), ("dockerfile-agent", "dockerfile")):
                 if tree.child(agent, name) is not None:
-                    return Runner(kind, agent, line, f"the {name} agent (line {line})")
+                    return Runner(kind, agent, line, f"in the {name} agent (line {line})")
             if tree.child(agent, "kubernetes") is not None:
-                return Runner("kubernetes-agent", agent, line, f"the kubernetes agent (line {line})")
+                return Runner("kubernetes-agent", agent, line, f"in the kubernetes agent (line {line})")
             direct = tree.direct_tokens(agent)
             for pos, i in enumerate(direct[:-1]):
                 tok, nxt = tree.toks[i], tree.toks[direct[pos + 1]]
                 if tok.text == "docker" and nxt.kind == "str":
-                    return Runner("docker-agent", agent, line, f"the docker agent (line {line})")
+                    return Runner("docker-agent", agent, line, f"in the docker agent (line {line})")
                 if tok.text == "dockerfile" and nxt.text == "true":
-                    return Runner("dockerfile-agent", agent, line, f"the dockerfile agent (line {line})")
-            return Runner("node", agent, line, f"{self._node_label(agent)} (agent, line {line})")
+                    return Runner("dockerfile-agent", agent, line, f"in the dockerfile agent (line {line})")
+            return Runner("node", agent, line, f"on {self._node_label(agent)} (agent, line {line})")
         if tree.blocks[b].name not in ("pipeline", "stage", "matrix"):
             return None
         direct = tree.direct_tokens(b)
@@ -128,9 +131,17 @@ class PipelineModel:
                 if nxt.text == "none":
                     return None  # each stage brings its own agent; a stage without one has none to run in
                 if nxt.text == "label":
-                    return Runner("node", None, line, f"{self._node_label(b, i)} (agent, line {line})")
-                return Runner("node", None, line, f"the node (agent any, line {line})")
+                    return Runner("node", None, line, f"on {self._node_label(b, i)} (agent, line {line})")
+                return Runner("node", None, line, f"on the node (agent any, line {line})")
         return None
+
+    def _is_method(self, b: int) -> bool:
+        """`def name(…) {` or `void name(…) {`: a function definition, not a call that takes a closure."""
+        blk = self.tree.blocks[b]
+        if blk.name_tok is None or blk.paren_open is None or blk.dotted or blk.name_tok == 0:
+            return False
+        before = self.tree.toks[blk.name_tok - 1]
+        return before.kind == "ident" and (before.text in ("def", "void") or before.text[:1].isupper())
 
     def _node_label(self, block: int, after: int | None = None) -> str:
         """`the node labelled 'x'` from the first `label 'x'` in the agent (or after a token), else `the node`."""

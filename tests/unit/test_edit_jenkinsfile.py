@@ -324,3 +324,11 @@ def test_a_new_environment_block_follows_allman_braces():
     out = J.edit_disable_proxy(text)
     block = f"    environment\n    {{\n        {KEY} = 'true'\n    }}\n"
     assert out.text == text.replace("    stages\n", block + "    stages\n")
+
+
+def test_earthly_in_a_function_is_not_pinned_on_an_agent_it_may_not_run_in():
+    """A `def build() { sh 'earthly …' }` runs wherever it is called: host-network cannot tell which container."""
+    text = "def build() {\n    sh 'earthly +all'\n}\n\n" + _pipeline("Build: build()", agent="{ docker { image 'node:20' } }")
+    with pytest.raises(EditRefused) as info:
+        J.edit_host_network(text)
+    assert info.value.line == 2 and "in build() (line 1), on whatever agent calls it" in info.value.reason

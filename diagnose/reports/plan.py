@@ -13,9 +13,9 @@ Line = tuple[str, str]
 
 def _plan_lines(number: int, plan: Any) -> list[Line]:
     out: list[Line] = [("bold", f"{number}. {plan.title} [{plan.remedy}]")]
-    for refusal in plan.refusals:  # the reason is the command's error line, printed once on stderr
+    for refusal in plan.refusals:  # the reason is printed once, as one line on stderr
         where = f"{refusal.path}:{refusal.line}" if refusal.line else str(refusal.path)
-        out.append(("bold red", f"   refused: {where} (the reason is printed as an error)"))
+        out.append(("bold red", f"   refused: {where} (why: on stderr)"))
     for edit in plan.edits:
         head = f"   {edit.name}" + (" (new file)" if edit.before is None else "")
         state = "" if edit.changed else ": already applied, nothing to change" if edit.already else ": nothing to change"

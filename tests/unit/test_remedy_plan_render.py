@@ -26,7 +26,7 @@ def test_plain():
     assert "\x1b[" not in text
     assert "Verdict: proxy-unreachable (likely)" in text
     assert "  not offered: host-network (does not apply)" in text
-    assert "   refused: build.sh:4 (the reason is printed as an error)" in text
+    assert "   refused: build.sh:4 (why: on stderr)" in text
     assert "     +b" in text and "     --- a/Jenkinsfile" in text
     assert "     $ export X=true" in text and "     - slower" in text
     # A refused plan is not offered for applying, and its reason is printed once.

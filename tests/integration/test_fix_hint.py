@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from earthly_doctor.remedies.edit.text import EditRefused
 from tests.integration.test_fix_cli import FAILURE, cli, write_report
 from tests.unit.test_remedy_goldens import JENKINSFILES, PUBLIC, read, run_editor
 
@@ -115,3 +116,44 @@ def test_disable_proxy_warns_on_stderr_naming_a_file_without_earthly(tmp_path: P
     warnings = [line for line in proc.stderr.splitlines() if "no earthly call is visible" in line]
     assert len(warnings) == 1 and str(tmp_path / "Jenkinsfile") in warnings[0]
 
+
+
+ALL = [(p, r) for p in sorted(JENKINSFILES.glob("*.Jenkinsfile")) + sorted(PUBLIC.glob("*.Jenkinsfile"))
+       for r in ("disable-proxy", "host-network")]
+
+
+@pytest.mark.parametrize("source,remedy", ALL, ids=[f"{p.name}-{r}" for p, r in ALL])
+def test_every_corpus_dry_run_hint_applies_its_plan_from_another_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: Path, remedy: str
+) -> None:
+    """In process (the CLI app through typer's runner) so the whole corpus stays fast: dry run in one folder with
+    relative paths, then the printed command from another; the file ends as the plan's diff said, or, for a refused
+    plan, no command is printed, the exit status is 2, and nothing is written."""
+    from typer.testing import CliRunner
+
+    from earthly_doctor.cli.app import build_app
+
+    here, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
+    (here / "ci").mkdir(parents=True)
+    elsewhere.mkdir()
+    target = here / "ci" / "Jenkinsfile"
+    target.write_bytes(source.read_bytes())
+    write_report(here / "report.json")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.chdir(here)
+    dry = CliRunner().invoke(build_app(), ["fix", "--from", "report.json", "--remedy", remedy, "--file", "ci/Jenkinsfile"])
+    try:
+        planned = run_editor(remedy, source, read(source), {}).text
+    except EditRefused:  # a refusal: the dry run must say so and offer nothing
+        assert dry.exit_code == 2 and "To apply" not in dry.stdout
+        assert target.read_bytes() == source.read_bytes()
+        return
+    assert dry.exit_code == 0, dry.output
+    if planned == read(source):  # print-only (a pod spec): nothing to apply
+        assert "To apply" not in dry.stdout and f"{remedy}: nothing to change" in dry.stdout
+        return
+    argv = hint(dry.stdout, remedy)
+    monkeypatch.chdir(elsewhere)
+    applied = CliRunner().invoke(build_app(), argv)
+    assert applied.exit_code == 0, applied.output
+    assert target.read_bytes() == planned.encode("utf-8")

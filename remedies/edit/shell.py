@@ -141,9 +141,9 @@ def docker_runs(text: str) -> list[Command]:
     return found
 
 
-_EARTHLY_IMAGE = re.compile(
-    r"(?:[\w.-]+(?::\d+)?/)*earth(?:ly|build)/earth(?:ly|build)(?::[\w.-]+)?(?:@sha256:[0-9a-f]+)?"
-)
+# An image whose repository's last part is earthly or earthbuild: earthly/earthly, ghcr.io/earthbuild/earthbuild,
+# a mirror's registry.example.com/ci/earthly. A volume such as earthly-tmp:/tmp/earthly has a ':' before its '/'.
+_EARTHLY_IMAGE = re.compile(r"(?:[\w.-]+(?::\d+)?/)+earth(?:ly|build)(?::[\w.-]+)?(?:@sha256:[0-9a-f]+)?")
 
 
 def is_earthly_run(run_text: str) -> bool:

@@ -174,3 +174,23 @@ def test_a_docker_run_of_an_earthly_image_with_a_target_is_the_earthly_run():
     assert out.text == text.replace("docker run --rm", "docker run --network host --rm")
     with pytest.raises(EditRefused, match="no `docker run` of an earthly image"):
         edit_script_host_network("docker run -d -p 3000:3000 app\n")
+
+
+@pytest.mark.parametrize(
+    "run,earthly",
+    [
+        ("docker run earthly/earthly:v0.8.15 +t", True),
+        ("docker run registry.example.com/ci/earthly:v0.8.15 +b", True),  # a mirror of the image
+        ("docker run ghcr.io/earthbuild/earthbuild:v0.8 +x", True),
+        ("docker run localhost:5000/earthly/earthly@sha256:abcd +x", True),
+        ("docker run myimg earthly +x", True),  # another image, whose command is earthly
+        ("docker run -v earthly-tmp:/tmp/earthly app", False),  # a volume named after earthly
+        ("docker run -v $HOME/.earthly:/root/.earthly app", False),
+        ("docker run acme/earthly-builder:1 make", False),
+        ("docker run -d -p 3000:3000 app", False),
+    ],
+)
+def test_which_docker_runs_run_earthly(run: str, earthly: bool):
+    from earthly_doctor.remedies.edit.shell import is_earthly_run
+
+    assert is_earthly_run(run) is earthly

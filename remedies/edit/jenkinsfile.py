@@ -319,7 +319,8 @@ def edit_host_network(text: str) -> EditOutcome:
     ed = _Edit(text)
     tree = ed.tree
     steps = ed.model.earthly_steps()
-    if not steps:
+    images = ed.model.earthly_image_runners()
+    if not steps and not images:
         raise NotApplicable(0, "no sh step runs earthly here, so no container to give --network host; add it to the "
                              "container that runs earthly yourself, or name that script with --file")
     done: set[int] = set()
@@ -344,6 +345,10 @@ def edit_host_network(text: str) -> EditOutcome:
             wrapped.append(step)
         else:
             on_node.append(step)
+    for runner in images:  # started from an earthly image: runs earthly even where no step shows it
+        if runner.block not in done:
+            done.add(runner.block)
+            _container_network(ed, runner.kind, runner.block)
     if pods:
         runner = pods[0].runner
         ed.out.notes.append(

@@ -64,6 +64,51 @@ class PipelineModel:
     def earthly_steps(self, within: range | None = None) -> list[Step]:
         return [s for s in self.steps_in(within) if s.runs_earthly]
 
+    def earthly_image_runners(self) -> list[Runner]:
+        """Containers started from an earthly image (`docker.image('earthly/earthly:…').inside`, a docker agent's
+        `image`): they run earthly whatever their steps look like (a script, a shared-library call)."""
+        found: dict[int, Runner] = {}
+        for b, blk in enumerate(self.tree.blocks):
+            runner = None
+            if blk.name in ("inside", "withDockerContainer"):
+                runner = self._own_runner(b)
+            elif blk.name == "agent" and blk.parent is not None:
+                runner = self._agent(blk.parent)
+            if runner is not None and runner.block is not None and runner.kind in ("docker-agent", "inside",
+                                                                                   "withDockerContainer"):
+                image = self.image_of(runner)
+                if image is not None and shell.is_earthly_image(image):
+                    found[runner.block] = runner
+        return list(found.values())
+
+    def image_of(self, runner: Runner) -> str | None:
+        """The image a container runner starts, when the file spells it as a plain string."""
+        tree = self.tree
+        toks = tree.toks
+        if runner.block is None:
+            return None
+        blk = tree.blocks[runner.block]
+        if runner.kind == "docker-agent":
+            docker = tree.child(runner.block, "docker")
+            direct = tree.direct_tokens(docker if docker is not None else runner.block)
+            for pos, i in enumerate(direct[:-1]):
+                nxt = toks[direct[pos + 1]]
+                if toks[i].text in ("image", "docker") and nxt.kind == "str" and not nxt.interpolated:
+                    return nxt.body
+            return None
+        if runner.kind == "inside" and blk.name_tok is not None and blk.name_tok >= 5:
+            # docker . image ( 'x' ) . inside
+            close, value = blk.name_tok - 2, blk.name_tok - 3
+            if toks[close].text == ")" and toks[value].kind == "str" and toks[value - 2].text == "image":
+                return toks[value].body if not toks[value].interpolated else None
+            return None
+        if runner.kind == "withDockerContainer" and blk.paren_open is not None and blk.paren_close is not None:
+            inner = range(blk.paren_open + 1, blk.paren_close)
+            for i in inner:
+                if toks[i].kind == "str" and (i == blk.paren_open + 1 or toks[i - 2].text == "image"):
+                    return None if toks[i].interpolated else toks[i].body
+        return None
+
     def earthly_text(self, within: range | None = None) -> str:
         """The scripts of the steps that call earthly/earth themselves (to choose the variable's spelling)."""
         return "\n".join(self.tree.toks[s.tok].body for s in self.steps_in(within) if s.commands)

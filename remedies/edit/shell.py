@@ -146,6 +146,10 @@ def docker_runs(text: str) -> list[Command]:
 _EARTHLY_IMAGE = re.compile(r"(?:[\w.-]+(?::\d+)?/)+earth(?:ly|build)(?::[\w.-]+)?(?:@sha256:[0-9a-f]+)?")
 
 
+def is_earthly_image(word: str) -> bool:
+    return bool(_EARTHLY_IMAGE.fullmatch(word))
+
+
 def is_earthly_run(run_text: str) -> bool:
     """A `docker run` of the earthly/earthly (or EarthBuild) image, or of any image whose command is earthly."""
     words = [w.strip("'\"") for w in _SPLICE.sub(" ", run_text).split()]

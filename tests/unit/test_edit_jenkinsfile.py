@@ -332,3 +332,29 @@ def test_earthly_in_a_function_is_not_pinned_on_an_agent_it_may_not_run_in():
     with pytest.raises(EditRefused) as info:
         J.edit_host_network(text)
     assert info.value.line == 2 and "in build() (line 1), on whatever agent calls it" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    "agent,earthly",
+    [
+        ("{ docker { image 'earthly/earthly:v0.8.15' } }", True),
+        ("{ docker { image 'node:20' } }", False),
+    ],
+)
+def test_a_container_of_the_earthly_image_runs_earthly_even_when_its_steps_hide_it(agent: str, earthly: bool):
+    """`./ci/build.sh` in a container started from earthly/earthly: that container is the one to change."""
+    text = _pipeline("Build: sh './ci/build.sh'", agent=agent)
+    if earthly:
+        assert J.edit_host_network(text).text == text.replace("' } }", "'; args '--network host' } }")
+    else:
+        with pytest.raises(EditRefused, match="no sh step runs earthly"):
+            J.edit_host_network(text)
+
+
+def test_the_image_of_each_kind_of_container_is_read():
+    text = ("node {\n    docker.image('earthly/earthly:v0.8.15').inside('-u 0') {\n        sh 'ls'\n    }\n"
+            "    withDockerContainer(image: 'ghcr.io/earthbuild/earthbuild:v0.8', args: '-u 0') {\n        sh 'ls'\n    }\n"
+            "    docker.image(\"${img}\").inside {\n        sh 'ls'\n    }\n}\n")
+    out = J.edit_host_network(text)
+    assert out.text.count("--network host") == 2 and "inside('--network host -u 0')" in out.text
+    assert "args: '--network host -u 0'" in out.text and ".inside {" in out.text  # an expression image stays

@@ -153,7 +153,9 @@ def is_earthly_image(word: str) -> bool:
 def is_earthly_run(run_text: str) -> bool:
     """A `docker run` of the earthly/earthly (or EarthBuild) image, or of any image whose command is earthly."""
     words = [w.strip("'\"") for w in _SPLICE.sub(" ", run_text).split()]
-    return any(_EARTHLY_IMAGE.fullmatch(w) or w in ("earthly", "earth") for w in words)
+    # The command may be a path to the binary (/opt/bin/earthly); a volume (x:/tmp/earthly) has a ':' in it.
+    binaries = ("earthly", "earth")
+    return any(_EARTHLY_IMAGE.fullmatch(w) or (":" not in w and w.rsplit("/", 1)[-1] in binaries) for w in words)
 
 
 def earthly_runs(text: str) -> list[Command]:
@@ -238,7 +240,7 @@ def pass_env_to_earthly_runs(text: str, splicer: Splicer, keys: tuple[str, ...],
 
 
 def keys_for(text: str) -> tuple[str, ...]:
-    """The variables to set: EarthBuild's `earth` reads EARTH_…; old Earthly, also called `earth`, reads EARTHLY_…"""
+    """The variables to set: EarthBuild's `earth` reads EARTH_…; old Earthly (also `earth`) reads EARTHLY_…"""
     bins = {c.binary for c in earthly_commands(text)}
     return (ENV_KEYS[1], ENV_KEYS[0]) if "earth" in bins else (ENV_KEYS[0],)
 

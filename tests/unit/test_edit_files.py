@@ -184,6 +184,8 @@ def test_a_docker_run_of_an_earthly_image_with_a_target_is_the_earthly_run():
         ("docker run ghcr.io/earthbuild/earthbuild:v0.8 +x", True),
         ("docker run localhost:5000/earthly/earthly@sha256:abcd +x", True),
         ("docker run myimg earthly +x", True),  # another image, whose command is earthly
+        ("docker run -v /opt/bin:/opt/bin:ro python:3 /opt/bin/earthly +img", True),  # the binary by its path
+        ("docker run -v /opt/bin/earthly:/usr/bin/earthly python:3 make", False),
         ("docker run -v earthly-tmp:/tmp/earthly app", False),  # a volume named after earthly
         ("docker run -v $HOME/.earthly:/root/.earthly app", False),
         ("docker run acme/earthly-builder:1 make", False),

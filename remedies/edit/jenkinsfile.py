@@ -360,6 +360,9 @@ def edit_host_network(text: str) -> EditOutcome:
             ed.out.notes.append(
                 f"line {step.line}: this earthly runs {step.runner.where}, not in a container (not edited)"
             )
+        for step in wrapped:
+            ed.out.notes.append(f"line {step.line}: {step.wrappers[0]} (not edited) runs earthly where it says; give "
+                                "that script to --file to change it")
         return ed.done()
     if wrapped and not on_node:
         step = wrapped[0]

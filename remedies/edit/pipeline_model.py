@@ -1,9 +1,10 @@
 """Where each step of a Jenkinsfile runs, and which steps run Earthly: what the remedies target.
 
 A step (`sh`/`bat` string) runs in the innermost of: a `docker.image(…).inside`/`withDockerContainer` closure, a
-Kubernetes `container('x')` block, the agent of its stage (or matrix, or pipeline), a `podTemplate`, or the node.
-A step runs Earthly when its script calls `earthly`/`earth`, a wrapper such as `./earthly.sh`, or `docker run`s
-an earthly/EarthBuild image (then Earthly runs in that new container, not in the step's own).
+Kubernetes `container('x')` block, the agent of its stage (or matrix, or pipeline), a `podTemplate`, a function
+definition (then: wherever it is called), or the node. A step runs Earthly when its script calls `earthly`/`earth`,
+a wrapper such as `./earthly.sh`, or `docker run`s an earthly/EarthBuild image (then Earthly runs in that new
+container, not in the step's own); a container started from an earthly image runs Earthly whatever its steps say.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ POD_KINDS = ("container", "kubernetes-agent", "pod")  # a pod spec, print-only
 class Runner:
     """Where a step's shell runs. `block` is the agent block (agents) or the closure (inside, container…)."""
 
-    # node | docker-agent | dockerfile-agent | inside | withDockerContainer | container | kubernetes-agent | pod
+    # node | function | docker-agent | dockerfile-agent | inside | withDockerContainer | container | kubernetes-agent | pod
     kind: str
     block: int | None
     line: int

@@ -25,7 +25,7 @@ POD_KINDS = ("container", "kubernetes-agent", "pod")  # a pod spec, print-only
 class Runner:
     """Where a step's shell runs. `block` is the agent block (agents) or the closure (inside, container…)."""
 
-    # node | function | docker-agent | dockerfile-agent | inside | withDockerContainer | container | kubernetes-agent | pod
+    # node, function, docker-agent, dockerfile-agent, inside, withDockerContainer, container, kubernetes-agent, pod
     kind: str
     block: int | None
     line: int

@@ -22,7 +22,7 @@ _WRAPPERS = r"(?:(?:sudo|exec|time|command|nohup|env)(?:[ \t]+-\S+)*[ \t]+)*"
 _ASSIGNS = r"(?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;&|]*)[ \t]+)*"
 _EARTHLY = re.compile(
     _POSITION + _WRAPPERS + r"(?P<assigns>" + _ASSIGNS + r")"
-    r"(?P<cmd>(?:(?:\.{1,2}|~|\$\{?\w+\}?)?/(?:[\w.+-]+/)*)?(?P<bin>earthly|earth))(?=[ \t]|$|[;&|)])",
+    r"(?P<cmd>(?:(?:\.{1,2}|~|\$\{?\w+\}?)?/(?:[\w.+-]+/)*)?(?P<bin>earthly|earth)(?:\.exe)?)(?=[ \t]|$|[;&|)])",
     re.M,
 )
 _DOCKER_RUN = re.compile(

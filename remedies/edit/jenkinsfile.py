@@ -9,7 +9,7 @@ import re
 
 from earthly_doctor.remedies.edit import shell
 from earthly_doctor.remedies.edit.groovy import Tree
-from earthly_doctor.remedies.edit.pipeline_model import CONTAINER_KINDS, POD_KINDS, PipelineModel, Step
+from earthly_doctor.remedies.edit.pipeline_model import CONTAINER_KINDS, POD_KINDS, PipelineModel, Runner, Step
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, NotApplicable, Splicer, indent_unit, newline_of
 from earthly_doctor.gobool import GO_TRUE  # Go strconv.ParseBool, as urfave/cli reads the variable
 
@@ -318,64 +318,66 @@ def edit_host_network(text: str) -> EditOutcome:
     """`--network host` on the containers that run earthly, and on no other; a refusal when earthly runs on the node
     itself or nowhere visible, since there is then no container to change."""
     ed = _Edit(text)
-    tree = ed.tree
     steps = ed.model.earthly_steps()
     images = ed.model.earthly_image_runners()
     if not steps and not images:
         raise NotApplicable(0, "no sh step runs earthly here, so no container to give --network host; add it to the "
-                             "container that runs earthly yourself, or name that script with --file")
-    done: set[int] = set()
-    on_node: list[Step] = []
-    wrapped: list[Step] = []
-    pods: list[Step] = []
-    for step in steps:
-        if step.runs:  # Earthly runs in the container the step starts, not in the step's own
-            tok = tree.toks[step.tok]
-            changes, already = shell.set_network_host(tok.body, ed.splicer, tok.body_start, step.line - 1)
-            ed.out.changes += changes
-            ed.out.already += already
-            continue
-        runner = step.runner  # earthly, or a wrapper script that runs it, in the step's own shell
-        if runner.kind in CONTAINER_KINDS and runner.block is not None:
-            if runner.block not in done:
-                done.add(runner.block)
-                _container_network(ed, runner.kind, runner.block)
-        elif runner.kind in POD_KINDS:
-            pods.append(step)
-        elif not step.commands:
-            wrapped.append(step)
-        else:
-            on_node.append(step)
-    for runner in images:  # started from an earthly image: runs earthly even where no step shows it
-        if runner.block not in done:
-            done.add(runner.block)
-            _container_network(ed, runner.kind, runner.block)
+                               "container that runs earthly yourself, or name that script with --file")
+    elsewhere = _network_where_earthly_runs(ed, steps, images)
+    pods = [s for s in elsewhere if s.runner.kind in POD_KINDS]
     if pods:
         runner = pods[0].runner
         ed.out.notes.append(
             f"line {runner.line}: earthly runs {runner.where} (not edited): add `hostNetwork: true` to the pod "
             "spec of that pod template:\n  spec:\n    hostNetwork: true\n    dnsPolicy: ClusterFirstWithHostNet"
         )
+    rest = [s for s in elsewhere if s.runner.kind not in POD_KINDS]
     if ed.out.changes or ed.out.already or pods:
-        for step in on_node:
-            ed.out.notes.append(
-                f"line {step.line}: this earthly runs {step.runner.where}, not in a container (not edited)"
-            )
-        for step in wrapped:
-            ed.out.notes.append(f"line {step.line}: {step.wrappers[0]} (not edited) runs earthly where it says; give "
-                                "that script to --file to change it")
+        for step in rest:
+            what = f"{step.wrappers[0]} (not edited) runs earthly where it says" if not step.commands else (
+                f"this earthly runs {step.runner.where}, not in a container (not edited)")
+            ed.out.notes.append(f"line {step.line}: {what}")
         return ed.done()
-    if wrapped and not on_node:
-        step = wrapped[0]
+    raise _no_container(rest)
+
+
+def _network_where_earthly_runs(ed: _Edit, steps: list[Step], images: list[Runner]) -> list[Step]:
+    """Edit each container that runs earthly once; return the earthly steps that run outside any editable container."""
+    tree = ed.tree
+    done: set[int] = set()
+    elsewhere = []
+    runners = [s.runner for s in steps if not s.runs] + images  # images: earthly runs there whatever the steps say
+    for step in steps:
+        if step.runs:  # Earthly runs in the container the step starts, not in the step's own
+            tok = tree.toks[step.tok]
+            changes, already = shell.set_network_host(tok.body, ed.splicer, tok.body_start, step.line - 1)
+            ed.out.changes += changes
+            ed.out.already += already
+        elif step.runner.kind not in CONTAINER_KINDS:
+            elsewhere.append(step)
+    for runner in runners:
+        if runner.kind in CONTAINER_KINDS and runner.block is not None and runner.block not in done:
+            done.add(runner.block)
+            _container_network(ed, runner.kind, runner.block)
+    return elsewhere
+
+
+def _no_container(steps: list[Step]) -> NotApplicable:
+    """Why there is nothing to give --network host, and what to change instead."""
+    direct = [s for s in steps if s.commands]
+    if not steps:
+        return NotApplicable(0, "found no container here that runs earthly; add --network host to it yourself")
+    if not direct:
+        step = steps[0]
         script = step.wrappers[0]
-        raise NotApplicable(step.line, f"earthly runs in whatever {script} starts; give that script to "
-                                       f"`fix --remedy host-network --file {script.lstrip('./') or script}`")
-    step = on_node[0]
+        return NotApplicable(step.line, f"earthly runs in whatever {script} starts; give that script to "
+                                        f"`fix --remedy host-network --file {script.lstrip('./') or script}`")
+    step = direct[0]
     if step.runner.kind == "function":
-        raise NotApplicable(step.line, f"earthly runs {step.runner.where}, so which container runs it is not visible "
-                                       "here; add --network host to that agent yourself, or use disable-proxy")
-    raise NotApplicable(step.line, f"earthly runs {step.runner.where}, not in a container, so there is no container "
-                                 "network to change; use disable-proxy, or run earthly in a docker agent")
+        return NotApplicable(step.line, f"earthly runs {step.runner.where}, so which container runs it is not "
+                                        "visible here; add --network host to that agent yourself, or use disable-proxy")
+    return NotApplicable(step.line, f"earthly runs {step.runner.where}, not in a container, so there is no container "
+                                    "network to change; use disable-proxy, or run earthly in a docker agent")
 
 
 def _container_network(ed: _Edit, kind: str, block: int) -> None:

@@ -98,7 +98,7 @@ class PipelineModel:
                     return nxt.body
             return None
         if runner.kind == "inside" and blk.name_tok is not None and blk.name_tok >= 5:
-            # docker . image ( 'x' ) . inside
+            # the tokens before `.inside` spell the image call: image, (, 'x', )
             close, value = blk.name_tok - 2, blk.name_tok - 3
             if toks[close].text == ")" and toks[value].kind == "str" and toks[value - 2].text == "image":
                 return toks[value].body if not toks[value].interpolated else None
@@ -139,7 +139,7 @@ class PipelineModel:
             return Runner("withDockerContainer", b, line, f"in withDockerContainer (line {line})")
         if blk.name == "container" and not blk.dotted and blk.paren_open is not None:
             return Runner("container", b, line, f"in container(…) of a pod (line {line})")
-        if blk.name in ("podTemplate",) and not blk.dotted:
+        if blk.name == "podTemplate" and not blk.dotted:
             return Runner("pod", b, line, f"in the pod's agent container (podTemplate, line {line})")
         if blk.name == "node" and not blk.dotted:
             return Runner("node", b, line, f"on the node (node block, line {line})")

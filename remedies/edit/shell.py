@@ -257,7 +257,6 @@ def edit_script_disable_proxy(text: str, style: str = "flag") -> EditOutcome:
     lines = Lines(text)
     splicer = Splicer(text)
     keys = keys_for(text)
-    key = keys[0]
     run_changes, run_already = pass_env_to_earthly_runs(text, splicer, keys)
     if (run_changes or run_already) and not earthly_commands(text):
         return EditOutcome(splicer.apply(), run_changes, already=run_already)

@@ -55,13 +55,13 @@ def test_the_printed_command_applies_the_same_plan_from_another_folder(
     argv = hint(dry.stdout, remedy)
     assert argv[argv.index("--from") + 1] == str(here / "report.json")
     assert argv[argv.index("--file") + 1] == str(target)
-    for flag, value in zip(extra[::2], extra[1::2]):
+    for flag, value in zip(extra[::2], extra[1::2], strict=True):
         assert argv[argv.index(flag) + 1] == value
     assert target.read_bytes() == source.read_bytes()  # the dry run wrote nothing
 
     applied = cli(elsewhere, *argv[1:])
     assert applied.returncode == 0, applied.stderr
-    expected = run_editor(remedy, source, read(source), {k: v for k, v in options(extra).items()}).text
+    expected = run_editor(remedy, source, read(source), options(extra)).text
     assert target.read_bytes() == expected.encode("utf-8")
     assert f"{remedy}: applied" in applied.stdout
 
@@ -90,10 +90,9 @@ def test_a_refused_dry_run_exits_2_says_why_once_and_offers_nothing_to_apply(tmp
     assert proc.returncode == 2
     reason = "earthly runs on the node (node block, line 11), not in a container"
     assert (proc.stdout + proc.stderr).count(reason) == 1
-    assert [line for line in proc.stderr.splitlines() if line.strip()] == [
-        f"earthly-doctor: error: Jenkinsfile:55: {reason}, so there is no container network to change; use "
-        "disable-proxy, or run earthly in a docker agent; nothing was written"
-    ]
+    error = (f"earthly-doctor: error: Jenkinsfile:55: {reason}, so there is no container network to change; use "
+             "disable-proxy, or run earthly in a docker agent; nothing was written")
+    assert [line for line in proc.stderr.splitlines() if line.strip()] == [error]
     assert "To apply" not in proc.stdout and "host-network: refused; there is nothing to apply" in proc.stdout
 
 

@@ -36,6 +36,17 @@ def hint(stdout: str, remedy: str) -> list[str]:
     return argv[1:]
 
 
+def two_folders(tmp_path: Path, source: Path) -> tuple[Path, Path, Path]:
+    """A repository folder with ci/Jenkinsfile (a copy of `source`) and a report, and an unrelated folder."""
+    here, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
+    (here / "ci").mkdir(parents=True)
+    elsewhere.mkdir()
+    target = here / "ci" / "Jenkinsfile"
+    target.write_bytes(source.read_bytes())
+    write_report(here / "report.json")
+    return here, elsewhere, target
+
+
 def options(args: list[str]) -> dict[str, str]:
     return {args[i].lstrip("-"): args[i + 1] for i in range(0, len(args), 2)}
 
@@ -44,12 +55,7 @@ def options(args: list[str]) -> dict[str, str]:
 def test_the_printed_command_applies_the_same_plan_from_another_folder(
     tmp_path: Path, source: Path, remedy: str, extra: list[str]
 ) -> None:
-    here, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
-    (here / "ci").mkdir(parents=True)
-    elsewhere.mkdir()
-    target = here / "ci" / "Jenkinsfile"
-    target.write_bytes(source.read_bytes())
-    write_report(here / "report.json")
+    here, elsewhere, target = two_folders(tmp_path, source)
     dry = cli(here, "--from", "report.json", "--remedy", remedy, "--file", "ci/Jenkinsfile", *extra)
     assert dry.returncode == 0, dry.stderr
     argv = hint(dry.stdout, remedy)
@@ -132,12 +138,7 @@ def test_every_corpus_dry_run_hint_applies_its_plan_from_another_folder(
 
     from earthly_doctor.cli.app import build_app
 
-    here, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
-    (here / "ci").mkdir(parents=True)
-    elsewhere.mkdir()
-    target = here / "ci" / "Jenkinsfile"
-    target.write_bytes(source.read_bytes())
-    write_report(here / "report.json")
+    here, elsewhere, target = two_folders(tmp_path, source)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.chdir(here)
     dry = CliRunner().invoke(build_app(), ["fix", "--from", "report.json", "--remedy", remedy, "--file", "ci/Jenkinsfile"])

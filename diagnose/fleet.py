@@ -65,11 +65,14 @@ def _fact(finding: dict[str, Any], name: str) -> str:
     return ""
 
 
+def _part(report: dict[str, Any], key: str) -> dict[str, Any]:
+    value = report.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def row_from_report(report: dict[str, Any], source: str) -> FleetRow:
     """One row from a v1 report (already checked to be one): who, where, what, how sure, what first, when."""
-    subject = report.get("subject") if isinstance(report.get("subject"), dict) else {}
-    beside = report.get("beside") if isinstance(report.get("beside"), dict) else {}
-    verdict = report.get("verdict") if isinstance(report.get("verdict"), dict) else {}
+    subject, beside, verdict = _part(report, "subject"), _part(report, "beside"), _part(report, "verdict")
     node = str(subject.get("node") or subject.get("host") or "")
     agent = str(beside.get("container") or subject.get("agent") or node or source)
     daemon = _finding(report, "ED110")

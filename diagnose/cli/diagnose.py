@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
                 terminal.error("--log cannot be combined with --container (triage the log with `earthly-doctor triage`)")
                 raise typer.Exit(2)
 
-            def beside():
+            def beside() -> Report:
                 from earthly_doctor.commands.diagnose_container import (
                     DEFAULT_IMAGE, BesideFailed, BesideRequest, diagnose_beside,
                 )
@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
                     return diagnose_beside(env.env, request)
                 except BesideFailed as exc:  # the inner doctor's own exit status (2 usage, 3 internal) is relayed
                     terminal.error(str(exc))
-                    raise typer.Exit(exc.code if exc.code in (2, 3) else 3)
+                    raise typer.Exit(exc.code if exc.code in (2, 3) else 3) from None
 
             run_report(terminal, beside, fmt=fmt, output=output, fail_on=fail_on, exit_zero=exit_zero, verbose=verbose)
 

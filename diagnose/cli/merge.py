@@ -37,14 +37,14 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--format {fmt!r}: choose from {', '.join(FORMATS)}")
             outputs = []
             for spec in output or []:
-                name, sep, path = spec.partition(":")
-                if not sep or name not in FORMATS or not path:
+                name, sep, target = spec.partition(":")
+                if not sep or name not in FORMATS or not target:
                     raise UsageError(f"--output {spec!r}: use FORMAT:PATH with FORMAT one of {', '.join(FORMATS)}")
-                outputs.append((name, Path(path)))
+                outputs.append((name, Path(target)))
             fleet = merge(reports)
         except (UsageError, DoctorError) as exc:
             terminal.error(str(exc))
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         failed = False
         for name, path in outputs:
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +43,7 @@ def diagnose(ctx: Context, request: DiagnoseRequest, checks: list[Any] | None = 
         warnings=warnings,
     )
     report.extra["subject"] = subject(ctx, findings)
-    report.extra["generated_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    report.extra["generated_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return report
 
 

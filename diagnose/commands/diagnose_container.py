@@ -7,6 +7,7 @@ in the agent meets. This command starts that container, relays its JSON report, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -75,6 +76,14 @@ def daemon_access(endpoint_url: str, socket_path: str | None, env: Mapping[str, 
     return binds, environment
 
 
+def _docker_failures() -> tuple[type[BaseException], ...]:
+    """What a daemon call raises when the daemon refuses or the transport fails (never our own bugs)."""
+    import docker.errors
+    import requests.exceptions
+
+    return (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
+
+
 def _target(client: Any, ref: str) -> dict[str, Any]:
     import docker.errors
 
@@ -123,7 +132,7 @@ def diagnose_beside(env: Mapping[str, str], request: BesideRequest) -> Report:
             request.image, command=inner_argv(request), environment=environment, host_config=host_config,
             labels={LABEL: target_id, RUN_LABEL: run_id}, detach=True,
         )
-    except Exception as exc:  # the daemon refused the container (bad image, bad mount): one line, not a traceback
+    except _docker_failures() as exc:  # the daemon refused the container (bad image, bad mount): one line
         # A create whose answer timed out may still have made the container: find it by this run's label.
         _remove_labelled(client, run_id)
         raise DoctorError(f"could not create the doctor container: {_reason(exc)}") from None
@@ -131,30 +140,26 @@ def diagnose_beside(env: Mapping[str, str], request: BesideRequest) -> Report:
     try:
         try:
             client.start(cid)
-        except Exception as exc:
+        except _docker_failures() as exc:
             raise DoctorError(f"could not start the doctor container: {_reason(exc)}") from None
         try:
             status = client.wait(cid, timeout=request.timeout + SLACK_SECONDS)
-        except Exception as exc:  # the read timed out: the inner doctor is bounded, so this is the daemon's stall
+        except _docker_failures() as exc:  # the read timed out: the inner doctor is bounded, so the daemon stalled
             raise DoctorError(f"the doctor container did not finish within {request.timeout + SLACK_SECONDS:g}s "
                               f"({type(exc).__name__})") from None
         code = int(status.get("StatusCode", 3))
         stdout = client.logs(cid, stdout=True, stderr=False).decode("utf-8", "replace")
         stderr = client.logs(cid, stdout=False, stderr=True).decode("utf-8", "replace")
     finally:
-        try:
+        with contextlib.suppress(*_docker_failures()):  # best effort; the label lets an operator find a leftover
             client.remove_container(cid, force=True)
-        except Exception:  # removal is best effort; the label lets an operator find a leftover
-            pass
     return _relay(stdout, stderr, code, target, request.image)
 
 
 def _remove_labelled(client: Any, run_id: str) -> None:
-    try:
+    with contextlib.suppress(*_docker_failures()):  # the daemon that failed the create may fail this too
         for leftover in client.containers(all=True, filters={"label": f"{RUN_LABEL}={run_id}"}):
             client.remove_container(leftover["Id"], force=True)
-    except Exception:  # best effort: the daemon that failed the create may fail this too
-        pass
 
 
 def _reason(exc: BaseException) -> str:

@@ -7,6 +7,7 @@ container, and read Earthly's settings from the agent's environment (its `Config
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +44,7 @@ def env_list_to_dict(items: list[str] | None) -> dict[str, str]:
     return result
 
 
-def beside_agent(env: dict[str, str]) -> bool:
+def beside_agent(env: Mapping[str, str]) -> bool:
     return env.get(IMAGE_MARKER, "") not in ("", "0")
 
 

@@ -11,6 +11,7 @@ from earthly_doctor.probes.docker_client import DaemonHandle, connect
 from earthly_doctor.probes.docker_endpoint import find_endpoint
 
 if TYPE_CHECKING:
+    from earthly_doctor.probes.agent import AgentContainer
     from earthly_doctor.probes.buildkitd import Buildkitd
     from earthly_doctor.probes.container import ContainerIdentity
     from earthly_doctor.probes.earthly_settings import EarthlySettings
@@ -165,7 +166,7 @@ def buildkitd(ctx: Context) -> Buildkitd:
 
 
 @provides("agent", timeout=10.0)
-def agent_container(ctx: Context):
+def agent_container(ctx: Context) -> AgentContainer | None:
     """The agent container the doctor image was started beside (`--network container:<agent>`), or None."""
     from earthly_doctor.probes.agent import beside_agent, find_agent
 

@@ -26,7 +26,7 @@ def _headline(fleet: Fleet) -> str:
 def render_text(fleet: Fleet) -> str:
     table = [list(COLUMNS), *(_cells(row) for row in fleet.rows)]
     widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in table]
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:], "", _headline(fleet)]) + "\n"
 
 

@@ -178,4 +178,4 @@ def test_inner_argv_keeps_deadlines_and_selection():
     argv = inner_argv(BesideRequest("agent", timeout=4, probe_timeout=1.5, only=["ED120"], skip=["ED131"]))
     assert argv[:4] == ["diagnose", "--format", "json", "--exit-zero"]
     assert argv[argv.index("--timeout") + 1] == "4" and argv[argv.index("--probe-timeout") + 1] == "1.5"
-    assert ["--only", "ED120"] == argv[argv.index("--only"):argv.index("--only") + 2] and "ED131" in argv
+    assert argv[argv.index("--only"):argv.index("--only") + 2] == ["--only", "ED120"] and "ED131" in argv

@@ -80,7 +80,7 @@ def findings_from_scan(scanner: Scanner, source: str, duration_ms: int = 0) -> l
     findings = [finding_for(ms, len(ms) if sid in split else scanner.counts[sid], source)
                 for (sid, _), ms in groups.items()]
     if any(f.status == Status.FAIL and not f.extra.get("fallback") for f in findings):
-        findings = [f for f in findings if not f.extra.get("fallback")]
+        findings = [f for f in findings if not f.extra.get("fallback")]  # the cause is named; "it failed" adds nothing
     findings.sort(key=lambda f: (-f.status.rank, f.extra["line"]))
     if not findings:
         findings.append(

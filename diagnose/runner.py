@@ -8,7 +8,7 @@ import traceback
 from concurrent.futures import Future
 from typing import Any, Iterable
 
-from earthly_doctor.context import Context, FactError, FactTimeout
+from earthly_doctor.context import GRACE, Context, FactError, FactTimeout
 from earthly_doctor.model import Evidence, Finding, Severity, Status
 
 
@@ -60,7 +60,7 @@ def run_checks(ctx: Context, checks: Iterable[Any]) -> list[Finding]:
     findings: list[Finding] = []
     for check, future in zip(checks, futures):
         try:
-            findings.append(future.result(timeout=ctx.remaining() + 0.05))
+            findings.append(future.result(timeout=ctx.remaining() + GRACE))
         except TimeoutError:
             finding = _error_finding(
                 check,

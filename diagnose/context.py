@@ -141,7 +141,7 @@ class Context:
         with self._lock:
             if name in self._futures:
                 return
-            future: Future = Future()
+            future: Future[Any] = Future()
             self._futures[name] = future
         self._start(self.providers[name], future)
 

@@ -121,10 +121,7 @@ def build_findings(results: list[BuildResult], summary: dict[str, Any]) -> list[
             findings.append(Finding(CODE, "Build could not be read", Status.ERROR, Severity.MEDIUM,
                                     f"#{r.number}: {r.error}", category="logs", extra={"job": r.job, "build": r.number}))
             continue
-        explained = any(f.match.signature.status == Status.FAIL and not f.match.signature.fallback for f in r.found)
         for found in r.found:
-            if explained and found.match.signature.fallback:
-                continue  # "the build failed" says nothing a signature for why has not said
             sig_id = found.match.signature.id
             finding = finding_for([found.match], r.counts.get(sig_id, 1), f"{r.job} #{r.number} {found.log}")
             row = herrings.get(sig_id)

@@ -48,10 +48,8 @@ class LogRead:
 
     @property
     def failed(self) -> bool:
-        """A failure-status signature was found (the reason to stop reading); the bare "the build failed" line
-        (a fallback signature) is not a reason: the cause may still be further in."""
-        return any(getattr(f.match.signature.status, "value", "") == "fail" and not f.match.signature.fallback
-                   for f in self.found)
+        """A failure-status signature was found (the reason to stop reading)."""
+        return any(getattr(f.match.signature.status, "value", "") == "fail" for f in self.found)
 
     def collect(self, scanner: Any, log: str) -> None:
         scanner.finish()

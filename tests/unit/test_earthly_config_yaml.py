@@ -9,10 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from earthly_doctor.cli.app import build_app
 from earthly_doctor.probes.earthly_settings import evaluate, read_global_config
+from typer.testing import CliRunner
 
 V = "earthly version v0.8.15 6e641c15d3b4d7dd396363b61d2381faa2658f3d linux/amd64; Debian 12"
 OFF = {"EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY": "true"}

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
-
 from earthly_doctor.cli.app import build_app
+from typer.testing import CliRunner
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CORPORA = ("public-logs", "generations")

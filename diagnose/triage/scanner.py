@@ -268,23 +268,7 @@ class Scanner:
                 if m is not None:
                     self.pipeline.node = m.group("node")
             return seg_end
-        hits = []
-        for sig in self.signatures:
-            if not any(a in text for a in sig.anchors):
-                continue
-            m = sig.regex.search(text)
-            if m is None:
-                continue
-            if sig.unless is not None and sig.vetoable(m) \
-                    and self._context(seg_start, sig.unless, sig.unless_within)[0] is not None:
-                continue  # a line before says this one is quoted where it is not the failure
-            ctx, ctx_text = (None, None)
-            if sig.context is not None and (sig.context_required or self.on_match is not None
-                                            or self.counts[sig.id] < self.keep):
-                ctx, ctx_text = self._context(seg_start, sig.context, sig.context_within)
-                if ctx is None and sig.context_required:
-                    continue
-            hits.append((sig, m, ctx, ctx_text))
+        hits = self._hits(text, seg_start)
         hidden = {s for sig, *_ in hits for s in sig.supersedes}
         for sig, m, ctx, ctx_text in hits:
             if sig.id in hidden:
@@ -306,6 +290,27 @@ class Scanner:
                 self._continue(_Pending(match, sig.continuation, sig.continuation.within), m, seg_end, end)
             self._record(match, found)
         return seg_end
+
+    def _hits(self, text: str, seg_start: int) -> list[tuple[Signature, re.Match[str], Any, str | None]]:
+        """Every signature whose anchor, pattern and context lines hold for this segment."""
+        hits = []
+        for sig in self.signatures:
+            if not any(a in text for a in sig.anchors):
+                continue
+            m = sig.regex.search(text)
+            if m is None:
+                continue
+            if sig.unless is not None and sig.vetoable(m) \
+                    and self._context(seg_start, sig.unless, sig.unless_within)[0] is not None:
+                continue  # a line before says this one is quoted where it is not the failure
+            ctx, ctx_text = (None, None)
+            if sig.context is not None and (sig.context_required or self.on_match is not None
+                                            or self.counts[sig.id] < self.keep):
+                ctx, ctx_text = self._context(seg_start, sig.context, sig.context_within)
+                if ctx is None and sig.context_required:
+                    continue
+            hits.append((sig, m, ctx, ctx_text))
+        return hits
 
     def _continue(self, pending: _Pending, m: re.Match[str], seg_end: int, end: int) -> None:
         """Fill the continuation field from the matched line, or from the lines after it as they arrive."""

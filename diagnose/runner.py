@@ -61,9 +61,10 @@ def run_checks(ctx: Context, checks: Iterable[Any]) -> list[Finding]:
         threading.Thread(target=work, name=f"check:{check.code}", daemon=True).start()
 
     findings: list[Finding] = []
+    end = ctx.deadline + GRACE  # one bound for all: the grace is not given again to each check in turn
     for check, future in zip(checks, futures, strict=True):
         try:
-            findings.append(future.result(timeout=ctx.remaining() + GRACE))
+            findings.append(future.result(timeout=max(0.0, end - time.monotonic())))
         except TimeoutError:
             finding = _error_finding(
                 check,

@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
         apply: bool = typer.Option(False, "--apply", help="Write the edits (with a backup next to each file, atomically). Default: dry run."),
         verify: bool = typer.Option(False, "--verify", help="After --apply, re-run the checks that show the remedy's effect."),
         undo: bool = typer.Option(False, "--undo", help="Restore the files from earthly-doctor's backups."),
+        force: bool = typer.Option(False, "--force", help="--apply: write read-only files too. --undo: restore even a file changed since apply (its later edits are lost)."),
         style: Optional[str] = typer.Option(None, "--style", help="disable-proxy: `env` (environment/withEnv/export) or `flag` (on earthly command lines)."),
         stage: Optional[str] = typer.Option(None, "--stage", help="disable-proxy in a declarative Jenkinsfile: this stage's environment instead of the pipeline's."),
         earthbuild: bool = typer.Option(False, "--earthbuild", help="Spell variables for EarthBuild (EARTH_…) in .env files."),
@@ -58,7 +59,7 @@ def register(app: typer.Typer) -> None:
 
             request = FixRequest(
                 from_report=from_report, logs=list(log or []), signature_dirs=list(signatures or []), remedy=remedy,
-                files=[Path(f) for f in files or []], apply=apply, verify=verify, undo=undo, style=style, stage=stage,
+                files=[Path(f) for f in files or []], apply=apply, verify=verify, undo=undo, force=force, style=style, stage=stage,
                 earthbuild=earthbuild, cwd=env.cwd, env=dict(env.env),
             )
             codes = {c.code for c in load_checks().items} if verify else None
@@ -75,7 +76,7 @@ def register(app: typer.Typer) -> None:
         else:
             terminal.out(render_fix_plain(result))
         if result.refused:
-            for refusal in result.applied.refusals:
+            for refusal in result.refusals:
                 terminal.error(str(refusal))
             raise typer.Exit(int(ExitStatus.USAGE))
         raise typer.Exit(int(ExitStatus.OK))

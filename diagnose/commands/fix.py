@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -23,6 +24,7 @@ class FixRequest:
     apply: bool = False
     verify: bool = False
     undo: bool = False
+    force: bool = False  # write a read-only file; undo over a file changed since apply
     style: str | None = None  # env | flag; None: each editor's default
     stage: str | None = None
     earthbuild: bool = False
@@ -39,6 +41,7 @@ class FixResult:
     plans: list[Any] = field(default_factory=list)
     applied: Any = None  # ApplyResult
     undone: list[Any] = field(default_factory=list)
+    undo_refusals: list[Any] = field(default_factory=list)  # Refusal: undo checked every file and restored none
     verify_report: Report | None = None
     verify_note: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -46,8 +49,12 @@ class FixResult:
     mode: str = "dry-run"  # dry-run | apply | undo | nothing
 
     @property
+    def refusals(self) -> list[Any]:
+        return list(self.applied.refusals if self.applied else []) + list(self.undo_refusals)
+
+    @property
     def refused(self) -> bool:
-        return bool(self.applied and self.applied.refusals)
+        return bool(self.refusals)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -69,23 +76,37 @@ class FixResult:
             }
         if self.undone:
             data["undone"] = [{"path": str(w.path), "restored": w.written, "message": w.message} for w in self.undone]
+        if self.undo_refusals:
+            data["undo_refusals"] = [str(r) for r in self.undo_refusals]
         if self.verify_report is not None:
             data["verify"] = self.verify_report.to_dict()
         return data
 
 
+MAX_REPORT = 64 * 1024 * 1024  # a report of 200 triaged builds is a few MB; a device or a FIFO is refused outright
+
+
 def load_report(path: Path) -> Report:
+    from earthly_doctor.fsutil import UnsafePath, read_regular
+
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"--from {path}: no such file")
+        raw = read_regular(path, limit=MAX_REPORT, follow=True)
+        if raw is None:
+            raise UsageError(f"--from {path}: no such file")
+        data = json.loads(raw.decode("utf-8"))
+    except UnsafePath as exc:
+        raise UsageError(f"--from {exc}")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--from {path}: cannot read: {exc}")
+        raise UsageError(f"--from {path}: cannot read: {getattr(exc, 'strerror', None) or exc}")
     except json.JSONDecodeError as exc:
         raise UsageError(f"--from {path}: not JSON (line {exc.lineno}: {exc.msg})")
+    except RecursionError:
+        raise UsageError(f"--from {path}: JSON nested too deeply to be a report")
+    if not isinstance(data, dict):
+        raise UsageError(f"--from {path}: not a report (a JSON {type(data).__name__}, not an object)")
     try:
         return Report.from_dict(data)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise UsageError(f"--from {path}: {exc}")
 
 
@@ -145,7 +166,7 @@ def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: se
         return result
 
     result.mode = "apply"
-    result.applied = chosen[0].apply(result.plans[0])
+    result.applied = chosen[0].apply(result.plans[0], force=request.force)
     if request.verify and not result.refused:
         if diagnoser is None:
             result.verify_note = "no diagnosis available to verify with"
@@ -174,6 +195,7 @@ def _report(request: FixRequest, diagnoser: Diagnoser | None) -> Report:
 
 
 def _undo(request: FixRequest) -> FixResult:
+    from earthly_doctor.fsutil import UnsafePath, workspace_path
     from earthly_doctor.remedies import engine
     from earthly_doctor.remedies.base import backup_path, created_marker
 
@@ -185,11 +207,15 @@ def _undo(request: FixRequest) -> FixResult:
         seen: set[Path] = set()
         for remedy in loaded.remedies.values():
             for target in remedy.default_targets(request.cwd, dict(request.env)):
-                if target.path not in seen and (backup_path(target.path).exists() or created_marker(target.path).exists()):
-                    seen.add(target.path)
+                try:
+                    real = workspace_path(target.path, request.cwd)
+                except UnsafePath:
+                    real = target.path  # undo refuses it by name below, if it has backups
+                if real not in seen and any(os.path.lexists(p) for p in (backup_path(real), created_marker(real))):
+                    seen.add(real)
                     paths.append(target.path)
     if not paths:
         result.notes.append("no earthly-doctor backups here; name the files with --file")
         return result
-    result.undone = engine.undo(paths)
+    result.undone, result.undo_refusals = engine.undo(paths, request.cwd, force=request.force)
     return result

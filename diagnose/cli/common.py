@@ -16,3 +16,5 @@ FailOnOpt = typer.Option("fail", "--fail-on", help=f"Exit 1 when a finding is at
 ExitZeroOpt = typer.Option(False, "--exit-zero", help="Always exit 0 on findings (for steps that must never fail a stage).")
 VerboseOpt = typer.Option(False, "--verbose", "-v", help="Show evidence for every finding and tracebacks of crashed checks.")
 OutputList = List[str]
+# Seconds options take no more than a week: inf, 1e309 (which parses as inf) and NaN reach timers that overflow.
+MAX_SECONDS = 7 * 86400.0

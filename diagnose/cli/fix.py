@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from earthly_doctor.cli.common import MAX_SECONDS
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
 from earthly_doctor.errors import DoctorError, UsageError
@@ -29,8 +30,8 @@ def register(app: typer.Typer) -> None:
         stage: Optional[str] = typer.Option(None, "--stage", help="disable-proxy in a declarative Jenkinsfile: this stage's environment instead of the pipeline's."),
         earthbuild: bool = typer.Option(False, "--earthbuild", help="Spell variables for EarthBuild (EARTH_…) in .env files."),
         fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
-        timeout: float = typer.Option(10.0, "--timeout", help="Deadline for a live diagnosis, in seconds.", min=0.1),
-        probe_timeout: float = typer.Option(5.0, "--probe-timeout", help="Deadline for one daemon call or probe, in seconds.", min=0.1),
+        timeout: float = typer.Option(10.0, "--timeout", help="Deadline for a live diagnosis, in seconds.", min=0.1, max=MAX_SECONDS),
+        probe_timeout: float = typer.Option(5.0, "--probe-timeout", help="Deadline for one daemon call or probe, in seconds.", min=0.1, max=MAX_SECONDS),
         docker_host: Optional[str] = typer.Option(None, "--docker-host", help="Daemon to diagnose (default: DOCKER_HOST, the docker CLI context, the default socket)."),
     ) -> None:
         """Fix what `diagnose` found: ranked remedies as diffs and commands; a dry run unless --apply."""

@@ -124,6 +124,10 @@ def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: se
         return _undo(request)
     if request.from_report and request.logs:
         raise UsageError("--from and --log are two sources of a diagnosis: give one")
+    if request.signature_dirs and not request.logs:  # a mistyped folder must not pass silently
+        from earthly_doctor.triage import load_signatures
+
+        load_signatures(request.signature_dirs)
 
     result = FixResult()
     loaded = engine.load_remedies()

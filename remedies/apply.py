@@ -185,7 +185,7 @@ def apply_plan(plan: Plan, *, force: bool = False) -> ApplyResult:
             for step in steps:
                 step.discard()
             line, reason = _reason_for(edit.path, exc)
-            result.refusals.append(Refusal(edit.path, line, reason))
+            result.refusals.append(Refusal(Path(edit.name), line, reason))
             return result
     for index, step in enumerate(steps):
         try:
@@ -195,10 +195,10 @@ def apply_plan(plan: Plan, *, force: bool = False) -> ApplyResult:
             for later in steps[index:]:
                 later.discard()
             stuck: list[str] = []
-            rolled = [s.edit.name for s in steps[:index] if s.done] + ([step.edit.name] if step.done else [])
+            rolled = [s.edit.name for s in steps[: index + 1] if any(p == s.edit.path for p, _ in s.done)]
             for done in reversed(steps[: index + 1]):
                 stuck += _roll_back(done)
-            result.refusals.append(Refusal(step.edit.path, line, reason, _outcome(rolled, stuck)))
+            result.refusals.append(Refusal(Path(step.edit.name), line, reason, _outcome(rolled, stuck)))
             return result
     result.written = [s.result for s in steps if s.result is not None]
     return result

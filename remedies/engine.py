@@ -189,7 +189,10 @@ def undo(paths: list[Path], cwd: Path | None = None, *, force: bool = False) -> 
             refusals.append(Refusal(named, 0, exc.reason, "nothing was restored"))
     if refusals:
         return [], refusals
-    return undo_files(real, force=force)
+    results, refusals = undo_files(real, force=force)
+    for refusal in refusals:
+        refusal.path = Path(_label(refusal.path, cwd if cwd is not None else Path.cwd()))
+    return results, refusals
 
 
 def known(remedy_id: str) -> bool:

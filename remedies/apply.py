@@ -54,6 +54,7 @@ class _Step:
     """One file's part of the transaction: staged temps, in the order they are renamed into place."""
 
     edit: FileEdit
+    current: bytes | None = None  # what the target held when checked: it must still hold it when replaced
     renames: list[tuple[Path, Path | None]] = field(default_factory=list)  # (final path, temp or None: remove it)
     done: list[tuple[Path, tuple[bytes, Owner] | None]] = field(default_factory=list)  # (path, what it held before)
     result: WriteResult | None = None
@@ -94,6 +95,7 @@ def _prepare(edit: FileEdit, force: bool) -> _Step:
     path = edit.path
     step = _Step(edit)
     current, owner = _target_state(path, force)
+    step.current = current
     planned = edit.before.encode("utf-8") if edit.before is not None else None
     after = edit.after.encode("utf-8")
     if sha256(current) != sha256(planned):
@@ -149,6 +151,8 @@ def _snapshot(path: Path) -> tuple[bytes, Owner] | None:
 def _commit(step: _Step) -> None:
     for final, tmp in step.renames:
         before = _snapshot(final)
+        if final == step.edit.path and (before[0] if before else None) != step.current:
+            raise EditRefused(0, "changed on disk while earthly-doctor was writing it")
         if tmp is None:
             remove_own(final)
         else:
@@ -165,7 +169,7 @@ def _roll_back(step: _Step) -> list[str]:
                 remove_own(final)
             else:
                 commit(stage(final, before[0], before[1]), final)
-        except OSError:
+        except (OSError, UnsafePath):
             stuck.append(str(final))
     step.done.clear()
     return stuck
@@ -190,7 +194,7 @@ def apply_plan(plan: Plan, *, force: bool = False) -> ApplyResult:
     for index, step in enumerate(steps):
         try:
             _commit(step)
-        except (UnsafePath, OSError) as exc:
+        except (EditRefused, UnsafePath, OSError) as exc:
             line, reason = _reason_for(step.edit.path, exc)
             for later in steps[index:]:
                 later.discard()

@@ -137,9 +137,12 @@ def targets_for(remedy: Remedy, files: list[Path], cwd: Path, env: Mapping[str, 
     if not files:
         for target in remedy.default_targets(cwd, dict(env)):
             try:
-                targets.append(Target(workspace_path(target.path, cwd), target.kind))
+                real = workspace_path(target.path, cwd)
             except UnsafePath as exc:
                 refusals.append(Refusal(target.path, 0, exc.reason))
+                continue
+            if all(t.path != real for t in targets):
+                targets.append(Target(real, target.kind))
         return targets, refusals
     for named in files:
         try:
@@ -152,7 +155,7 @@ def targets_for(remedy: Remedy, files: list[Path], cwd: Path, env: Mapping[str, 
             refusals.append(Refusal(named, 0, "unknown file type (expected a Jenkinsfile, .env, shell script, Dockerfile or YAML config)"))
         elif kind not in remedy.kinds:
             refusals.append(Refusal(named, 0, f"{remedy.id} does not edit {kind} files"))
-        else:
+        elif all(t.path != path for t in targets):  # one file named twice (or through a link) is edited once
             targets.append(Target(path, kind))
     return targets, refusals
 

@@ -396,3 +396,12 @@ def test_unprivileged_user_edits_its_own_workspace(open_ws: Path):
     proc = as_nobody(open_ws)
     assert proc.returncode == 0, proc.stderr
     assert "EARTHLY_DISABLE" in jf.read_text() and state(jf)[1:] == (65534, 65534, 0o640)
+
+
+def test_one_file_named_twice_or_through_a_link_is_edited_once(scene):
+    ws, _ = scene
+    (ws / "pipeline").symlink_to("Jenkinsfile")
+    proc = fix(ws, "--apply", "--file", "Jenkinsfile", "--file", "pipeline", "--file", "./Jenkinsfile")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("Jenkinsfile: written") == 1
+    assert (ws / "Jenkinsfile.earthly-doctor.bak").read_text() == JENKINSFILE

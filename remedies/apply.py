@@ -23,8 +23,15 @@ from earthly_doctor.fsutil import (
     sha256,
     stage,
 )
-from earthly_doctor.remedies.base import FileEdit, Plan, Refusal, backup_path, created_marker, record_path
-from earthly_doctor.remedies.base import remove_leftovers
+from earthly_doctor.remedies.base import (
+    FileEdit,
+    Plan,
+    Refusal,
+    backup_path,
+    created_marker,
+    record_path,
+    remove_leftovers,
+)
 from earthly_doctor.remedies.edit.text import EditRefused
 
 FORCE_HINT = "--force to write it anyway"
@@ -270,6 +277,7 @@ def _prepare_undo(path: Path, force: bool) -> _Undo | WriteResult:
 
 def _do_undo(step: _Undo) -> WriteResult:
     path = step.path
+    used: Path | None
     if step.backup is not None:
         assert step.owner is not None
         commit(stage(path, step.data, step.owner), path)

@@ -233,6 +233,6 @@ def record_path(path: Path) -> Path:
 
 
 def remove_leftovers(path: Path) -> list[Path]:
-    """Temp files a killed apply or undo left next to the file and its backup, marker or record (older than a minute)."""
+    """Temp files a killed apply or undo left next to the file, its backup, marker or record (older than a minute)."""
     sides = (path, backup_path(path), created_marker(path), record_path(path))
     return [p for q in sides for p in remove_stale_temps(q)]

@@ -152,7 +152,8 @@ def targets_for(remedy: Remedy, files: list[Path], cwd: Path, env: Mapping[str, 
             continue
         kind = kind_of(path, Path(named).name)
         if kind is None:
-            refusals.append(Refusal(named, 0, "unknown file type (expected a Jenkinsfile, .env, shell script, Dockerfile or YAML config)"))
+            refusals.append(Refusal(named, 0, "unknown file type (expected a Jenkinsfile, .env, shell script, "
+                                              "Dockerfile or YAML config)"))
         elif kind not in remedy.kinds:
             refusals.append(Refusal(named, 0, f"{remedy.id} does not edit {kind} files"))
         elif all(t.path != path for t in targets):  # one file named twice (or through a link) is edited once

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import Any, List
 
 import typer
 
@@ -18,3 +18,8 @@ VerboseOpt = typer.Option(False, "--verbose", "-v", help="Show evidence for ever
 OutputList = List[str]
 # Seconds options take no more than a week: inf, 1e309 (which parses as inf) and NaN reach timers that overflow.
 MAX_SECONDS = 7 * 86400.0
+
+
+def seconds(default: float, flag: str, help: str, *, minimum: float = 0.1) -> Any:
+    """A seconds option, bounded on both sides so inf, 1e309, NaN and negatives are usage errors (exit 2)."""
+    return typer.Option(default, flag, metavar="SECONDS", help=help, min=minimum, max=MAX_SECONDS)

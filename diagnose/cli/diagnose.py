@@ -8,7 +8,7 @@ import typer
 
 from earthly_doctor.cli import common
 from earthly_doctor.cli.output import run_report
-from earthly_doctor.cli.common import MAX_SECONDS
+from earthly_doctor.cli.common import seconds
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
 
@@ -18,8 +18,8 @@ def register(app: typer.Typer) -> None:
     def diagnose_cmd(
         only: Optional[List[str]] = typer.Option(None, "--only", help="Run only these check codes or categories (comma-separated or repeated)."),
         skip: Optional[List[str]] = typer.Option(None, "--skip", help="Skip these check codes or categories."),
-        timeout: float = typer.Option(10.0, "--timeout", help="Deadline for the whole run, in seconds.", min=0.1, max=MAX_SECONDS),
-        probe_timeout: float = typer.Option(5.0, "--probe-timeout", help="Deadline for one daemon call or probe, in seconds.", min=0.1, max=MAX_SECONDS),
+        timeout: float = seconds(10.0, "--timeout", "Deadline for the whole run, in seconds."),
+        probe_timeout: float = seconds(5.0, "--probe-timeout", "Deadline for one daemon call or probe, in seconds."),
         docker_host: Optional[str] = typer.Option(None, "--docker-host", help="Daemon to diagnose (default: DOCKER_HOST, the docker CLI context, /var/run/docker.sock)."),
         fmt: str = common.FormatOpt,
         output: Optional[List[str]] = common.OutputOpt,

@@ -42,7 +42,8 @@ def emit(terminal: Terminal, report: Report, fmt: str, outputs: list[tuple[str, 
     written = True
     for name, path in outputs:
         try:
-            create_file(path, reports.render(name, report, verbose=verbose).encode("utf-8"), cwd=terminal.environment.cwd)
+            data = reports.render(name, report, verbose=verbose).encode("utf-8")
+            create_file(path, data, cwd=terminal.environment.cwd)
         except (OSError, DoctorError) as exc:
             reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
             terminal.error(f"could not write {path}: {reason}")

@@ -9,14 +9,15 @@ from typing import Optional
 
 import typer
 
-from earthly_doctor.cli.common import MAX_SECONDS
+from earthly_doctor.cli.common import seconds
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
 from earthly_doctor.errors import DoctorError, UsageError
 from earthly_doctor.exitstatus import ExitStatus
 
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
-PreflightTimeoutOpt = typer.Option(5.0, "--preflight-timeout", min=0.1, max=MAX_SECONDS, help="Bound for the preflight checks, in seconds; on timeout the build runs as is.")
+PreflightTimeoutOpt = seconds(
+    5.0, "--preflight-timeout", "Bound for the preflight checks, in seconds; on timeout the build runs as is.")
 DockerHostOpt = typer.Option(None, "--docker-host", help="Daemon Earthly uses (default: DOCKER_HOST, the docker CLI context, /var/run/docker.sock).")
 RunDockerHostOpt = typer.Option(None, "--docker-host", help="Daemon Earthly uses; the build gets DOCKER_HOST=URL too (default: DOCKER_HOST, the docker CLI context, /var/run/docker.sock).")
 
@@ -80,7 +81,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         fmt: str = typer.Option("env", "--format", "-f", help="env: KEY=VALUE lines to build with (none when nothing needs changing); json: the decision and evidence."),
         binary: str = typer.Option("earthly", "--binary", help="earthly or earth (EarthBuild: EARTH_ variables). A full command after `--` is read instead when given."),
-        timeout: float = typer.Option(5.0, "--timeout", min=0.1, max=MAX_SECONDS, help="Bound for the preflight checks, in seconds."),
+        timeout: float = seconds(5.0, "--timeout", "Bound for the preflight checks, in seconds."),
         docker_host: Optional[str] = DockerHostOpt,
     ) -> None:
         """Print the environment to run Earthly with here (for pipelines that run Earthly themselves).

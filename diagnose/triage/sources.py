@@ -87,7 +87,7 @@ def _stdin() -> BinaryIO:
     stdin = sys.stdin
     if stdin is None or getattr(stdin, "buffer", None) is None:  # started with stdin closed
         raise DoctorError("-: stdin is closed; give the log as a file or pipe it in")
-    return stdin.buffer  # type: ignore[no-any-return]
+    return stdin.buffer
 
 
 def check_readable(path: str) -> None:

@@ -16,11 +16,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from earthly_doctor.model import Confidence, Finding, Report, Status, Verdict
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -230,7 +230,9 @@ def test_a_write_that_fails_late_rolls_back_the_files_already_written(scene):
     script = ws / "build.sh"
     script.write_text(SCRIPT)
     before = state(ws / "Jenkinsfile"), state(script)
-    if subprocess.run(["chattr", "+i", str(script)], capture_output=True).returncode != 0:
+    if subprocess.run(["chattr", "+i", str(script)], capture_output=True, check=False).returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chattr +i failed: CI must run the rollback test (e2fsprogs, a filesystem with attributes)")
         pytest.skip("chattr +i is not supported on this filesystem")
     try:
         proc = fix(ws, "--apply", "--file", "Jenkinsfile", "--file", "build.sh")
@@ -404,3 +406,14 @@ def test_one_file_named_twice_or_through_a_link_is_edited_once(scene):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("Jenkinsfile: written") == 1
     assert (ws / "Jenkinsfile.earthly-doctor.bak").read_text() == JENKINSFILE
+
+
+def test_a_folder_symlink_out_of_the_workspace_is_refused_for_edits(scene, tmp_path: Path):
+    ws, _ = scene
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "build.sh").write_text(SCRIPT)
+    before = state(outside / "build.sh")
+    (ws / "ci").symlink_to(outside)
+    one_line(fix(ws, "--apply", "--file", "ci/build.sh"), "ci/build.sh", "outside", "refusing to follow it")
+    assert state(outside / "build.sh") == before and sorted(p.name for p in outside.iterdir()) == ["build.sh"]

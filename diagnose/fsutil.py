@@ -91,7 +91,7 @@ def own_file(path: Path) -> os.stat_result | None:
     except FileNotFoundError:
         return None
     except NotADirectoryError:
-        raise UnsafePath(path, "a folder on the way is not a folder")
+        raise UnsafePath(path, "a folder on the way is not a folder") from None
     if stat.S_ISLNK(info.st_mode):
         raise UnsafePath(path, "is a symlink; earthly-doctor never writes or reads its own files through one")
     if not stat.S_ISREG(info.st_mode):
@@ -168,7 +168,7 @@ def stage(path: Path, data: bytes, owner: Owner) -> Path:
                 try:
                     os.fchown(handle.fileno(), owner.uid, owner.gid)
                 except PermissionError:
-                    raise UnsafePath(path, f"owned by {owner.uid}:{owner.gid}; this user cannot keep that owner")
+                    raise UnsafePath(path, f"owned by {owner.uid}:{owner.gid}; this user cannot keep that owner") from None
             os.fchmod(handle.fileno(), owner.mode)  # after fchown, which clears set-id bits
             os.fsync(handle.fileno())
     except BaseException:

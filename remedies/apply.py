@@ -20,21 +20,35 @@ from earthly_doctor.fsutil import (
     read_only,
     read_regular,
     remove_own,
+    remove_stale_temps,
     sha256,
     stage,
 )
-from earthly_doctor.remedies.base import (
-    FileEdit,
-    Plan,
-    Refusal,
-    backup_path,
-    created_marker,
-    record_path,
-    remove_leftovers,
-)
 from earthly_doctor.remedies.edit.text import EditRefused
+from earthly_doctor.remedies.plan import FileEdit, Plan, Refusal
 
 FORCE_HINT = "--force to write it anyway"
+BACKUP_SUFFIX = ".earthly-doctor.bak"
+CREATED_SUFFIX = ".earthly-doctor.created"  # marker: the file did not exist before, so undo removes it
+RECORD_SUFFIX = ".earthly-doctor.sha256"  # what apply wrote: undo restores only a file that still matches it
+
+
+def backup_path(path: Path) -> Path:
+    return path.with_name(path.name + BACKUP_SUFFIX)
+
+
+def created_marker(path: Path) -> Path:
+    return path.with_name(path.name + CREATED_SUFFIX)
+
+
+def record_path(path: Path) -> Path:
+    return path.with_name(path.name + RECORD_SUFFIX)
+
+
+def remove_leftovers(path: Path) -> list[Path]:
+    """Temp files a killed apply or undo left next to the file, its backup, marker or record (older than a minute)."""
+    sides = (path, backup_path(path), created_marker(path), record_path(path))
+    return [p for q in sides for p in remove_stale_temps(q)]
 
 
 @dataclass
@@ -243,8 +257,7 @@ class _Undo:
     path: Path
     backup: Path | None  # restore from it; None: remove the file (the doctor created it)
     marker: Path | None
-    data: bytes = b""
-    owner: Owner | None = None
+    restore: tuple[bytes, Owner] | None = None  # the backup's bytes and the restored file's owner, group, mode
 
 
 def _prepare_undo(path: Path, force: bool) -> _Undo | WriteResult:
@@ -268,19 +281,19 @@ def _prepare_undo(path: Path, force: bool) -> _Undo | WriteResult:
             raise UnsafePath(path, f"is read-only (mode {info.st_mode & 0o7777:04o}); {FORCE_HINT}")
     if backup_info is not None:
         data = read_regular(backup)
-        assert data is not None
+        if data is None:  # removed between the check and the read
+            raise UnsafePath(backup, "disappeared while undo read it")
         # The file keeps its own owner and mode (apply kept them); the backup's only when the file is gone.
         owner = Owner.of(info) if info is not None else Owner.of(backup_info)
-        return _Undo(path, backup, marker if marker_info is not None else None, data, owner)
+        return _Undo(path, backup, marker if marker_info is not None else None, (data, owner))
     return _Undo(path, None, marker)
 
 
 def _do_undo(step: _Undo) -> WriteResult:
     path = step.path
     used: Path | None
-    if step.backup is not None:
-        assert step.owner is not None
-        commit(stage(path, step.data, step.owner), path)
+    if step.backup is not None and step.restore is not None:
+        commit(stage(path, *step.restore), path)
         message, used = f"{path}: restored from {step.backup.name}", step.backup
     else:
         remove_own(path)

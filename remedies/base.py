@@ -6,22 +6,15 @@ writing (all or nothing, backups, atomic replace, undo). Remedies import neither
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
-from earthly_doctor.fsutil import UnsafePath, read_regular, remove_stale_temps
-from earthly_doctor.remedies.catalog import describe
+from earthly_doctor.fsutil import UnsafePath, read_regular
+from earthly_doctor.remedies.apply import ApplyResult, apply_plan, backup_path, created_marker
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused
-
-if TYPE_CHECKING:
-    from earthly_doctor.remedies.apply import ApplyResult
-
-BACKUP_SUFFIX = ".earthly-doctor.bak"
-CREATED_SUFFIX = ".earthly-doctor.created"  # marker: the file did not exist before, so undo removes it
-RECORD_SUFFIX = ".earthly-doctor.sha256"  # what apply wrote: undo restores only a file that still matches it
-
+from earthly_doctor.remedies.plan import FileEdit, Plan, Refusal
+from earthly_doctor.remedy_catalog import describe
 
 @dataclass(frozen=True)
 class Topology:
@@ -41,80 +34,11 @@ class Topology:
     def proxy_unreachable(self) -> bool:
         return self.cause.startswith("proxy-unreachable") or self.cause == "insecure-loopback-removed"
 
-
-@dataclass
-class FileEdit:
-    path: Path
-    kind: str  # jenkinsfile | envfile | shell | dockerfile | yaml
-    before: str | None  # None: the file does not exist yet
-    after: str
-    changes: list[str] = field(default_factory=list)
-    already: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    label: str = ""  # how the path is shown (relative to the working directory when inside it)
-
-    @property
-    def name(self) -> str:
-        return self.label or str(self.path)
-
-    @property
-    def changed(self) -> bool:
-        return self.before != self.after
-
-    def diff(self) -> str:
-        if not self.changed:
-            return ""
-        old = (self.before or "").splitlines(keepends=True)
-        new = self.after.splitlines(keepends=True)
-        name = self.name
-        a, b = (name, name) if name.startswith("/") else (f"a/{name}", f"b/{name}")
-        lines = difflib.unified_diff(old, new, "/dev/null" if self.before is None else a, b)
-        # Diffs are shown, not patched: show CRLF files with LF so the terminal stays readable.
-        return "".join(line.replace("\r\n", "\n") if line.endswith("\r\n") else line for line in lines)
-
-
-@dataclass
-class Refusal:
-    path: Path
-    line: int
-    reason: str
-    outcome: str = "nothing was written"  # what the refused apply or undo left on disk, said exactly
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: {self.reason}; {self.outcome}"
-
-
-@dataclass
-class Plan:
-    remedy: str
-    title: str
-    edits: list[FileEdit] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)  # to run by hand (or shown as the alternative)
-    snippets: list[tuple[str, str]] = field(default_factory=list)  # (where, text) print-only configuration
-    risks: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    refusals: list[Refusal] = field(default_factory=list)
-
-    @property
-    def changes_anything(self) -> bool:
-        return any(e.changed for e in self.edits)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "remedy": self.remedy,
-            "title": self.title,
-            "edits": [
-                {"path": e.name, "kind": e.kind, "changed": e.changed, "diff": e.diff(), "changes": e.changes,
-                 "already": e.already, "notes": e.notes}
-                for e in self.edits
-            ],
-            "commands": list(self.commands),
-            "snippets": [{"where": w, "text": t} for w, t in self.snippets],
-            "risks": list(self.risks),
-            "notes": list(self.notes),
-            "refusals": [str(r) for r in self.refusals],
-        }
+# The plan's data and the backup names live in remedies.plan and remedies.apply; remedies import them from here.
+__all__ = [
+    "ApplyResult", "Editor", "FileEdit", "Plan", "Refusal", "Remedy", "Target", "Topology", "backup_path",
+    "created_marker", "read_text",
+]
 
 
 @dataclass
@@ -167,8 +91,6 @@ class Remedy:
 
     def apply(self, plan: Plan, *, force: bool = False) -> ApplyResult:
         """Write the plan: a backup per file, an atomic replace, nothing at all when any file was refused."""
-        from earthly_doctor.remedies.apply import apply_plan
-
         return apply_plan(plan, force=force)
 
     def verify(self, run_checks: Callable[[list[str]], Any], available: set[str] | None = None) -> tuple[Any, list[str]]:
@@ -204,11 +126,11 @@ def read_text(path: Path) -> str | None:
     try:
         data = read_regular(path)
     except UnsafePath as exc:
-        raise EditRefused(0, exc.reason)
+        raise EditRefused(0, exc.reason) from None
     except IsADirectoryError:
-        raise EditRefused(0, "is a directory")
+        raise EditRefused(0, "is a directory") from None
     except OSError as exc:
-        raise EditRefused(0, f"cannot read: {exc.strerror or exc}")
+        raise EditRefused(0, f"cannot read: {exc.strerror or exc}") from None
     if data is None:
         return None
     if b"\x00" in data:
@@ -217,22 +139,4 @@ def read_text(path: Path) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise EditRefused(line, "not UTF-8 text")
-
-
-def backup_path(path: Path) -> Path:
-    return path.with_name(path.name + BACKUP_SUFFIX)
-
-
-def created_marker(path: Path) -> Path:
-    return path.with_name(path.name + CREATED_SUFFIX)
-
-
-def record_path(path: Path) -> Path:
-    return path.with_name(path.name + RECORD_SUFFIX)
-
-
-def remove_leftovers(path: Path) -> list[Path]:
-    """Temp files a killed apply or undo left next to the file, its backup, marker or record (older than a minute)."""
-    sides = (path, backup_path(path), created_marker(path), record_path(path))
-    return [p for q in sides for p in remove_stale_temps(q)]
+        raise EditRefused(line, "not UTF-8 text") from None

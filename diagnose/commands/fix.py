@@ -95,39 +95,46 @@ def load_report(path: Path) -> Report:
             raise UsageError(f"--from {path}: no such file")
         data = json.loads(raw.decode("utf-8"))
     except UnsafePath as exc:
-        raise UsageError(f"--from {exc}")
+        raise UsageError(f"--from {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--from {path}: cannot read: {getattr(exc, 'strerror', None) or exc}")
+        raise UsageError(f"--from {path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"--from {path}: not JSON (line {exc.lineno}: {exc.msg})")
+        raise UsageError(f"--from {path}: not JSON (line {exc.lineno}: {exc.msg})") from None
     except RecursionError:
-        raise UsageError(f"--from {path}: JSON nested too deeply to be a report")
+        raise UsageError(f"--from {path}: JSON nested too deeply to be a report") from None
     if not isinstance(data, dict):
         raise UsageError(f"--from {path}: not a report (a JSON {type(data).__name__}, not an object)")
     try:
         return Report.from_dict(data)
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        raise UsageError(f"--from {path}: {exc}")
+        raise UsageError(f"--from {path}: {exc}") from None
 
 
 Diagnoser = Callable[[list[str]], Report]  # runs the checks (optionally only some codes) and returns the report
 
 
-def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: set[str] | None = None) -> FixResult:
-    from earthly_doctor.remedies import engine
-
+def _check(request: FixRequest) -> None:
+    """Options that are wrong whatever the diagnosis: one line, exit 2, before any work."""
     if request.style is not None and request.style not in STYLES:
         raise UsageError(f"--style {request.style!r}: choose from {', '.join(STYLES)}")
     if request.remedy is not None and request.remedy not in REMEDY_IDS:
         raise UsageError(f"--remedy {request.remedy!r}: choose from {', '.join(REMEDY_IDS)}")
     if request.undo:
-        return _undo(request)
+        return
     if request.from_report and request.logs:
         raise UsageError("--from and --log are two sources of a diagnosis: give one")
     if request.signature_dirs and not request.logs:  # a mistyped folder must not pass silently
         from earthly_doctor.triage import load_signatures
 
         load_signatures(request.signature_dirs)
+
+
+def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: set[str] | None = None) -> FixResult:
+    from earthly_doctor.remedies import engine
+
+    _check(request)
+    if request.undo:
+        return _undo(request)
 
     result = FixResult()
     loaded = engine.load_remedies()
@@ -172,18 +179,23 @@ def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: se
     result.mode = "apply"
     result.applied = chosen[0].apply(result.plans[0], force=request.force)
     if request.verify and not result.refused:
-        if diagnoser is None:
-            result.verify_note = "no diagnosis available to verify with"
-            return result
-        result.verify_report, codes = chosen[0].verify(diagnoser, check_codes)
-        if result.verify_report is None:
-            result.verify_note = f"no installed check shows the effect of {chosen[0].id} yet (wanted {', '.join(chosen[0].verify_codes)})"
-        else:
-            result.verify_note = (
-                f"re-ran {', '.join(codes)}; edits to pipeline files take effect on the next build, so these checks "
-                "show this process's view"
-            )
+        _verify(result, chosen[0], diagnoser, check_codes)
     return result
+
+
+def _verify(result: FixResult, remedy: Any, diagnoser: Diagnoser | None, check_codes: set[str] | None) -> None:
+    if diagnoser is None:
+        result.verify_note = "no diagnosis available to verify with"
+        return
+    result.verify_report, codes = remedy.verify(diagnoser, check_codes)
+    if result.verify_report is None:
+        wanted = ", ".join(remedy.verify_codes)
+        result.verify_note = f"no installed check shows the effect of {remedy.id} yet (wanted {wanted})"
+    else:
+        result.verify_note = (
+            f"re-ran {', '.join(codes)}; edits to pipeline files take effect on the next build, so these checks "
+            "show this process's view"
+        )
 
 
 def _report(request: FixRequest, diagnoser: Diagnoser | None) -> Report:

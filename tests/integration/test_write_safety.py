@@ -59,7 +59,7 @@ def leftovers(ws: Path) -> list[str]:
 
 
 @pytest.fixture
-def scene(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+def scene(tmp_path: Path) -> tuple[Path, Path]:
     """A workspace with a Jenkinsfile and a saved report, and a victim file outside it (a stand-in for /etc/shadow)."""
     ws = tmp_path / "ws"
     ws.mkdir()
@@ -71,7 +71,7 @@ def scene(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     victim = tmp_path / "shadow"
     victim.write_bytes(b"root:$6$secret:19000:0:99999:7:::\n")
     victim.chmod(0o600)
-    yield ws, victim
+    return ws, victim
 
 
 # ---- planted links where the tool writes its own files ------------------------------------------------------------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from earthly_doctor.remedies.apply import apply_plan, undo_files
-from earthly_doctor.remedies.base import FileEdit, Plan, backup_path, created_marker, record_path
+from earthly_doctor.remedies.apply import apply_plan, backup_path, created_marker, record_path, undo_files
+from earthly_doctor.remedies.plan import FileEdit, Plan
 
 
 def edit(path: Path, after: str) -> Plan:

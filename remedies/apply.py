@@ -234,7 +234,9 @@ def _reason_for(path: Path, exc: BaseException) -> tuple[int, str]:
         return exc.line, exc.reason
     if isinstance(exc, UnsafePath):
         # The target's own problem reads "PATH: reason"; a backup's or marker's names that file instead.
-        return 0, exc.reason if exc.path == path else str(exc)
+        if exc.path == path:
+            return 0, exc.reason
+        return 0, f"{exc.path.name if exc.path.parent == path.parent else exc.path}: {exc.reason}"
     if isinstance(exc, OSError):
         return 0, f"cannot write: {exc.strerror or exc}"
     raise exc

@@ -156,9 +156,12 @@ class Owner:
         return cls(os.geteuid(), os.getegid(), (0o666 & ~_umask()) if mode is None else mode)
 
 
-def stage(path: Path, data: bytes, owner: Owner) -> Path:
+def stage(path: Path, data: bytes, owner: Owner, *, strict_owner: bool = True) -> Path:
     """Write `data` to a fresh temp file next to `path` with `owner`'s owner, group and mode; fsynced. The caller
-    renames it over `path` (commit) or removes it (discard). mkstemp uses O_EXCL, which never follows a link."""
+    renames it over `path` (commit) or removes it (discard). mkstemp uses O_EXCL, which never follows a link.
+
+    When this user may not give the file that owner: refused, or with `strict_owner=False` (a regenerated report)
+    the file becomes this user's."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -168,7 +171,8 @@ def stage(path: Path, data: bytes, owner: Owner) -> Path:
                 try:
                     os.fchown(handle.fileno(), owner.uid, owner.gid)
                 except PermissionError:
-                    raise UnsafePath(path, f"owned by {owner.uid}:{owner.gid}; this user cannot keep that owner") from None
+                    if strict_owner:
+                        raise UnsafePath(path, f"owned by {owner.uid}:{owner.gid}; this user cannot keep that owner") from None
             os.fchmod(handle.fileno(), owner.mode)  # after fchown, which clears set-id bits
             os.fsync(handle.fileno())
     except BaseException:
@@ -210,7 +214,7 @@ def remove_own(path: Path) -> None:
         os.unlink(path)
 
 
-def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None) -> None:
+def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None, strict_owner: bool = True) -> None:
     """Replace a file the tool owns the name of (never through a symlink), keeping owner, group and mode when it
     exists. The folder must exist: see `create_file` for reports, which may create folders in the workspace."""
     path = Path(path)
@@ -218,7 +222,7 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None
     owner = Owner.of(info) if info is not None else Owner.new(mode)
     if mode is not None:
         owner = Owner(owner.uid, owner.gid, mode)
-    tmp = stage(path, data, owner)
+    tmp = stage(path, data, owner, strict_owner=strict_owner)
     try:
         commit(tmp, path)
     except BaseException:
@@ -238,7 +242,8 @@ def create_file(path: Path | str, data: bytes, *, cwd: Path | str | None = None,
     named = Path(os.path.normpath(os.path.join(os.path.abspath(cwd), path)))
     workspace = os.path.normpath(os.path.abspath(cwd))
     folder = _report_folder(Path(path), named, workspace)
-    atomic_write_bytes(folder / named.name, data, mode=mode)
+    # A report is regenerated, not edited: one left by another user (a root run before) is replaced, not refused.
+    atomic_write_bytes(folder / named.name, data, mode=mode, strict_owner=False)
     return Path(path)
 
 

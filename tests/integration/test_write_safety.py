@@ -417,3 +417,16 @@ def test_a_folder_symlink_out_of_the_workspace_is_refused_for_edits(scene, tmp_p
     (ws / "ci").symlink_to(outside)
     one_line(fix(ws, "--apply", "--file", "ci/build.sh"), "ci/build.sh", "outside", "refusing to follow it")
     assert state(outside / "build.sh") == before and sorted(p.name for p in outside.iterdir()) == ["build.sh"]
+
+
+@ROOT_ONLY
+def test_unprivileged_user_replaces_a_stale_report_of_another_user(open_ws: Path):
+    """A report is regenerated: a root run's old report.json must not fail the next step (edits are refused: above)."""
+    open_ws.chmod(0o777)
+    (open_ws / "report.json").write_text("{}")
+    code = ("import sys; from earthly_doctor.fsutil import create_file; "
+            "create_file('report.json', b'{\"new\": 1}', cwd=sys.argv[1])")
+    proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code,
+                           str(open_ws)], cwd=open_ws, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert state(open_ws / "report.json")[:2] == (b'{"new": 1}', 65534)

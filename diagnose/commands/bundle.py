@@ -27,7 +27,7 @@ from typing import Any, Iterator
 from earthly_doctor import __version__
 from earthly_doctor.environment import home_dir
 from earthly_doctor.errors import DoctorError, UsageError
-from earthly_doctor.fsutil import atomic_write_bytes
+from earthly_doctor.fsutil import create_file
 from earthly_doctor.redact import Redactor
 
 SCHEMA = "earthly-doctor/bundle/v1"
@@ -294,7 +294,7 @@ def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:  # n
         "notes": bundle.notes,
     }
     bundle.add("manifest.json", json.dumps(manifest, indent=2) + "\n", "this list")
-    atomic_write_bytes(output, _tar_gz(bundle), mode=0o600)
+    create_file(output, _tar_gz(bundle), cwd=environment.cwd, mode=0o600)
     return BundleResult(output, entries, redactions, bundle.notes, report.verdict.cause)
 
 

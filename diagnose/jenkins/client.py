@@ -65,7 +65,11 @@ def parse_target(text: str) -> Target:
         if not text.strip("/"):
             raise UsageError("no job name given")
         return Target(None, text.strip("/"))
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number or out of range
+    except ValueError as exc:  # a broken IPv6 literal or port: bad input, not our bug
+        raise UsageError(f"{_display_url(text)} is not a valid URL ({exc})") from None
     segments = parts.path.split("/")
     if "job" not in segments:
         raise UsageError(f"{_display_url(text)} is not a Jenkins job or build URL (no /job/ in the path)")
@@ -98,14 +102,21 @@ def job_path(full_name: str) -> str:
 
 def _display_url(url: str) -> str:
     """A URL safe to print: the user:password part removed."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"//[^/@]*@", "//", url)
     if "@" not in parts.netloc:
         return url
     return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
 
 
 def _split(raw: str) -> SplitResult:
-    parts = urlsplit(raw if "://" in raw else "http://" + raw)
+    try:
+        parts = urlsplit(raw if "://" in raw else "http://" + raw)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number or out of range
+    except ValueError as exc:
+        raise UsageError(f"JENKINS_URL {_display_url(raw)!r} is not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"JENKINS_URL {_display_url(raw)!r} is not an http(s) URL")
     return parts

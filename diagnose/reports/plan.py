@@ -67,6 +67,8 @@ def fix_lines(result: Any) -> list[Line]:  # noqa: C901, PLR0912 -- grandfathere
     if result.mode == "undo":
         for w in result.undone:
             out.append(("green" if w.written else "dim", w.message))
+        for refusal in result.undo_refusals:
+            out.append(("bold red", f"refused: {refusal}"))
         out += [("", n) for n in result.notes]
         return out
     if result.report is not None:

@@ -18,11 +18,10 @@ import socket
 import sys
 import tarfile
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from earthly_doctor import __version__
 from earthly_doctor.environment import home_dir
@@ -32,8 +31,6 @@ from earthly_doctor.redact import Redactor
 
 SCHEMA = "earthly-doctor/bundle/v1"
 MAX_FILE = 256 * 1024  # a config or Jenkinsfile larger than this is cut (and the manifest says so)
-MAX_LINE = 2000  # characters of one log line kept in an excerpt
-MAX_EXCERPTS = 50  # per log
 FACTS = ("docker", "container", "netns", "network_mode", "earthly_settings", "canary", "buildkitd", "earthly_processes")
 
 
@@ -118,59 +115,6 @@ def _docker_config_path(env: dict[str, str]) -> Path | None:
     return base / "config.json" if base is not None else None
 
 
-def _lines(path: str) -> Iterator[bytes]:
-    """The log's lines (bytes, newline kept), streamed: a file, gzip or stdin (see triage.sources)."""
-    from earthly_doctor.triage.sources import open_log
-
-    pending = b""
-    for chunk in open_log(path):
-        data = pending + bytes(chunk)
-        parts = data.split(b"\n")
-        pending = parts.pop()
-        for part in parts:
-            yield part + b"\n"
-    if pending:
-        yield pending
-
-
-def _excerpt_log(path: str, context: int, signatures: Any) -> tuple[Any, str, int]:
-    """One pass: triage scan plus the lines around each hit. Returns (scanner, excerpt text, excerpts)."""
-    from earthly_doctor.triage import Scanner
-
-    scanner = Scanner(signatures)
-    before: deque[tuple[int, str]] = deque(maxlen=context)
-    out: list[str] = []
-    after_until = 0
-    excerpts = 0
-    last_written = 0
-    number = 0
-    for raw in _lines(path):
-        number += 1
-        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")[:MAX_LINE]
-        hits = scanner.feed(raw)
-        if hits and excerpts < MAX_EXCERPTS:
-            excerpts += 1
-            ids = ", ".join(sorted({m.id for m in hits}))
-            first = before[0][0] if before else number
-            if first > last_written + 1:
-                out.append(f"----- {ids}: lines {first}.. -----\n")
-            for n, line in before:
-                if n > last_written:
-                    out.append(f"{n:>8}: {line}\n")
-            before.clear()
-            after_until = number + context
-        if number <= after_until:
-            out.append(f"{number:>8}: {text}\n")
-            last_written = number
-        else:
-            before.append((number, text))
-    scanner.finish()
-    if not excerpts:
-        out = [f"----- no known failure signature; the last {len(before)} lines -----\n"]
-        out += [f"{n:>8}: {line}\n" for n, line in before]
-    return scanner, "".join(out), excerpts
-
-
 def _versions(ctx: Any) -> dict[str, Any]:
     from importlib import metadata
 
@@ -191,6 +135,7 @@ def _versions(ctx: Any) -> dict[str, Any]:
 
 
 def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:
+    from earthly_doctor.commands.bundle_excerpt import excerpt_log
     from earthly_doctor.commands.diagnose import DiagnoseRequest, diagnose
     from earthly_doctor.context import Context, Options
     from earthly_doctor.triage import findings_from_scan, load_signatures
@@ -212,11 +157,10 @@ def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:
     signatures = load_signatures()
     log_findings = []
     for log in request.logs:
-        scanner, excerpt, _ = _excerpt_log(log, request.context_lines, signatures)
-        log_findings += findings_from_scan(scanner, display_name(log))
         name = "stdin" if log == "-" else Path(log).name
-        bundle.add(f"logs/{name}.excerpt.txt", redactor.text(excerpt, f"logs/{name}.excerpt.txt"),
-                   f"lines around the findings in {display_name(log)}")
+        excerpt = excerpt_log(log, request.context_lines, signatures, redactor, f"logs/{name}.excerpt.txt")
+        log_findings += findings_from_scan(excerpt.scanner, display_name(log))
+        bundle.add(f"logs/{name}.excerpt.txt", excerpt.text, f"lines around the findings in {display_name(log)}")
 
     ctx = Context(env=environment, options=Options(timeout=request.timeout, docker_host=request.docker_host))
     diagnose_request = DiagnoseRequest(extra_findings=log_findings, skip=["ED160"] if request.logs else [])

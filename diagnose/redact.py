@@ -118,6 +118,7 @@ class KeyBlocks:
     def __init__(self) -> None:
         self.inside = False
         self.blocks = 0  # blocks opened so far; the current one's id while inside
+        self.recorded = 0  # the last block id a caller listed (blocks are numbered in order)
 
     def line(self, shown: bytes, markers: Iterable[tuple[bool, int, int]] | None = None) -> tuple[bytes, list[int]]:
         """`shown` (a line, or the first part of a long one) with key material replaced, and the ids of the blocks
@@ -176,10 +177,15 @@ class Redactor:
         out: list[str] = []
         for offset, line in enumerate(text.splitlines(keepends=True) or [text]):
             number = first_line + offset
-            raw, touched = keys.line(line.encode("utf-8", "surrogateescape"))
-            for _ in touched:
-                self._record(file, "private-key", number)
-            out.append(self.line(raw.decode("utf-8", "surrogateescape") if touched else line, file, number))
+            body = line.rstrip("\r\n")
+            raw, touched = keys.line(body.encode("utf-8", "surrogateescape"))
+            for block in touched:
+                if block > keys.recorded:  # one manifest entry per key block, at its first line
+                    keys.recorded = block
+                    self._record(file, "private-key", number)
+            if touched:
+                body = raw.decode("utf-8", "surrogateescape")
+            out.append(self.line(body, file, number) + line[len(line.rstrip("\r\n")):])
         return "".join(out)
 
     def line(self, line: str, file: str, number: int | None) -> str:

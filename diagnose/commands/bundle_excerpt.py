@@ -18,6 +18,7 @@ from earthly_doctor.redact import KEY_MARKER, KEY_MARKER_MAX, KeyBlocks, Redacti
 MAX_LINE = 2000  # bytes of one log line kept in an excerpt
 MAX_EXCERPTS = 50  # per log
 READ = 1 << 20
+HIT_TEXTS = 3  # scanner texts kept per hit line
 # A cut line ends mid-word: the piece of a token left before the cut would be a partial secret, so it goes too.
 _TRAILING_WORD = re.compile(r"[A-Za-z0-9+/=_.~:-]*\Z")
 
@@ -44,18 +45,14 @@ class LineSplitter:
         self._line_start = 0  # absolute offset of the current line
         self._offset = 0  # absolute offset of the next chunk
         self._carry = b""  # the previous chunk's last bytes, for a marker cut in two by the chunk border
-        self._last_marker = -1  # absolute start of the last marker found (the carry is searched twice)
+        self._marker_end = 0  # absolute end of the last marker found (the carry is searched twice)
         self._markers: list[tuple[bool, int, int]] = []  # absolute, for the current and later lines
 
     def feed(self, chunk: bytes | memoryview) -> Iterator[LogLine]:
         data = bytes(chunk)
-        base = self._offset - len(self._carry)
-        for m in KEY_MARKER.finditer(self._carry + data):
-            start = base + m.start()
-            if start > self._last_marker:
-                self._markers.append((m.group("kind").upper() == b"BEGIN", start, base + m.end()))
-                self._last_marker = start
-        self._carry = data[-(KEY_MARKER_MAX - 1):]
+        window = self._carry + data
+        self._find_markers(window, self._offset - len(self._carry), final=False)
+        self._carry = window[-(KEY_MARKER_MAX - 1):]
         pos = 0
         while (nl := data.find(b"\n", pos)) >= 0:
             self._take(data, pos, nl)
@@ -64,7 +61,16 @@ class LineSplitter:
         self._take(data, pos, len(data))
         self._offset += len(data)
 
+    def _find_markers(self, window: bytes, base: int, *, final: bool) -> None:
+        for m in KEY_MARKER.finditer(window):
+            start = base + m.start()
+            # A match that touches the window's end may grow with the next bytes: it is taken next time.
+            if start >= self._marker_end and (final or m.end() < len(window)):
+                self._markers.append((m.group("kind").upper() == b"BEGIN", start, base + m.end()))
+                self._marker_end = base + m.end()
+
     def finish(self) -> Iterator[LogLine]:
+        self._find_markers(self._carry, self._offset - len(self._carry), final=True)
         if self._length:
             yield self._line(self._offset)
 
@@ -108,11 +114,11 @@ def excerpt_log(path: str, context: int, signatures: Any, redactor: Redactor, fi
     with open_stream(path) as stream:
         while chunk := stream.read(READ):
             for match in scanner.feed(chunk):
-                writer.hit(match.line, match.id)
+                writer.hit(match.line, match.id, match.text)
             for line in writer.splitter.feed(chunk):
                 writer.line(line)
         for match in scanner.finish():
-            writer.hit(match.line, match.id)
+            writer.hit(match.line, match.id, match.text)
         for line in writer.splitter.finish():
             writer.line(line)
     return Excerpt(scanner, writer.result(), writer.excerpts, writer.splitter.number - 1)
@@ -125,26 +131,26 @@ class _Writer:
         self.file = file
         self.splitter = LineSplitter()
         self.keys = KeyBlocks()
-        self.ring: deque[tuple[int, bytes, int, list[int]]] = deque(maxlen=max(context, 1))
+        self.ring: deque[tuple[int, bytes, int, list[int], bool]] = deque(maxlen=max(context, 1))
         self.pending: dict[int, set[str]] = {}  # hit line → signature ids, for lines not read yet
+        self.hit_texts: dict[int, list[str]] = {}  # what the scanner saw at a hit: shown when its line is cut
         self.out: list[str] = []
         self.excerpts = 0
         self.after_until = 0
         self.last_written = 0
-        self.recorded: set[int] = set()  # key blocks already listed in the manifest
 
-    def hit(self, number: int, signature: str) -> None:
+    def hit(self, number: int, signature: str, text: str) -> None:
+        if len(self.hit_texts.setdefault(number, [])) < HIT_TEXTS:
+            self.hit_texts[number].append(text)
         if number >= self.splitter.number:
             self.pending.setdefault(number, set()).add(signature)
         else:  # the scanner reported a line already read: open the excerpt with what the ring still holds
             self._open(number, {signature})
 
     def line(self, line: LogLine) -> None:
-        if line.markers or self.keys.inside:
-            shown, touched = self.keys.line(line.shown, line.markers)
-        else:
-            shown, touched = line.shown, []
-        entry = (line.number, shown, line.length, touched)
+        keyish = bool(line.markers) or self.keys.inside  # a key block touches this line, maybe beyond the part shown
+        shown, touched = self.keys.line(line.shown, line.markers) if keyish else (line.shown, [])
+        entry = (line.number, shown, line.length, touched, keyish)
         ids = self.pending.pop(line.number, None)
         self.ring.append(entry)
         if ids is not None:
@@ -166,18 +172,23 @@ class _Writer:
             self._emit(entry)
         self.after_until = max(self.after_until, number + self.context)
 
-    def _emit(self, entry: tuple[int, bytes, int, list[int]]) -> None:
-        number, shown, length, touched = entry
+    def _emit(self, entry: tuple[int, bytes, int, list[int], bool]) -> None:
+        number, shown, length, touched, keyish = entry
         if number <= self.last_written:
             return
         for block in touched:
-            if block not in self.recorded:
-                self.recorded.add(block)
+            if block > self.keys.recorded:
+                self.keys.recorded = block
                 self.redactor.redactions.append(Redaction(self.file, "private-key", number))
         text = shown.decode("utf-8", errors="replace")
         if length > len(shown):
             text = _TRAILING_WORD.sub("", text) + f" …[line cut: {length} bytes]"
         self.out.append(f"{number:>8}: {self.redactor.line(text, self.file, number)}\n")
+        if length > len(shown) and not keyish:
+            # The hit may lie far beyond the part shown: the scanner's own view of it says what failed there.
+            for seen in self.hit_texts.get(number, []):
+                self.out.append(f"{'':>8}  at the hit: {self.redactor.line(seen, self.file, number)}\n")
+        self.hit_texts.pop(number, None)
         self.last_written = number
 
     def result(self) -> str:

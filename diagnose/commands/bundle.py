@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import socket
+import stat
 import sys
 import tarfile
 import time
@@ -81,17 +82,47 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     return f"<{type(value).__name__}>"
 
 
-def _read_text(path: Path, bundle: _Bundle) -> str | None:
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _read_text(path: Path, bundle: _Bundle, *, workspace: Path | None = None) -> str | None:
+    """A regular file's text, at most MAX_FILE bytes. A file in the workspace (which any committer controls) is
+    read only where it really is inside the workspace: a link out of it (`Jenkinsfile -> /etc/shadow`) is left out
+    and the manifest says so. FIFOs, devices and folders are never opened for reading."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE + 1)
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            bundle.notes.append(f"{path}: not included: not a regular file")
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
         bundle.notes.append(f"{path}: not read ({exc.strerror or exc})")
         return None
+    with os.fdopen(fd, "rb") as handle:
+        opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino) or not stat.S_ISREG(opened.st_mode):
+            bundle.notes.append(f"{path}: not included: it changed while it was opened")
+            return None
+        if workspace is not None:
+            # What was opened, not what the path said before: a link swapped in between cannot get past this.
+            real, folder = _opened_path(fd, path), os.path.realpath(workspace)
+            if not _inside(real, folder):
+                bundle.notes.append(f"{path}: not included: it is a symbolic link to {real}, outside the workspace "
+                                    f"{folder}")
+                return None
+        data = handle.read(MAX_FILE + 1)
     if len(data) > MAX_FILE:
         bundle.notes.append(f"{path}: cut at {MAX_FILE} bytes")
         data = data[:MAX_FILE]
     return data.decode("utf-8", errors="replace")
+
+
+def _opened_path(fd: int, path: Path) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:  # no /proc: the resolved path is the next best answer
+        return os.path.realpath(path)
 
 
 def _earthly_config_paths(env: dict[str, str]) -> list[Path]:
@@ -194,8 +225,8 @@ def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:
         if text is not None:
             bundle.add(name, redactor.text(text, name), f"Earthly config from {path}")
     dotenv = Path(environment.cwd) / ".env"
-    if os.path.isfile(dotenv):
-        text = _read_text(dotenv, bundle)
+    if os.path.lexists(dotenv):
+        text = _read_text(dotenv, bundle, workspace=Path(environment.cwd))
         if text is not None:
             bundle.add("earthly/dotenv", redactor.text(text, "earthly/dotenv"), f".env in the working directory ({dotenv})")
 
@@ -211,10 +242,11 @@ def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:
                            f"Docker CLI config from {docker_config} (not valid JSON)")
 
     jenkinsfile = Path(request.jenkinsfile) if request.jenkinsfile else Path(environment.cwd) / "Jenkinsfile"
-    if request.jenkinsfile and not jenkinsfile.is_file():
+    if request.jenkinsfile and not os.path.lexists(jenkinsfile):
         raise DoctorError(f"{jenkinsfile}: no such file")
-    if jenkinsfile.is_file():
-        text = _read_text(jenkinsfile, bundle)
+    if os.path.lexists(jenkinsfile):
+        # The folder that holds it is the workspace its link (if it is one) must stay in.
+        text = _read_text(jenkinsfile, bundle, workspace=Path(environment.cwd, jenkinsfile).parent)
         if text is not None:
             bundle.add("jenkins/Jenkinsfile", redactor.text(text, "jenkins/Jenkinsfile"), f"Jenkinsfile from {jenkinsfile}")
     else:

@@ -131,7 +131,7 @@ class _Writer:
         self.file = file
         self.splitter = LineSplitter()
         self.keys = KeyBlocks()
-        self.ring: deque[tuple[int, bytes, int, list[int], bool]] = deque(maxlen=max(context, 1))
+        self.ring: deque[tuple[int, bytes, int, list[int], bool]] = deque(maxlen=context + 1)  # the lines before a hit, and the hit
         self.pending: dict[int, set[str]] = {}  # hit line → signature ids, for lines not read yet
         self.hit_texts: dict[int, list[str]] = {}  # what the scanner saw at a hit: shown when its line is cut
         self.out: list[str] = []
@@ -150,7 +150,7 @@ class _Writer:
     def line(self, line: LogLine) -> None:
         keyish = bool(line.markers) or self.keys.inside  # a key block touches this line, maybe beyond the part shown
         shown, touched = self.keys.line(line.shown, line.markers) if keyish else (line.shown, [])
-        entry = (line.number, shown, line.length, touched, keyish)
+        entry = (line.number, shown, line.length - len(line.shown), touched, keyish)
         ids = self.pending.pop(line.number, None)
         self.ring.append(entry)
         if ids is not None:
@@ -173,7 +173,7 @@ class _Writer:
         self.after_until = max(self.after_until, number + self.context)
 
     def _emit(self, entry: tuple[int, bytes, int, list[int], bool]) -> None:
-        number, shown, length, touched, keyish = entry
+        number, shown, beyond, touched, keyish = entry
         if number <= self.last_written:
             return
         for block in touched:
@@ -181,10 +181,10 @@ class _Writer:
                 self.keys.recorded = block
                 self.redactor.redactions.append(Redaction(self.file, "private-key", number))
         text = shown.decode("utf-8", errors="replace")
-        if length > len(shown):
-            text = _TRAILING_WORD.sub("", text) + f" …[line cut: {length} bytes]"
+        if beyond:
+            text = _TRAILING_WORD.sub("", text) + f" …[line cut: {beyond} more bytes]"
         self.out.append(f"{number:>8}: {self.redactor.line(text, self.file, number)}\n")
-        if length > len(shown) and not keyish:
+        if beyond and not keyish:
             # The hit may lie far beyond the part shown: the scanner's own view of it says what failed there.
             for seen in self.hit_texts.get(number, []):
                 self.out.append(f"{'':>8}  at the hit: {self.redactor.line(seen, self.file, number)}\n")
@@ -194,7 +194,7 @@ class _Writer:
     def result(self) -> str:
         if self.excerpts:
             return "".join(self.out)
-        tail = list(self.ring)
+        tail = list(self.ring)[-self.context :] if self.context else []
         self.out = [f"----- no known failure signature; the last {len(tail)} lines -----\n"]
         self.last_written = 0
         for entry in tail:

@@ -177,10 +177,14 @@ def translate(what: str, creds: Credentials, timeout: float | None) -> Iterator[
             message = message.replace(creds.token, "***")
         return JenkinsError(f"{what}: {message}", kind, status)
 
+    from earthly_doctor.jenkins.bounded import Exceeded
+
     try:
         yield
     except JenkinsError:
         raise
+    except Exceeded as exc:
+        raise fail(str(exc), exc.kind) from None
     except (jenkins.TimeoutException, requests.exceptions.Timeout):
         raise fail(f"no answer from {host} within {timeout:g} s (timeout)", "timeout") from None
     except requests.exceptions.SSLError as exc:
@@ -253,10 +257,12 @@ class Page:
 class JenkinsClient:
     """A python-jenkins handle with bounded timeouts and a connection pool sized for `workers` threads."""
 
-    def __init__(self, creds: Credentials, *, timeout: float = 10.0, workers: int = 8) -> None:
+    def __init__(self, creds: Credentials, *, timeout: float = 10.0, workers: int = 8,
+                 deadline: float | None = None) -> None:
         import jenkins
-        from requests.adapters import HTTPAdapter
         from urllib3.util.retry import Retry
+
+        from earthly_doctor.jenkins.bounded import BoundedAdapter, Limits
 
         self.creds = creds
         self.timeout = timeout
@@ -266,9 +272,15 @@ class JenkinsClient:
             self.server = jenkins.Jenkins(creds.url, username=creds.user, password=creds.token, timeout=timeout)
         finally:
             logging.disable(previous)
-        # python-jenkins mounts a 10-connection pool on the scheme; threads beyond that would reconnect every call.
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(10, workers + 2), max_retries=Retry(total=0))
-        self.server._session.mount(urlsplit(creds.url).scheme, adapter)
+        # Every request bounded in wall time and size (a slow or huge answer is one line, never a hang); a pool
+        # sized for the workers (python-jenkins' default of 10 would make threads beyond it reconnect every call).
+        # Mounted on both prefixes: requests picks the longest matching one, so a bare scheme would lose to its
+        # defaults.
+        self.limits = Limits(timeout, deadline)
+        adapter = BoundedAdapter(self.limits, pool_connections=2, pool_maxsize=max(10, workers + 2),
+                                 max_retries=Retry(total=0))
+        for prefix in ("http://", "https://"):
+            self.server._session.mount(prefix, adapter)
 
     def calls(self, what: str):
         return translate(what, self.creds, self.timeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from earthly_doctor.environment import Environment
+from earthly_doctor.sanitize import clean
 
 
 class Terminal:
@@ -37,13 +38,14 @@ class Terminal:
         self.environment.stdout.write(text)
         self.environment.stdout.flush()
 
+    # Messages can quote a server or a file (a job's class, a path): one line each, no control characters.
     def warn(self, message: str) -> None:
-        self.environment.stderr.write(f"earthly-doctor: warning: {message}\n")
+        self.environment.stderr.write(f"earthly-doctor: warning: {clean(message, multiline=False)}\n")
 
     def error(self, message: str) -> None:
-        self.environment.stderr.write(f"earthly-doctor: error: {message}\n")
+        self.environment.stderr.write(f"earthly-doctor: error: {clean(message, multiline=False)}\n")
 
     def progress(self, message: str) -> None:
         """A status line on stderr, only on an interactive terminal (CI logs stay clean)."""
         if self.rich:
-            self.environment.stderr.write(f"{message}\n")
+            self.environment.stderr.write(f"{clean(message, multiline=False)}\n")

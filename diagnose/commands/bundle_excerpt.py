@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from earthly_doctor.sanitize import clean
 from earthly_doctor.redact import KEY_MARKER, KEY_MARKER_MAX, KeyBlocks, Redaction, Redactor
 
 MAX_LINE = 2000  # bytes of one log line kept in an excerpt
@@ -183,11 +184,11 @@ class _Writer:
         text = shown.decode("utf-8", errors="replace")
         if beyond:
             text = _TRAILING_WORD.sub("", text) + f" …[line cut: {beyond} more bytes]"
-        self.out.append(f"{number:>8}: {self.redactor.line(text, self.file, number)}\n")
+        self.out.append(f"{number:>8}: {clean(self.redactor.line(text, self.file, number), multiline=False)}\n")
         if beyond and not keyish:
             # The hit may lie far beyond the part shown: the scanner's own view of it says what failed there.
             for seen in self.hit_texts.get(number, []):
-                self.out.append(f"{'':>8}  at the hit: {self.redactor.line(seen, self.file, number)}\n")
+                self.out.append(f"{'':>8}  at the hit: {clean(self.redactor.line(seen, self.file, number), multiline=False)}\n")
         self.hit_texts.pop(number, None)
         self.last_written = number
 

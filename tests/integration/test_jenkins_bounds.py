@@ -133,3 +133,21 @@ def test_a_2_gib_json_body_costs_no_memory(jenkins, tmp_path):
     assert len(lines) == 1 and "larger than" in lines[0] and "Traceback" not in done.stderr, done.stderr
     assert int(rss) < 150 * 1024, f"peak RSS {rss} KiB"
     assert took < 30, took
+
+
+HOSTILE_STAGE = "Image\x1b]0;pwned\x07\u202e"
+HOSTILE_NODE = "agent-1\x1b[2J\x1b[H\x9b1;1H\x08"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "junit", "sarif", "warnings-ng"])
+def test_stage_and_node_names_from_the_server_reach_the_output_sanitised(env, capsys, fmt):
+    server = FakeJenkins({"alice": TOKEN})
+    server.node(HOSTILE_NODE, ["linux\x1b]2;x\x07"])
+    server.job("evil").add(pipeline_build(1, fail=True, node=HOSTILE_NODE, stage=HOSTILE_STAGE))
+    with server:
+        login(env, server)
+        code, out, err, _ = run(capsys, "evil", "--format", fmt)
+    assert code == 1, err
+    for bad in ("\x1b", "\x07", "\x08", "\x9b", "\u202e", "pwned", "[2J"):
+        assert bad not in out + err, (bad, fmt)
+    assert "Image" in out and "agent-1" in out

@@ -17,8 +17,9 @@ and records *where* it redacted (file, kind, line, variable name) but never the 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from earthly_doctor.secret_rules import gitleaks_rules
 
@@ -77,18 +78,21 @@ _RULES: list[tuple[str | Callable[[re.Match[str]], str], re.Pattern[str], str]] 
     ("authorization-header", re.compile(
         r"(?i)\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:(?:basic|bearer|token|digest|negotiate)\s+)?(?P<s>[^\s\"',]+(?:[^\r\n\"']*)?)"), "s"),
     # The password may hold `/` (`https://u:ab/cd@host`): only whitespace, `@` and quotes end it.
-    ("url-credentials", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s/:@\"'<>]{1,256}:(?P<s>[^\s@\"'<>]{1,512})@(?=[\w\[])"), "s"),
+    ("url-credentials", re.compile(
+        r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s/:@\"'<>]{1,256}:(?P<s>[^\s@\"'<>]{1,512})@(?=[\w\[])"), "s"),
     ("jenkins-api-token", re.compile(r"(?<![0-9A-Za-z])(?P<s>11[0-9a-f]{32})(?![0-9A-Za-z])"), "s"),
     ("github-token", re.compile(r"(?<![0-9A-Za-z_])(?P<s>(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}))"), "s"),
     ("gitlab-token", re.compile(
         r"(?<![\w-])(?P<s>gl(?:pat|dt|rt|ptt|cbt|ft|imt|oas|soat|ffct|agent)-[\w-]{20,255})"), "s"),
     ("slack-token", re.compile(r"(?<![\w-])(?P<s>xox[abeoprs]-(?:[0-9]{1,20}-)*[A-Za-z0-9-]{8,255})"), "s"),
-    ("slack-webhook", re.compile(r"(?i)hooks\.slack\.com/(?P<s>(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{16,255})"), "s"),
+    ("slack-webhook", re.compile(
+        r"(?i)hooks\.slack\.com/(?P<s>(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{16,255})"), "s"),
     ("jwt", re.compile(r"(?<![\w-])(?P<s>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"), "s"),
     ("aws-access-key-id", re.compile(r"(?<![0-9A-Z])(?P<s>(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})(?![0-9A-Z])"), "s"),
     # curl -u user:password (quoted or not); `docker run -u 1000:1000` is a uid, not a secret.
     ("curl-credentials", re.compile(
-        r"\bcurl\b[^\n]{0,500}?\s(?:-u|--user)(?:=|\s+)(?P<q>[\"'])?[^\s:\"']{1,256}:(?P<s>(?(q)[^\"'\r\n]+|[^\s\"']+))"), "s"),
+        r"\bcurl\b[^\n]{0,500}?\s(?:-u|--user)(?:=|\s+)(?P<q>[\"'])?[^\s:\"']{1,256}:"
+        r"(?P<s>(?(q)[^\"'\r\n]+|[^\s\"']+))"), "s"),
     ("docker-login-password", re.compile(
         r"\bdocker\b[^\n]{0,300}?\blogin\b[^\n]{0,300}?\s(?:-p|--password)(?:=|\s+)" + _VALUE), "s"),
     # NAME = "quoted value" / NAME: 'quoted' / "name": "json value"
@@ -103,7 +107,8 @@ _RULES: list[tuple[str | Callable[[re.Match[str]], str], re.Pattern[str], str]] 
         r"[ \t]+" + _VALUE), "s"),
 ]
 # A PEM, OpenSSH or PGP private key's BEGIN or END line (gitleaks' private-key rule, as two markers).
-KEY_MARKER = re.compile(rb"-{4,5} ?(?P<kind>BEGIN|END) (?:[A-Z0-9_-]{1,24} ){0,6}PRIVATE KEY(?: BLOCK)? ?-{4,5}", re.I)
+KEY_MARKER = re.compile(rb"-{4,5} ?(?P<kind>BEGIN|END) (?:[A-Z0-9_-]{1,24} ){0,6}PRIVATE KEY(?: BLOCK)? ?-{4,5}",
+                        re.IGNORECASE)
 KEY_MARKER_MAX = 200  # bytes: no marker is longer (a streaming reader keeps this much overlap between chunks)
 _KEY_PLACEHOLDER = PLACEHOLDER.format(kind="private-key").encode()
 
@@ -192,8 +197,9 @@ class Redactor:
         """One line through the learned values, the named rules and gitleaks' rules (keys are KeyBlocks' job)."""
         for value in sorted(self.known, key=len, reverse=True):
             if value in line:
-                kind, name = self.known[value]
-                line = self._apply(line, file, kind, re.compile(f"(?P<s>{re.escape(value)})"), "s", number, name)
+                known_kind, name = self.known[value]
+                line = self._apply(line, file, known_kind, re.compile(f"(?P<s>{re.escape(value)})"), "s", number,
+                                   name)
         for kind, pattern, group in _RULES:
             line = self._apply(line, file, kind, pattern, group, number)
         return self._gitleaks(line, file, number)

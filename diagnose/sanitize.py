@@ -95,8 +95,8 @@ def sanitize_report(report: Report) -> Report:
         for f in report.findings
     ]
     v = report.verdict
-    verdict = dataclasses.replace(v, cause=text(v.cause), summary=text(v.summary), remedies=[text(r) for r in v.remedies],
-                                  chain=[text(c) for c in v.chain])
+    verdict = dataclasses.replace(v, cause=text(v.cause), summary=text(v.summary),
+                                  remedies=[text(r) for r in v.remedies], chain=[text(c) for c in v.chain])
     done = dataclasses.replace(report, findings=findings, verdict=verdict, tool_version=text(report.tool_version),
                                command=text(report.command), warnings=[text(w) for w in report.warnings],
                                extra=deep(report.extra))

@@ -20,7 +20,7 @@ import sys
 import tarfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +177,7 @@ def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:
     for log in request.logs:
         check_readable(log)
     env = dict(environment.env)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     root = f"earthly-doctor-bundle-{stamp}"
     output = Path(request.output) if request.output else Path(environment.cwd) / f"{root}.tar.gz"
     bundle = _Bundle(root)
@@ -263,7 +263,7 @@ def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:
         by_kind[r["kind"]] = by_kind.get(r["kind"], 0) + 1
     manifest = {
         "schema": SCHEMA,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "tool": {"name": "earthly-doctor", "version": __version__},
         "verdict": report.verdict.cause,
         "files": entries,

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
-from earthly_doctor.sanitize import clean
 from earthly_doctor.redact import KEY_MARKER, KEY_MARKER_MAX, KeyBlocks, Redaction, Redactor
+from earthly_doctor.sanitize import clean
 
 MAX_LINE = 2000  # bytes of one log line kept in an excerpt
 MAX_EXCERPTS = 50  # per log
@@ -132,7 +133,8 @@ class _Writer:
         self.file = file
         self.splitter = LineSplitter()
         self.keys = KeyBlocks()
-        self.ring: deque[tuple[int, bytes, int, list[int], bool]] = deque(maxlen=context + 1)  # the lines before a hit, and the hit
+        # The lines before a hit, and the hit: (number, shown, bytes cut, key blocks touched, key nearby).
+        self.ring: deque[tuple[int, bytes, int, list[int], bool]] = deque(maxlen=context + 1)
         self.pending: dict[int, set[str]] = {}  # hit line → signature ids, for lines not read yet
         self.hit_texts: dict[int, list[str]] = {}  # what the scanner saw at a hit: shown when its line is cut
         self.out: list[str] = []
@@ -184,13 +186,17 @@ class _Writer:
         text = shown.decode("utf-8", errors="replace")
         if beyond:
             text = _TRAILING_WORD.sub("", text) + f" …[line cut: {beyond} more bytes]"
-        self.out.append(f"{number:>8}: {clean(self.redactor.line(text, self.file, number), multiline=False)}\n")
+        self.out.append(f"{number:>8}: {self._safe(text, number)}\n")
         if beyond and not keyish:
             # The hit may lie far beyond the part shown: the scanner's own view of it says what failed there.
             for seen in self.hit_texts.get(number, []):
-                self.out.append(f"{'':>8}  at the hit: {clean(self.redactor.line(seen, self.file, number), multiline=False)}\n")
+                self.out.append(f"{'':>8}  at the hit: {self._safe(seen, number)}\n")
         self.hit_texts.pop(number, None)
         self.last_written = number
+
+    def _safe(self, text: str, number: int) -> str:
+        redacted: str = self.redactor.line(text, self.file, number)
+        return clean(redacted, multiline=False)
 
     def result(self) -> str:
         if self.excerpts:

@@ -14,6 +14,7 @@ trips it, and requests reads a whole answer into memory. So every request of the
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import HTTPError
 
 MAX_JSON = 16 * 1024 * 1024  # bytes of one JSON answer; Jenkins' largest (wfapi of a huge pipeline) is ~1 MB
 LOW_SPEED = 1024  # bytes a streamed body must bring in each request-timeout window
@@ -113,7 +115,7 @@ class _Call:
 
 
 class _WatchedConnection(HTTPConnection):
-    def getresponse(self) -> Any:  # type: ignore[override]
+    def getresponse(self) -> Any:
         call: _Call | None = getattr(_local, "call", None)
         if call is not None:
             call.arm(self.sock)
@@ -121,7 +123,7 @@ class _WatchedConnection(HTTPConnection):
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
-    def getresponse(self) -> Any:  # type: ignore[override]
+    def getresponse(self) -> Any:
         call: _Call | None = getattr(_local, "call", None)
         if call is not None:
             call.arm(self.sock)
@@ -208,10 +210,8 @@ class Body:
 
     def close(self) -> None:
         self.call.disarm()
-        try:
+        with contextlib.suppress(OSError, HTTPError):  # a connection the watchdog shut down is gone either way
             self.raw.close()
-        except Exception:  # closing a connection the watchdog shut down may raise anything; it is gone either way
-            pass
 
     def release_conn(self) -> None:
         self.raw.release_conn()
@@ -229,7 +229,9 @@ class BoundedAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _HTTPSPool}
 
-    def send(self, request: Any, stream: bool = False, timeout: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+    def send(  # type: ignore[override]
+        self, request: Any, stream: bool = False, timeout: Any = None, **kwargs: Any
+    ) -> Any:
         call = _Call(self.limits, bool(stream), urlsplit(request.url).netloc.rpartition("@")[2])
         left = call.left()
         if left <= 0:
@@ -256,9 +258,7 @@ class BoundedAdapter(HTTPAdapter):
                 response._content = body.read_all()  # what requests would read unbounded, read here within limits
             finally:
                 call.disarm()
-            response._content_consumed = True
-            try:
+            response._content_consumed = True  # type: ignore[attr-defined]
+            with contextlib.suppress(OSError, HTTPError):  # the connection was closed: nothing to give back
                 body.release_conn()
-            except Exception:  # the connection was closed: nothing to give back to the pool
-                pass
         return response

@@ -16,9 +16,10 @@ import logging
 import netrc
 import os
 import re
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from earthly_doctor.errors import DoctorError, UsageError
@@ -166,8 +167,9 @@ def _netrc_entry(env: Mapping[str, str], host: str) -> tuple[str, str] | None:
 @contextmanager
 def translate(what: str, creds: Credentials, timeout: float | None) -> Iterator[None]:
     """Every way a Jenkins call fails, as one line that names the call, the host and what to do."""
-    import jenkins
     import requests
+
+    import jenkins
 
     host = urlsplit(creds.url).netloc
     who = creds.user or "anonymous"
@@ -259,10 +261,10 @@ class JenkinsClient:
 
     def __init__(self, creds: Credentials, *, timeout: float = 10.0, workers: int = 8,
                  deadline: float | None = None) -> None:
-        import jenkins
+        from earthly_doctor.jenkins.bounded import BoundedAdapter, Limits
         from urllib3.util.retry import Retry
 
-        from earthly_doctor.jenkins.bounded import BoundedAdapter, Limits
+        import jenkins
 
         self.creds = creds
         self.timeout = timeout

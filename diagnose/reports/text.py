@@ -83,14 +83,12 @@ def render_plain(report: Report, *, verbose: bool = False, **_: object) -> str:
 
 
 def render_rich(report: Report, console: Any, *, verbose: bool = False) -> None:
+    from earthly_doctor.sanitize import sanitize_report
+    from rich.console import Group
+    from rich.padding import Padding
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
-
-    from rich.console import Group
-    from rich.padding import Padding
-
-    from earthly_doctor.sanitize import sanitize_report
 
     report = sanitize_report(report)
     v = report.verdict

@@ -29,9 +29,9 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 VERSION = "2.516.3"
@@ -273,8 +273,9 @@ class FakeJenkins:
         self.status: dict[str, int] = {}  # regex on the path → forced status code
         self.malformed: set[str] = set()  # regexes on the path whose JSON body is broken
         self.cut: set[str] = set()  # regexes on the path whose streamed body breaks off mid-way
-        # Hostile servers. trickle: regex → (seconds between bytes, bytes sent at once before trickling starts;
-        # 0 trickles the status line and headers too, AFTER_HEADERS only the body). huge: regex → size of a valid JSON body sent lazily.
+        # Hostile servers. trickle: regex → (seconds between ticks, bytes sent at once before trickling starts;
+        # 0 trickles the status line and headers too, AFTER_HEADERS only the body). huge: regex → size of a valid
+        # JSON body sent lazily.
         # Both stop when the client hangs up, and a trickle after TRICKLE_LIMIT seconds (a test never hangs).
         self.trickle: dict[str, tuple[float, int, int]] = {}  # … and bytes per tick
         self.huge: dict[str, int] = {}
@@ -491,7 +492,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routing
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+    def do_GET(self) -> None:
         j = self.jenkins
         split = urlsplit(self.path)
         path, query = split.path, parse_qs(split.query)

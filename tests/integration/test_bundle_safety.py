@@ -49,7 +49,7 @@ def run_bundle(cwd: Path, env: dict[str, str], *args: str, stdin: bytes | None =
     return subprocess.run(
         [sys.executable, "-m", "earthly_doctor", "bundle", "--docker-host", f"unix://{cwd}/no-daemon.sock",
          "--timeout", "3", *args],
-        cwd=cwd, env=env, input=stdin, capture_output=True, timeout=180,
+        cwd=cwd, env=env, input=stdin, capture_output=True, check=False, timeout=180,
     )
 
 
@@ -134,7 +134,8 @@ def test_a_key_cut_by_the_excerpt_window_is_still_redacted(tmp_path, begin_at, e
     text, body = key_log(begin_at, end_at, hit_at, 320)
     log = tmp_path / "k.log"
     log.write_text(text)
-    result = run_bundle(tmp_path, base_env(tmp_path), "--log", str(log), "--context", "5", "-o", str(tmp_path / "b.tgz"))
+    result = run_bundle(tmp_path, base_env(tmp_path), "--log", str(log), "--context", "5",
+                        "-o", str(tmp_path / "b.tgz"))
     assert result.returncode == 0, result.stderr
     files = extract(tmp_path / "b.tgz")
     excerpt = files["logs/k.log.excerpt.txt"].decode()
@@ -205,7 +206,7 @@ def _measure(tmp_path: Path, log: Path) -> tuple[int, float, str]:
     )
     cmd = [sys.executable, "-c", probe, sys.executable, "-m", "earthly_doctor", "bundle", "--docker-host",
            f"unix://{tmp_path}/none.sock", "--timeout", "2", "--log", str(log), "-o", str(tmp_path / "big.tgz")]
-    done = subprocess.run(cmd, env=base_env(tmp_path), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, env=base_env(tmp_path), capture_output=True, text=True, check=False, timeout=300)
     code, rss, cpu = done.stdout.split()
     assert code == "0", done.stderr
     return int(rss), float(cpu), extract(tmp_path / "big.tgz")["logs/" + log.name + ".excerpt.txt"].decode()

@@ -9,7 +9,6 @@ import random
 from pathlib import Path
 
 import pytest
-
 from earthly_doctor.commands.bundle_excerpt import LineSplitter
 from earthly_doctor.redact import KeyBlocks, Redactor
 from earthly_doctor.secret_rules import gitleaks_rules, shannon, translate

@@ -8,7 +8,6 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from earthly_doctor import reports
 from earthly_doctor.model import Confidence, Evidence, Finding, Report, Severity, Status, Verdict
 from earthly_doctor.sanitize import clean, escape_markdown, sanitize_report
@@ -92,9 +91,8 @@ def test_every_renderer_gets_clean_redacted_text(fmt):
 
 
 def test_the_rich_terminal_renderer_gets_clean_text():
-    from rich.console import Console
-
     from earthly_doctor.reports.text import render_rich
+    from rich.console import Console
 
     buf = io.StringIO()
     render_rich(hostile_report(), Console(file=buf, force_terminal=True, width=200, color_system=None), verbose=True)
@@ -102,9 +100,8 @@ def test_the_rich_terminal_renderer_gets_clean_text():
 
 
 def test_markup_in_a_title_is_not_rich_markup():
-    from rich.console import Console
-
     from earthly_doctor.reports.text import render_rich
+    from rich.console import Console
 
     report = hostile_report()
     report.findings[0].title = "[bold red]Known failure[/bold red]"

@@ -114,20 +114,24 @@ class _Call:
                 pass
 
 
-class _WatchedConnection(HTTPConnection):
+class _Watched:
+    """Mixed into urllib3's connections: the socket is watched from the moment the answer is awaited."""
+
+    sock: socket.socket | None
+
     def getresponse(self) -> Any:
         call: _Call | None = getattr(_local, "call", None)
         if call is not None:
             call.arm(self.sock)
-        return super().getresponse()
+        return super().getresponse()  # type: ignore[misc]
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def getresponse(self) -> Any:
-        call: _Call | None = getattr(_local, "call", None)
-        if call is not None:
-            call.arm(self.sock)
-        return super().getresponse()
+class _WatchedConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _Pool(HTTPConnectionPool):

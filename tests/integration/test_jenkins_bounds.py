@@ -16,7 +16,10 @@ from earthly_doctor.jenkins.bounded import MAX_JSON
 from earthly_doctor.jenkins.client import Credentials, JenkinsClient, JenkinsError
 
 from tests.harness.fake_jenkins import AFTER_HEADERS, FakeJenkins, pipeline_build
-from tests.integration.test_jenkins_triage import TOKEN, env, login, one_line_error  # noqa: F401 (env: a fixture)
+from tests.integration import test_jenkins_triage as triage_tests
+from tests.integration.test_jenkins_triage import TOKEN, login, one_line_error
+
+env = triage_tests.env  # the same fixture: no credentials but the ones a test sets, an empty HOME
 
 JOB = "app"
 SLACK = 2.0  # seconds beyond a deadline that process start-up and a loaded 2-core machine may cost

@@ -29,6 +29,8 @@ from earthly_doctor.environment import home_dir
 from earthly_doctor.errors import DoctorError, UsageError
 from earthly_doctor.fsutil import atomic_write_bytes
 from earthly_doctor.redact import Redactor
+from earthly_doctor.sanitize import clean
+from earthly_doctor.secret_rules import gitleaks_rules
 
 SCHEMA = "earthly-doctor/bundle/v1"
 MAX_FILE = 256 * 1024  # a config or Jenkinsfile larger than this is cut (and the manifest says so)
@@ -61,7 +63,8 @@ class _Bundle:
         self.notes: list[str] = []
 
     def add(self, name: str, data: str | bytes, what: str) -> None:
-        self.files.append((name, data.encode() if isinstance(data, str) else data, what))
+        # Text is read with cat and less: no escape sequence or control character from a workspace file survives.
+        self.files.append((name, clean(data).encode() if isinstance(data, str) else data, what))
 
 
 def _jsonable(value: Any, depth: int = 0) -> Any:
@@ -269,6 +272,8 @@ def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:
         "files": entries,
         "redactions": redactions,
         "redactions_by_kind": by_kind,
+        "redaction_rules": {"own": "earthly_doctor.redact", "gitleaks": gitleaks_rules().source,
+                            "gitleaks_rules": len(gitleaks_rules().rules)},
         "notes": bundle.notes,
     }
     bundle.add("manifest.json", json.dumps(manifest, indent=2) + "\n", "this list")

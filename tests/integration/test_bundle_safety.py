@@ -96,6 +96,7 @@ def test_no_corpus_secret_reaches_any_bundle_file(tmp_path, how):
     manifest = json.loads(files["manifest.json"])
     where = {r["file"] for r in manifest["redactions"]}
     assert {excerpt_name, "jenkins/Jenkinsfile", "earthly/dotenv", "environment.json"} <= where
+    assert "github.com/gitleaks/gitleaks" in manifest["redaction_rules"]["gitleaks"]
     kinds_in_log = [r["kind"] for r in manifest["redactions"] if r["file"] == excerpt_name]
     assert kinds_in_log.count("private-key") == sum(1 for e in CORPUS if "body" in e) + 1  # +1: the one-line JSON key
     assert len(kinds_in_log) >= len(CORPUS)
@@ -234,3 +235,17 @@ def test_a_200_mb_single_line_log_in_flat_memory_and_linear_time(tmp_path):
     assert "…[line cut: " in excerpt
     assert any(ln.lstrip().startswith("at the hit:") and "connection refused" in ln for ln in excerpt.splitlines())
     assert excerpt.count("\n") < 20
+
+
+def test_escape_sequences_in_workspace_files_and_logs_do_not_reach_the_bundle(tmp_path):
+    hostile = "\x1b]0;pwned\x07\x1b[2J\x9b1;1H\u202e\x08"
+    (tmp_path / "Jenkinsfile").write_text(f"pipeline {{ // {hostile}\n}}\n")
+    (tmp_path / "build.log").write_text(f"step {hostile}\n" + ERROR_PAIR)
+    result = run_bundle(tmp_path, base_env(tmp_path), "--log", str(tmp_path / "build.log"), "-o", str(tmp_path / "b.tgz"))
+    assert result.returncode == 0, result.stderr
+    files = extract(tmp_path / "b.tgz")
+    for name in ("jenkins/Jenkinsfile", "logs/build.log.excerpt.txt"):
+        text = files[name].decode()
+        assert not [c for c in ("\x1b", "\x07", "\x9b", "\u202e", "\x08") if c in text], name
+        assert "pwned" not in text
+    assert "pipeline {" in files["jenkins/Jenkinsfile"].decode()

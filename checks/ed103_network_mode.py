@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from earthly_doctor.check import Check, CheckDoc
-from earthly_doctor.context import FactError
-from earthly_doctor.model import Evidence
+from earthly_doctor.context import Context, FactError
+from earthly_doctor.model import Evidence, Finding
 
 _K8S = (
     "Kubernetes runs this container through its CRI, not this daemon. All containers of a pod share the pod's network "
@@ -34,7 +34,7 @@ class NetworkModeCheck(Check):
         "or disable the registry proxy.",
     )
 
-    def run(self, ctx):
+    def run(self, ctx: Context) -> Finding:
         ident = ctx.fact("container")
         if not ident.containerized:
             return self.skip("not in a container (ED101)", remedies=[])

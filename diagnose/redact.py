@@ -27,7 +27,7 @@ PLACEHOLDER = "<redacted:{kind}>"
 MIN_KNOWN = 6  # a learned value shorter than this would redact ordinary words
 
 # A name is "like a secret" when its last word is one of these (FOO_TOKEN, db.password, apiKey, SECRET).
-_SECRET_WORDS = r"(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|PASS|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|KEY|CREDENTIALS?|AUTH|IDENTITYTOKEN|REGISTRYTOKEN)"
+_SECRET_WORDS = r"(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|PASS|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|KEY|CREDENTIALS?|AUTH|IDENTITYTOKEN|REGISTRYTOKEN)"  # noqa: S105 -- names of secret variables, not a secret
 SECRET_NAME = re.compile(rf"^(?i:(?:[A-Za-z0-9]+[_.-])*{_SECRET_WORDS})$|^[a-z0-9]+(?:Token|Secret|Password|Key|Auth)$")
 # Names that end like a secret but hold none (a path, a flag, a public part).
 _NOT_SECRET = re.compile(r"(?i)(?:_FILE|_PATH|_DIR|_ID|_NAME|_URL_?|_HOST|_HEADER)$|^(?:PWD|OLDPWD|SSH_AUTH_SOCK|XAUTHORITY|KEY)$")
@@ -200,8 +200,8 @@ class Redactor:
                 known_kind, name = self.known[value]
                 line = self._apply(line, file, known_kind, re.compile(f"(?P<s>{re.escape(value)})"), "s", number,
                                    name)
-        for kind, pattern, group in _RULES:
-            line = self._apply(line, file, kind, pattern, group, number)
+        for rule_kind, pattern, group in _RULES:
+            line = self._apply(line, file, rule_kind, pattern, group, number)
         return self._gitleaks(line, file, number)
 
     def _gitleaks(self, line: str, file: str, number: int | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 import typer
 
@@ -10,6 +10,10 @@ from earthly_doctor.cli import common
 from earthly_doctor.cli.output import run_report
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
+
+if TYPE_CHECKING:
+    from earthly_doctor.commands.diagnose import DiagnoseRequest
+    from earthly_doctor.model import Report
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +39,7 @@ def register(app: typer.Typer) -> None:
         env = Environment()
         terminal = Terminal(env)
 
-        def produce():
+        def produce() -> Report:
             request = DiagnoseRequest(only=only or [], skip=skip or [])
             extend_request(request, env, logs=log or [], signature_dirs=signatures or [])
             ctx = Context(env=env, options=Options(timeout=timeout, probe_timeout=probe_timeout, docker_host=docker_host, verbose=verbose))
@@ -45,10 +49,15 @@ def register(app: typer.Typer) -> None:
         run_report(terminal, produce, fmt=fmt, output=output, fail_on=fail_on, exit_zero=exit_zero, verbose=verbose)
 
 
-def extend_request(request, env: Environment, logs: list[str] = (), signature_dirs: list[str] = ()) -> None:
+def extend_request(
+    request: DiagnoseRequest,
+    env: Environment,  # noqa: ARG001 -- for the options other modules add
+    logs: Sequence[str] = (),
+    signature_dirs: Sequence[str] = (),
+) -> None:
     """Hook for options that other modules add to `diagnose`: `--log` triages logs into the same report."""
     if logs:
-        from earthly_doctor.commands.triage import triage_findings
+        from earthly_doctor.triage.library import triage_findings
 
         request.extra_findings.extend(triage_findings(list(logs), list(signature_dirs)))
         # The ED160 check would only say "no log given"; the triage findings stand in for it.

@@ -83,6 +83,10 @@ class _Call:
         return Exceeded(f"no complete answer from {self.host} within {t:g} s (timeout; it sends too slowly)",
                         "timeout")
 
+    @property
+    def sock(self) -> socket.socket | None:
+        return self._sock
+
     def arm(self, sock: socket.socket | None) -> None:
         """Watch `sock` until the current end; re-armed once the headers are in (a stream's end is later)."""
         if sock is None:
@@ -205,7 +209,7 @@ class Body:
         return bytes(out)
 
     def _set_timeout(self, seconds: float) -> None:
-        sock = getattr(getattr(self.raw, "connection", None), "sock", None) or getattr(self.call, "_sock", None)
+        sock = getattr(getattr(self.raw, "connection", None), "sock", None) or self.call.sock
         if sock is not None:
             try:
                 sock.settimeout(max(0.01, seconds))
@@ -253,16 +257,17 @@ class BoundedAdapter(HTTPAdapter):
         finally:
             _local.call = None
         call.headers_done = True
-        call.arm(call._sock)  # from the headers' end to the body's
+        call.arm(call.sock)  # from the headers' end to the body's
         whole = not stream or response.status_code >= 400  # an error page is read whole (python-jenkins quotes it)
         body = Body(response.raw, call, self.limits.max_json if whole else None)
         response.raw = body
         if whole:
             try:
-                response._content = body.read_all()  # what requests would read unbounded, read here within limits
+                # What requests would read unbounded, read here within limits (requests has no public setter).
+                response._content = body.read_all()  # noqa: SLF001
             finally:
                 call.disarm()
-            response._content_consumed = True  # type: ignore[attr-defined]
+            response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001
             with contextlib.suppress(OSError, HTTPError):  # the connection was closed: nothing to give back
                 body.release_conn()
         return response

@@ -12,7 +12,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from earthly_doctor.model import Finding, Report, Status
-from earthly_doctor.reports._native import clean, detail_lines, location, unique_names, verdict_lines
+from earthly_doctor.reports._native import detail_lines, location, unique_names, verdict_lines
+from earthly_doctor.sanitize import clean
 
 MESSAGE_LIMIT = 1000  # the message attribute is shown as a one-line summary in the test list
 
@@ -68,8 +69,8 @@ def render(report: Report, **_: object) -> str:
         "skipped": str(counts[Status.SKIP]),
         "time": _seconds(report.duration_ms),
     }
-    root = ET.Element("testsuites", name="earthly-doctor", **attrs)
-    suite = ET.SubElement(root, "testsuite", name=f"earthly-doctor {report.command}", **attrs)
+    root = ET.Element("testsuites", {"name": "earthly-doctor", **attrs})
+    suite = ET.SubElement(root, "testsuite", {"name": f"earthly-doctor {report.command}", **attrs})
     props = ET.SubElement(suite, "properties")
     for key, value in (
         ("tool.version", report.tool_version),
@@ -79,7 +80,7 @@ def render(report: Report, **_: object) -> str:
     ):
         ET.SubElement(props, "property", name=key, value=clean(value))
     if findings:
-        for finding, name in zip(findings, unique_names([_case_name(f) for f in findings])):
+        for finding, name in zip(findings, unique_names([_case_name(f) for f in findings]), strict=True):
             _case(suite, finding, name, report)
     else:
         # junit refuses files without a test case ("None of the test reports contained any result").

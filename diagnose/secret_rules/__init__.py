@@ -19,15 +19,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+_NEVER = re.compile(r"(?!)")
 _POSIX = {"alnum": "a-zA-Z0-9", "alpha": "a-zA-Z", "digit": "0-9", "lower": "a-z", "upper": "A-Z", "space": r"\s",
           "xdigit": "0-9a-fA-F", "word": r"\w", "punct": r"!-/:-@\[-`{-~"}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Allow:
     target: str  # "secret" | "match" | "line": what the regexes are tried on
-    regexes: tuple[re.Pattern[str], ...]
+    patterns: tuple[str, ...]  # compiled on first use, like the rules'
     stopwords: tuple[str, ...]
+    _regexes: tuple[re.Pattern[str], ...] | None = None
+
+    @property
+    def regexes(self) -> tuple[re.Pattern[str], ...]:
+        if self._regexes is None:
+            self._regexes = tuple(_compile(p) for p in self.patterns)
+        return self._regexes
 
     def allows(self, secret: str, match: str, line: str) -> bool:
         subject = {"match": match, "line": line}.get(self.target, secret)
@@ -37,14 +45,24 @@ class Allow:
         return any(word in lowered for word in self.stopwords)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Rule:
     id: str
-    regex: re.Pattern[str]
+    pattern: str  # RE2, as gitleaks wrote it; compiled on first use (most rules' keywords never occur in a log)
     keywords: tuple[str, ...]
     entropy: float
     group: int  # 0: the first group that matched, else the whole match
     allows: tuple[Allow, ...]
+    _regex: re.Pattern[str] | None = None
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        if self._regex is None:
+            try:
+                self._regex = _compile(self.pattern)
+            except re.error:  # a pattern Python cannot read (check_all lists them; a test keeps the list empty)
+                self._regex = _NEVER
+        return self._regex
 
     def secret_span(self, m: re.Match[str]) -> tuple[int, int] | None:
         """Where the secret is in the match, or None when gitleaks would not report it."""
@@ -109,13 +127,8 @@ def gitleaks_rules() -> RuleSet:
         if "regex" not in entry:
             skipped.append(f"{rid}: matches file paths only")
             continue
-        try:
-            regex = _compile(entry["regex"])
-            allows = tuple(_allow(a) for a in entry.get("allowlists", []) if not a.get("paths"))
-        except re.error as exc:
-            skipped.append(f"{rid}: {exc}")
-            continue
-        rules.append(Rule(rid, regex, tuple(k.lower() for k in entry.get("keywords", [])),
+        allows = tuple(_allow(a) for a in entry.get("allowlists", []) if not a.get("paths"))
+        rules.append(Rule(rid, str(entry["regex"]), tuple(k.lower() for k in entry.get("keywords", [])),
                           float(entry.get("entropy", 0.0)), int(entry.get("secretGroup", 0)), allows))
     words = sorted({k for r in rules for k in r.keywords}, key=len, reverse=True)
     gate = re.compile("|".join(re.escape(w) for w in words)) if words else re.compile(r"(?!)")
@@ -126,5 +139,16 @@ def _allow(entry: dict[str, object]) -> Allow:
     regexes = entry.get("regexes")
     stopwords = entry.get("stopwords")
     return Allow(str(entry.get("regexTarget", "secret")),
-                 tuple(_compile(str(r)) for r in regexes) if isinstance(regexes, list) else (),
+                 tuple(str(r) for r in regexes) if isinstance(regexes, list) else (),
                  tuple(str(w).lower() for w in stopwords) if isinstance(stopwords, list) else ())
+
+
+def check_all(rules: RuleSet) -> list[str]:
+    """Every rule's pattern compiled now (they are compiled lazily in use): one line per pattern that fails."""
+    problems = []
+    for rule in rules.rules:
+        try:
+            _ = _compile(rule.pattern), [a.regexes for a in rule.allows]
+        except re.error as exc:
+            problems.append(f"{rule.id}: {exc}")
+    return problems

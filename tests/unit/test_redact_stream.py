@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from earthly_doctor.commands.bundle_excerpt import LineSplitter
 from earthly_doctor.redact import KeyBlocks, Redactor
-from earthly_doctor.secret_rules import gitleaks_rules, shannon, translate
+from earthly_doctor.secret_rules import check_all, gitleaks_rules, shannon, translate
 
 CORPUS = json.loads((Path(__file__).parents[1] / "data" / "secrets" / "corpus.json").read_text())["entries"]
 
@@ -99,6 +99,7 @@ def test_gitleaks_rules_are_data_with_their_source():
     rules = gitleaks_rules()
     assert "github.com/gitleaks/gitleaks/blob/" in rules.source
     assert len(rules.rules) >= 200 and all("paths only" in s for s in rules.skipped)
+    assert check_all(rules) == []  # every RE2 pattern translates to a Python regex
     assert {"gitlab-pat", "slack-bot-token", "slack-webhook-url", "jwt", "private-key"} <= {r.id for r in rules.rules}
 
 

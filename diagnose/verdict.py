@@ -68,6 +68,8 @@ def topology(by: dict[str, Finding]) -> tuple[str, str]:
         cid = ((container.extra.get("container_id") if container else None) or "")[:12]
         final = mode.extra.get("final_mode") if mode else None
         words = ["Earthly would run in a", runtime if runtime not in (None, "unknown") else "", "container", cid]
+        if mode and mode.extra.get("subject"):  # the doctor image beside an agent: name the agent, not ourselves
+            words = ["Earthly would run in the", str(mode.extra["subject"])]
         if final == "none":
             words.append("with no network")
         elif final:

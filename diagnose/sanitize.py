@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any
+from typing import Any, Callable
 
 from earthly_doctor.model import Evidence, Report
 
@@ -60,6 +60,19 @@ def clean(value: Any, limit: int | None = None, *, multiline: bool = True) -> st
     return text
 
 
+def clean_data(value: Any, text: Callable[[str], str] | None = None) -> Any:
+    """Parsed JSON (or any dicts, lists and tuples of strings) with every string and key through `text`
+    (single-line `clean` when not given); other values as they are."""
+    fix = text or (lambda s: clean(s, multiline=False))
+    if isinstance(value, str):
+        return fix(value)
+    if isinstance(value, dict):
+        return {fix(k) if isinstance(k, str) else k: clean_data(v, fix) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(clean_data(v, fix) for v in value)
+    return value
+
+
 def escape_markdown(text: str) -> str:
     """Log text inside Markdown: no emphasis, link, code span, table cell or HTML tag can open from it."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -78,13 +91,7 @@ def sanitize_report(report: Report) -> Report:
         return clean(redactor.text(value, "report"), multiline=multiline)
 
     def deep(value: Any) -> Any:
-        if isinstance(value, str):
-            return text(value)
-        if isinstance(value, dict):
-            return {text(str(k)) if isinstance(k, str) else k: deep(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return type(value)(deep(v) for v in value)
-        return value
+        return clean_data(value, text)
 
     findings = [
         dataclasses.replace(

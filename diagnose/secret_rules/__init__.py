@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import tomllib
 import warnings
 from collections import Counter
@@ -115,8 +116,22 @@ class RuleSet:
     source: str
 
 
-@lru_cache(maxsize=1)
+_LOADING = threading.Lock()
+
+
+def preload() -> None:
+    """Read the rule set on a background thread (about 0.1 s of TOML) while a command does its real work, so the
+    report it renders at the end does not wait for it."""
+    threading.Thread(target=gitleaks_rules, name="secret-rules", daemon=True).start()
+
+
 def gitleaks_rules() -> RuleSet:
+    with _LOADING:  # one reader: a preload and a renderer may ask at the same time
+        return _load()
+
+
+@lru_cache(maxsize=1)
+def _load() -> RuleSet:
     raw = resources.files(__name__).joinpath("gitleaks.toml").read_text(encoding="utf-8")
     source = raw.splitlines()[0].removeprefix("# Source: ")
     data = tomllib.loads(raw)

@@ -74,6 +74,9 @@ def run_report(terminal: Terminal, produce: Callable[[], Report], *, fmt: str, o
             raise UsageError(f"--fail-on {fail_on!r}: choose from {', '.join(FAIL_ON)}")
         check_format(fmt)
         outputs = parse_outputs(output or [])
+        from earthly_doctor.secret_rules import preload
+
+        preload()  # the redaction rules every rendered report needs, read while the checks run
         report = produce()
     for warning in report.warnings:
         terminal.warn(warning)

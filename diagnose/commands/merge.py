@@ -10,6 +10,7 @@ from earthly_doctor.errors import UsageError
 from earthly_doctor.fsutil import UnsafePath, read_regular
 from earthly_doctor.fleet import Fleet, fold
 from earthly_doctor.model import SCHEMA_ID
+from earthly_doctor.sanitize import clean_data
 
 # A report is a few kilobytes; anything this large is not one, and must not be read into memory.
 MAX_REPORT_BYTES = 16 * 1024 * 1024
@@ -32,7 +33,8 @@ def _read_report(path: Path) -> dict[str, Any]:
     if not isinstance(report, dict) or report.get("schema") != SCHEMA_ID:
         found = report.get("schema") if isinstance(report, dict) else type(report).__name__
         raise UsageError(f"{path}: not an earthly-doctor v1 report (schema {found!r})")
-    return report
+    # Reports come from other machines: their strings reach this terminal, so they pass the sanitiser first.
+    return dict(clean_data(report))
 
 
 def merge(paths: list[str]) -> Fleet:

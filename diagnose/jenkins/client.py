@@ -16,7 +16,7 @@ import logging
 import netrc
 import os
 import re
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, cast
 from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
@@ -178,8 +178,9 @@ def _netrc_entry(env: Mapping[str, str], host: str) -> tuple[str, str] | None:
 @contextmanager
 def translate(what: str, creds: Credentials, timeout: float | None) -> Iterator[None]:  # noqa: C901, PLR0912 -- grandfathered; split when next changed
     """Every way a Jenkins call fails, as one line that names the call, the host and what to do."""
-    import jenkins
     import requests
+
+    import jenkins
 
     host = urlsplit(creds.url).netloc
     who = creds.user or "anonymous"
@@ -188,6 +189,7 @@ def translate(what: str, creds: Credentials, timeout: float | None) -> Iterator[
         if creds.token and len(creds.token) >= 8:  # a short token would blank out ordinary words
             message = message.replace(creds.token, "***")
         return JenkinsError(f"{what}: {message}", kind, status)
+
 
     try:
         yield
@@ -265,10 +267,12 @@ class Page:
 class JenkinsClient:
     """A python-jenkins handle with bounded timeouts and a connection pool sized for `workers` threads."""
 
-    def __init__(self, creds: Credentials, *, timeout: float = 10.0, workers: int = 8) -> None:
-        import jenkins
-        from requests.adapters import HTTPAdapter
+    def __init__(self, creds: Credentials, *, timeout: float = 10.0, workers: int = 8,
+                 deadline: float | None = None) -> None:
+        from earthly_doctor.jenkins.bounded import BoundedAdapter, Limits
         from urllib3.util.retry import Retry
+
+        import jenkins
 
         self.creds = creds
         self.timeout = timeout
@@ -278,12 +282,25 @@ class JenkinsClient:
             self.server = jenkins.Jenkins(creds.url, username=creds.user, password=creds.token, timeout=timeout)
         finally:
             logging.disable(previous)
-        # python-jenkins mounts a 10-connection pool on the scheme; threads beyond that would reconnect every call.
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(10, workers + 2), max_retries=Retry(total=0))
-        self.server._session.mount(urlsplit(creds.url).scheme, adapter)  # noqa: SLF001 -- no public API for this
+        # Every request bounded in wall time and size (a slow or huge answer is one line, never a hang); a pool
+        # sized for the workers (python-jenkins' default of 10 would make threads beyond it reconnect every call).
+        # Mounted on both prefixes: requests picks the longest matching one, so a bare scheme would lose to its
+        # defaults.
+        self.limits = Limits(timeout, deadline)
+        adapter = BoundedAdapter(self.limits, pool_connections=2, pool_maxsize=max(10, workers + 2),
+                                 max_retries=Retry(total=0))
+        for prefix in ("http://", "https://"):
+            self.server._session.mount(prefix, adapter)  # noqa: SLF001 -- no public API for this
 
-    def calls(self, what: str) -> AbstractContextManager[None]:
-        return translate(what, self.creds, self.timeout)
+    @contextmanager
+    def calls(self, what: str) -> Iterator[None]:
+        from earthly_doctor.jenkins.bounded import Exceeded
+
+        with translate(what, self.creds, self.timeout):
+            try:
+                yield
+            except Exceeded as exc:  # a slow or huge answer, cut by the bounded adapter
+                raise JenkinsError(f"{what}: {exc}", exc.kind) from None
 
     def url(self, path: str) -> str:
         return str(self.server.server) + path

@@ -267,7 +267,8 @@ class BoundedAdapter(HTTPAdapter):
                 response._content = body.read_all()  # noqa: SLF001
             finally:
                 call.disarm()
-            response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001
+            # setattr: requests' stubs declare this attribute in some versions and not in others.
+            setattr(response, "_content_consumed", True)  # noqa: B010
             with contextlib.suppress(OSError, HTTPError):  # the connection was closed: nothing to give back
                 body.release_conn()
         return response

@@ -4,9 +4,17 @@ How it stays fast and flat:
 - Bytes arrive in chunks into one bytearray. Only complete lines are scanned; what is left (an unfinished line)
   waits for the next chunk, up to PENDING_MAX bytes, after which it is scanned anyway (a 10 MB line with no newline
   costs a bounded buffer, never the whole line).
-- The prefilter is `bytearray.find` for each literal anchor over the whole region (C speed, no per-line Python).
-  Only around a hit is a segment cut out (bounded to HALF bytes either side), cleaned, and given to the full
-  regexes. A segment ends at `\\n` or `\\r`, so every progress redraw is seen, and line numbers count `\\n` only.
+- One pass finds every literal anchor and structural marker in the region (`finders`: one Hyperscan database,
+  or `bytearray.find` per pattern where Hyperscan is missing; both give the same hits). Only around a hit is a
+  segment cut out (bounded to HALF bytes either side), cleaned, and given to the regexes of the signatures whose
+  anchors were hit there. A segment ends at `\\n` or `\\r`, so every progress redraw is seen, and line numbers
+  count `\\n` only.
+- Structure costs per stage, not per line: only the markers that change the stage or node are found
+  (`normalise.STRUCTURAL_MARKERS`), never the anonymous `[Pipeline] {`/`}` and step lines.
+- Once every signature an anchor can lead to has its `keep` matches (and no `on_match` wants each one), a hit of
+  that anchor is counted, not handled: it adds one to the signatures the anchor's last handled line matched.
+  A wait loop repeating a refusal a million times costs a million callbacks, not a million regex searches;
+  the occurrence counts past `keep` are counts of the anchor's lines.
 - After the scanned region, LOOKBACK bytes are kept so a hit can read the lines before it (the two-line
   `pull ping error` pair, the Earthly target) even across chunk boundaries.
 """
@@ -18,8 +26,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
-from earthly_doctor.triage.normalise import RUNNING_ON as _RUNNING_ON
-from earthly_doctor.triage.normalise import PipelineState, clean, decode, timestamp_of
+from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK, make_finder
+from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS, PipelineState, clean, decode, timestamp_of
 from earthly_doctor.triage.signatures import Signature, load_signatures
 
 HALF = 8 * 1024  # bytes kept either side of a hit: a segment never exceeds 2 * HALF
@@ -27,7 +35,6 @@ LOOKBACK = 32 * 1024  # bytes of already-scanned text kept for context lines
 PENDING_MAX = 1024 * 1024  # an unfinished line longer than this is scanned without waiting for its end
 TEXT_LIMIT = 2000  # characters of a matched line kept in a Match
 TARGET_LOOKBACK = 16 * 1024
-STRUCTURAL_ANCHORS = ("[Pipeline]",)
 PROXY_UNREACHABLE = "proxy-unreachable"
 
 # An Earthly output prefix (`   +build | …`, `./sub+image | …`) or an `sh -x` trace of the earthly call.
@@ -68,7 +75,10 @@ class Match:
 
 
 class Scanner:
-    """Feed bytes (`feed`), or lines (`feed_line`); call `finish` at the end. Matches come back as they are found."""
+    """Feed bytes (`feed`), or lines (`feed_line`); call `finish` at the end. Matches come back as they are found.
+
+    `finder` picks how anchors are found: "hyperscan", "python", or None for the environment's choice
+    (see `finders`); every finder gives the same matches."""
 
     def __init__(
         self,
@@ -76,14 +86,28 @@ class Scanner:
         *,
         on_match: Callable[[Match], None] | None = None,
         keep: int = 50,
+        finder: str | None = None,
     ) -> None:
         self.signatures: tuple[Signature, ...] = tuple(load_signatures() if signatures is None else signatures)
         self.on_match = on_match
         self.keep = keep
-        anchors = {a for s in self.signatures for a in s.anchors} | set(STRUCTURAL_ANCHORS)
-        # An anchor that contains a shorter one is found through the shorter one: one pass fewer.
+        anchors = {a for s in self.signatures for a in s.anchors}
+        # An anchor that contains a shorter one is found through the shorter one: one pattern fewer.
         minimal = sorted(a for a in anchors if not any(b != a and b in a for b in anchors))
         self._anchors = [a.encode() for a in minimal]
+        markers = [m.encode() for m in STRUCTURAL_MARKERS if m.encode() not in self._anchors]
+        self._finder = make_finder(self._anchors + markers, finder)
+        self._maxlen = max(len(p) for p in self._anchors + markers)
+        self._n_anchors = len(self._anchors)
+        # Per anchor: the signatures (as a bit mask over self.signatures) it can lead to, and back.
+        self._kind_mask = [sum(1 << i for i, sig in enumerate(self.signatures) if any(a in x for x in sig.anchors))
+                           for a in minimal]
+        self._sig_kinds = [[k for k, mask in enumerate(self._kind_mask) if mask >> i & 1]
+                           for i in range(len(self.signatures))]
+        self._sig_index = {sig.id: i for i, sig in enumerate(self.signatures)}
+        self._by_mask: dict[int, tuple[Signature, ...]] = {}
+        self._saturated = [False] * len(minimal)  # every signature of the anchor has its `keep` matches
+        self._verdict: list[tuple[str, ...]] = [()] * len(minimal)  # what the anchor's last handled line matched
         # A fixed-capacity buffer: bytes arrive by slice assignment and the kept tail moves to the front, so a
         # steady stream never reallocates (a fresh megabyte per chunk costs page faults, not just a copy).
         self._buf = bytearray()
@@ -184,21 +208,24 @@ class Scanner:
 
     def _scan_region(self, start: int, limit: int, end: int) -> list[Match]:
         """Handle every anchor hit starting in [start, limit); segments may read up to `end`."""
-        buf, anchors = self._buf, self._anchors
         begin = max(start, self._skip - self._base)
-        stop = min(end, limit + max(len(a) for a in anchors) - 1)
-        nexts = [buf.find(a, begin, stop) for a in anchors]
+        stop = min(end, limit + self._maxlen - 1)
+        hits = self._finder.find(self._buf, begin, limit, stop) if begin < limit else []
         found: list[Match] = []
-        while True:
-            p = min((x for x in nexts if x >= 0), default=-1)
-            if p < 0 or p >= limit:
-                break
-            seg_end = self._handle(p, end, found)
+        saturated, n_anchors = self._saturated, self._n_anchors
+        skip = begin
+        for i, h in enumerate(hits):
+            p = h >> KIND_BITS
+            if p < skip:
+                continue
+            kind = h & KIND_MASK
+            if kind < n_anchors and saturated[kind]:
+                for sid in self._verdict[kind]:
+                    self.counts[sid] += 1
+                continue
+            seg_end = self._handle(p, kind, end, found, hits, i)
             skip = max(seg_end, p + 1)
             self._skip = self._base + skip
-            for i, x in enumerate(nexts):
-                if 0 <= x < skip:
-                    nexts[i] = buf.find(anchors[i], skip, stop)
         self._count_to(limit)
         return found
 
@@ -238,23 +265,28 @@ class Scanner:
         ends = [x for x in (buf.find(b"\n", p, hi), buf.find(b"\r", p, hi)) if x >= 0]
         return seg_start, (min(ends) if ends else hi), line_start
 
-    def _handle(self, p: int, end: int, found: list[Match]) -> int:
+    def _handle(self, p: int, kind: int, end: int, found: list[Match], hits: list[int], i: int) -> int:
         buf = self._buf
         seg_start, seg_end, line_start = self._segment_bounds(p, end)
         text, stamp = clean(decode(bytes(buf[seg_start:seg_end])), at_line_start=seg_start == line_start)
+        if self.pipeline.observe(text):
+            return seg_end
+        # The signatures of every anchor hit in this segment (the hits are sorted; none before p is unhandled).
+        mask, n_anchors = 0, self._n_anchors
+        bound = seg_end << KIND_BITS
+        for h in hits[i:]:
+            if h >= bound:
+                break
+            k = h & KIND_MASK
+            if k < n_anchors:
+                mask |= self._kind_mask[k]
+        if not mask:
+            return seg_end
         if stamp is None and line_start is not None and line_start != seg_start:
             stamp = timestamp_of(bytes(buf[line_start : line_start + 27]))
         line = self._count_to(p)
-        if self.pipeline.observe(text):
-            if text.rstrip() == "[Pipeline] {":
-                # `Running on NODE in …` sits just before a node's body opens; reading it from here saves the
-                # prefilter a pass over every byte for an anchor that occurs once per build.
-                m, _ = self._context(seg_start, _RUNNING_ON, 4)
-                if m is not None:
-                    self.pipeline.node = m.group("node")
-            return seg_end
-        hits = []
-        for sig in self.signatures:
+        hits_here = []
+        for sig in self._signatures_of(mask):
             if not any(a in text for a in sig.anchors):
                 continue
             m = sig.regex.search(text)
@@ -266,11 +298,13 @@ class Scanner:
                 ctx, ctx_text = self._context(seg_start, sig.context, sig.context_within)
                 if ctx is None and sig.context_required:
                     continue
-            hits.append((sig, m, ctx, ctx_text))
-        hidden = {s for sig, *_ in hits for s in sig.supersedes}
-        for sig, m, ctx, ctx_text in hits:
+            hits_here.append((sig, m, ctx, ctx_text))
+        hidden = {s for sig, *_ in hits_here for s in sig.supersedes}
+        recorded: list[str] = []
+        for sig, m, ctx, ctx_text in hits_here:
             if sig.id in hidden:
                 continue
+            recorded.append(sig.id)
             if self.on_match is None and self.counts[sig.id] >= self.keep:
                 # Nobody will see this one: count it and skip the lookbacks (a log repeating a failure a
                 # million times must cost a count, not a million target searches).
@@ -285,7 +319,27 @@ class Scanner:
             match = Match(sig, line, text[:TEXT_LIMIT].strip(), stamp, self.pipeline.stage_for(text),
                           self.pipeline.node, fields, ctx_text[:TEXT_LIMIT] if ctx_text else None)
             self._record(match, found)
+        if kind < n_anchors:
+            self._verdict[kind] = tuple(recorded)
+        if recorded and self.on_match is None:
+            self._update_saturation(recorded)
         return seg_end
+
+    def _signatures_of(self, mask: int) -> tuple[Signature, ...]:
+        sigs = self._by_mask.get(mask)
+        if sigs is None:
+            sigs = self._by_mask[mask] = tuple(s for i, s in enumerate(self.signatures) if mask >> i & 1)
+        return sigs
+
+    def _update_saturation(self, recorded: list[str]) -> None:
+        keep, counts = self.keep, self.counts
+        for sid in recorded:
+            if counts[sid] < keep:
+                continue
+            for k in self._sig_kinds[self._sig_index[sid]]:
+                if not self._saturated[k]:
+                    mask = self._kind_mask[k]
+                    self._saturated[k] = all(counts[s.id] >= keep for s in self._signatures_of(mask))
 
     def _record(self, match: Match, found: list[Match]) -> None:
         self.counts[match.id] += 1

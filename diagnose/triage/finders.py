@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 from bisect import bisect_left
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, Sequence
 
 ENV = "EARTHLY_DOCTOR_SCANNER"
@@ -26,6 +27,7 @@ MAX_PATTERNS = 1 << KIND_BITS
 
 class Finder(Protocol):
     name: str
+    releases_gil: bool
 
     def find(self, buf: bytearray, begin: int, limit: int, stop: int) -> list[int]:
         """Encoded hits `(start << KIND_BITS) | kind`, sorted, for every occurrence starting in [begin, limit)."""
@@ -34,6 +36,7 @@ class Finder(Protocol):
 
 class PythonFinder:
     name = "python"
+    releases_gil = False
 
     def __init__(self, patterns: Sequence[bytes]) -> None:
         self.patterns = tuple(patterns)
@@ -51,6 +54,7 @@ class PythonFinder:
 
 class HyperscanFinder:
     name = "hyperscan"
+    releases_gil = True  # a scan drops the GIL (only its match callbacks take it back)
 
     def __init__(self, patterns: Sequence[bytes]) -> None:
         self.patterns = tuple(patterns)
@@ -101,6 +105,19 @@ def _database(patterns: tuple[bytes, ...]) -> Any:
                        flags=0, literal=True)
             _DATABASES[patterns] = db
         return db
+
+
+_BACKGROUND: ThreadPoolExecutor | None = None
+
+
+def background() -> ThreadPoolExecutor:
+    """One helper thread for the process: the main thread's scanner searches a region there while it counts the
+    region's newlines itself (2 cores: the search and the count overlap)."""
+    global _BACKGROUND
+    with _LOCK:
+        if _BACKGROUND is None:
+            _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-find")
+        return _BACKGROUND
 
 
 def hyperscan_available() -> bool:

@@ -22,17 +22,19 @@ How it stays fast and flat:
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
-from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK, make_finder
+from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK, background, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS, PipelineState, clean, decode, timestamp_of
 from earthly_doctor.triage.signatures import Signature, load_signatures
 
 HALF = 8 * 1024  # bytes kept either side of a hit: a segment never exceeds 2 * HALF
 LOOKBACK = 32 * 1024  # bytes of already-scanned text kept for context lines
 PENDING_MAX = 1024 * 1024  # an unfinished line longer than this is scanned without waiting for its end
+OVERLAP_MIN = 256 * 1024  # a region this big is searched on a helper thread while its newlines are counted
 TEXT_LIMIT = 2000  # characters of a matched line kept in a Match
 TARGET_LOOKBACK = 16 * 1024
 PROXY_UNREACHABLE = "proxy-unreachable"
@@ -108,6 +110,8 @@ class Scanner:
         self._by_mask: dict[int, tuple[Signature, ...]] = {}
         self._saturated = [False] * len(minimal)  # every signature of the anchor has its `keep` matches
         self._verdict: list[tuple[str, ...]] = [()] * len(minimal)  # what the anchor's last handled line matched
+        self._patterns = self._anchors + markers
+        self._kind_hits = [0] * len(self._patterns)
         # A fixed-capacity buffer: bytes arrive by slice assignment and the kept tail moves to the front, so a
         # steady stream never reallocates (a fresh megabyte per chunk costs page faults, not just a copy).
         self._buf = bytearray()
@@ -171,6 +175,16 @@ class Scanner:
         self._buf, self._end = bytearray(), 0
         return found
 
+    @property
+    def finder(self) -> str:
+        """Which finder searched: "hyperscan" or "python"."""
+        return self._finder.name
+
+    @property
+    def anchor_hits(self) -> dict[str, int]:
+        """Occurrences of each literal anchor and structural marker in the bytes read (what `grep -F -o` sees)."""
+        return {p.decode(): n for p, n in zip(self._patterns, self._kind_hits)}
+
     def seen(self, signature_id: str) -> bool:
         return self.counts.get(signature_id, 0) > 0
 
@@ -210,9 +224,23 @@ class Scanner:
         """Handle every anchor hit starting in [start, limit); segments may read up to `end`."""
         begin = max(start, self._skip - self._base)
         stop = min(end, limit + self._maxlen - 1)
-        hits = self._finder.find(self._buf, begin, limit, stop) if begin < limit else []
+        total: int | None = None  # the region's newlines, when counted while the finder ran
+        line0 = self._line
+        if begin >= limit:
+            hits: list[int] = []
+        elif limit - begin >= OVERLAP_MIN and self._finder.releases_gil and threading.current_thread() is threading.main_thread():
+            # Hyperscan runs without the GIL: let it search on the other core while this one counts newlines.
+            future = background().submit(self._finder.find, self._buf, begin, limit, stop)
+            try:
+                total = self._buf.count(b"\n", self._counted - self._base, limit)
+            finally:
+                hits = future.result()
+        else:
+            hits = self._finder.find(self._buf, begin, limit, stop)
         found: list[Match] = []
-        saturated, n_anchors = self._saturated, self._n_anchors
+        saturated, n_anchors, kind_hits = self._saturated, self._n_anchors, self._kind_hits
+        for h in hits:
+            kind_hits[h & KIND_MASK] += 1
         skip = begin
         for i, h in enumerate(hits):
             p = h >> KIND_BITS
@@ -226,7 +254,10 @@ class Scanner:
             seg_end = self._handle(p, kind, end, found, hits, i)
             skip = max(seg_end, p + 1)
             self._skip = self._base + skip
-        self._count_to(limit)
+        if total is None:
+            self._count_to(limit)
+        else:
+            self._line, self._counted = line0 + total, self._base + limit
         return found
 
     def _count_to(self, rel: int) -> int:

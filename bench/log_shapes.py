@@ -146,18 +146,19 @@ _PIPELINE_TAIL = (
 )
 
 
-def path_for(shape: str, size_mb: int, gz: bool = False) -> Path:
-    return DATA / f"{shape}-{size_mb}mb.log{'.gz' if gz else ''}"
+def path_for(shape: str, size_mb: int, gz: bool = False, directory: Path = DATA) -> Path:
+    return directory / f"{shape}-{size_mb}mb.log{'.gz' if gz else ''}"
 
 
-def generate(shape: str, size_mb: int, *, gz: bool = False, distinct: int = 48, block_size: int = 1 << 20) -> Path:
+def generate(shape: str, size_mb: int, *, gz: bool = False, distinct: int = 48, block_size: int = 1 << 20,
+             directory: Path = DATA) -> Path:
     """The log of `shape` at about `size_mb` MiB (reused when it exists); `gz`: its gzip (-1) copy."""
-    path = path_for(shape, size_mb, gz)
+    path = path_for(shape, size_mb, gz, directory)
     if path.exists():
         return path
-    DATA.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     if gz:
-        plain = generate(shape, size_mb)
+        plain = generate(shape, size_mb, distinct=distinct, block_size=block_size, directory=directory)
         tmp = path.with_suffix(".tmp")
         if shutil.which("gzip"):
             with open(tmp, "wb") as out:

@@ -41,7 +41,8 @@ def _stamp(rng: random.Random, n: int) -> str:
 def _failure(stamped: bool) -> str:
     stamp = f"[{FAILURE_STAMP}] " if stamped else ""
     return (
-        f"{stamp}Error: pull ping error: pull ping response: rpc error: code = Unknown desc = image pull: 1 error occurred:\n"
+        f"{stamp}Error: pull ping error: pull ping response: rpc error: code = Unknown desc = image pull: "
+        "1 error occurred:\n"
         f"{stamp}\t* command failed: docker pull 127.0.0.1:{PORT}/sess-jwd728vcbn4ni32eu360wnxmi/pullping:img-0: "
         f'exit status 1: Error response from daemon: Get "http://127.0.0.1:{PORT}/v2/": dial tcp 127.0.0.1:{PORT}: '
         "connect: connection refused: exit status 1\n"
@@ -71,11 +72,13 @@ def _jenkins_block(rng: random.Random, index: int, size: int) -> str:
         elif kind < 0.55:
             lines = ["[Pipeline] echo", f"{rng.choice(_WORDS)} {rng.randint(0, 99999)}"]
         else:
-            lines = ["[Pipeline] sh", f"+ ./ci/{rng.choice(_WORDS)}.sh"] + [_words(rng, 3, 14) for _ in range(rng.randint(2, 7))]
+            lines = ["[Pipeline] sh", f"+ ./ci/{rng.choice(_WORDS)}.sh"]
+            lines += [_words(rng, 3, 14) for _ in range(rng.randint(2, 7))]
         text = "".join(_stamp(rng, n) + line + "\n" for line in lines)
         out.append(text.rstrip("\n"))
         total += len(text)
-    out += [_stamp(rng, n) + line for line in ("[Pipeline] }", "[Pipeline] // withEnv", "[Pipeline] }", "[Pipeline] // stage")]
+    tail = ("[Pipeline] }", "[Pipeline] // withEnv", "[Pipeline] }", "[Pipeline] // stage")
+    out += [_stamp(rng, n) + line for line in tail]
     return "\n".join(out) + "\n"
 
 
@@ -141,7 +144,8 @@ _PIPELINE_HEAD = (
 _PIPELINE_TAIL = (
     "[2024-01-22T23:20:55.300Z] [Pipeline] }\n[2024-01-22T23:20:55.301Z] [Pipeline] // stage\n"
     "[2024-01-22T23:20:55.302Z] [Pipeline] }\n[2024-01-22T23:20:55.303Z] [Pipeline] // node\n"
-    "[2024-01-22T23:20:55.304Z] [Pipeline] End of Pipeline\n[2024-01-22T23:20:55.305Z] ERROR: script returned exit code 1\n"
+    "[2024-01-22T23:20:55.304Z] [Pipeline] End of Pipeline\n"
+    "[2024-01-22T23:20:55.305Z] ERROR: script returned exit code 1\n"
     "[2024-01-22T23:20:55.306Z] Finished: FAILURE\n"
 )
 
@@ -173,7 +177,8 @@ def generate(shape: str, size_mb: int, *, gz: bool = False, distinct: int = 48, 
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as f:
         if shape == "single":
-            blob = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") for _ in range(1 << 20))
+            alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+            blob = "".join(rng.choice(alphabet) for _ in range(1 << 20))
             data = ("+build | " + blob).encode()
             written = 0
             while written < size_mb << 20:
@@ -192,7 +197,8 @@ def generate(shape: str, size_mb: int, *, gz: bool = False, distinct: int = 48, 
             if info.staged:
                 f.write(b"[2024-01-22T23:20:30.000Z] [Pipeline] stage\n")
                 f.write(f"[2024-01-22T23:20:30.001Z] [Pipeline] {{ ({STAGE})\n".encode())
-                f.write(b"[2024-01-22T23:20:30.002Z] [Pipeline] sh\n[2024-01-22T23:20:30.003Z] + earthly --ci --push +image\n")
+                f.write(b"[2024-01-22T23:20:30.002Z] [Pipeline] sh\n")
+                f.write(b"[2024-01-22T23:20:30.003Z] + earthly --ci --push +image\n")
             f.write(_failure(info.stamped).encode())
             if info.staged:
                 f.write(_PIPELINE_TAIL.encode())

@@ -190,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for r in results:
         lines.append(f"| {r['name']} | {r['mb']:,.0f} | {r['grep']:.2f} | {r['triage']:.2f} | **{r['ratio']:.2f}x** "
-                     f"| {r['cpu_ratio']:.2f}x | {r['rss']:.1f} | {r['load']:.1f} | >= {r['target']}x | {r['facts']} (grep: {r['count']} "
-                     "lines) |")
+                     f"| {r['cpu_ratio']:.2f}x | {r['rss']:.1f} | {r['load']:.1f} | >= {r['target']}x | {r['facts']} "
+                     f"(grep: {r['count']} lines) |")
     lines += ["", "Where the scan's CPU goes (bench/triage_throughput.py `phases`, in-process, no start-up):", ""]
     lines += [f"- {name}: {text}" for name, text in profile.items()]
     lines += [

@@ -228,7 +228,8 @@ class Scanner:
         line0 = self._line
         if begin >= limit:
             hits: list[int] = []
-        elif limit - begin >= OVERLAP_MIN and self._finder.releases_gil and threading.current_thread() is threading.main_thread():
+        elif (limit - begin >= OVERLAP_MIN and self._finder.releases_gil
+              and threading.current_thread() is threading.main_thread()):
             # Hyperscan runs without the GIL: let it search on the other core while this one counts newlines.
             future = background().submit(self._finder.find, self._buf, begin, limit, stop)
             try:

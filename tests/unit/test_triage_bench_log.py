@@ -41,7 +41,8 @@ def test_generated_log_has_one_failure_and_grep_agrees_on_every_count(tmp_path, 
     assert m.line == scanner.lines - (7 if info.staged else 0)  # then the pipeline closes and Finished: FAILURE
     if not shutil.which("grep"):  # pragma: no cover
         pytest.skip("no grep")
-    assert scanner.lines == int(subprocess.run(["wc", "-l", str(path)], capture_output=True, text=True).stdout.split()[0])
+    wc = subprocess.run(["wc", "-l", str(path)], capture_output=True, text=True, timeout=60)
+    assert scanner.lines == int(wc.stdout.split()[0])
     for anchor, hits in scanner.anchor_hits.items():  # each anchor occurs at most once per line in these logs
         assert hits == grep_count(anchor, path), anchor
     # The wait loop's refusals are the only loopback look-alikes: counted (past the first 50, from the anchor

@@ -21,15 +21,16 @@ How it stays fast and flat:
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK, background, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS, PipelineState, clean, decode, timestamp_of
-from earthly_doctor.triage.signatures import Signature, load_signatures
+from earthly_doctor.triage.signatures import Signature, builtin_signatures
 
 HALF = 8 * 1024  # bytes kept either side of a hit: a segment never exceeds 2 * HALF
 LOOKBACK = 32 * 1024  # bytes of already-scanned text kept for context lines
@@ -90,7 +91,7 @@ class Scanner:
         keep: int = 50,
         finder: str | None = None,
     ) -> None:
-        self.signatures: tuple[Signature, ...] = tuple(load_signatures() if signatures is None else signatures)
+        self.signatures: tuple[Signature, ...] = tuple(builtin_signatures() if signatures is None else signatures)
         self.on_match = on_match
         self.keep = keep
         anchors = {a for s in self.signatures for a in s.anchors}
@@ -142,7 +143,7 @@ class Scanner:
         self._buf[self._end : self._end + n] = data
         return self._appended(n)
 
-    def feed_stream(self, stream: BinaryIO, size: int = 1 << 20) -> list[Match]:
+    def feed_stream(self, stream: io.BufferedIOBase, size: int = 1 << 20) -> list[Match]:
         """Read a binary stream (file, gzip, stdin) to its end straight into the scan buffer, with no copy per
         chunk; returns the matches found. Call `finish` afterwards."""
         if self._finished:

@@ -26,11 +26,11 @@ FAILURE_STAMP = "2024-01-22T23:20:55.244Z"
 STAGE = "Image"
 NODE = "agent-7"
 
-_WORDS = (
-    "layer sha256 resolve cache hit miss copy run compile test passed ok done fetch npm ci install go build mod "
-    "download verify module package artifact image export load step target context local remote digest manifest "
-    "warning deprecated retry timeout gradle maven junit report coverage lint format check upload bucket"
-).split()
+_WORDS = ("layer", "sha256", "resolve", "cache", "hit", "miss", "copy", "run", "compile", "test", "passed", "ok",
+    "done", "fetch", "npm", "ci", "install", "go", "build", "mod", "download", "verify", "module", "package",
+    "artifact", "image", "export", "load", "step", "target", "context", "local", "remote", "digest", "manifest",
+    "warning", "deprecated", "retry", "timeout", "gradle", "maven", "junit", "report", "coverage", "lint",
+    "format", "check", "upload", "bucket")
 _TARGETS = ("+build", "+test", "+lint", "+image", "+deps", "./services/api+docker", "github.com/acme/base+go")
 
 
@@ -101,7 +101,7 @@ def _refused_block(rng: random.Random, index: int, size: int) -> str:
     return "".join(out)
 
 
-def _plain_block(rng: random.Random, index: int, size: int) -> str:
+def _plain_block(rng: random.Random, _index: int, size: int) -> str:
     out: list[str] = []
     total = 0
     while total < size:

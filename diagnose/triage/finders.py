@@ -107,17 +107,16 @@ def _database(patterns: tuple[bytes, ...]) -> Any:
         return db
 
 
-_BACKGROUND: ThreadPoolExecutor | None = None
+_BACKGROUND: dict[str, ThreadPoolExecutor] = {}
 
 
 def background() -> ThreadPoolExecutor:
     """One helper thread for the process: the main thread's scanner searches a region there while it counts the
     region's newlines itself (2 cores: the search and the count overlap)."""
-    global _BACKGROUND
     with _LOCK:
-        if _BACKGROUND is None:
-            _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-find")
-        return _BACKGROUND
+        if "find" not in _BACKGROUND:
+            _BACKGROUND["find"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-find")
+        return _BACKGROUND["find"]
 
 
 def hyperscan_available() -> bool:

@@ -77,6 +77,20 @@ class Match:
         }
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where a handled segment sits: its line number, start, physical line start and Timestamper time."""
+
+    line: int
+    seg_start: int
+    line_start: int | None
+    stamp: str | None
+
+
+# A signature whose pattern matched a segment: (signature, match, context match, context line).
+_Hit = tuple[Signature, re.Match[str], re.Match[str] | None, str | None]
+
+
 class Scanner:
     """Feed bytes (`feed`), or lines (`feed_line`); call `finish` at the end. Matches come back as they are found.
 
@@ -184,7 +198,7 @@ class Scanner:
     @property
     def anchor_hits(self) -> dict[str, int]:
         """Occurrences of each literal anchor and structural marker in the bytes read (what `grep -F -o` sees)."""
-        return {p.decode(): n for p, n in zip(self._patterns, self._kind_hits)}
+        return {p.decode(): n for p, n in zip(self._patterns, self._kind_hits, strict=True)}
 
     def seen(self, signature_id: str) -> bool:
         return self.counts.get(signature_id, 0) > 0
@@ -304,34 +318,13 @@ class Scanner:
         text, stamp = clean(decode(bytes(buf[seg_start:seg_end])), at_line_start=seg_start == line_start)
         if self.pipeline.observe(text):
             return seg_end
-        # The signatures of every anchor hit in this segment (the hits are sorted; none before p is unhandled).
-        mask, n_anchors = 0, self._n_anchors
-        bound = seg_end << KIND_BITS
-        for h in hits[i:]:
-            if h >= bound:
-                break
-            k = h & KIND_MASK
-            if k < n_anchors:
-                mask |= self._kind_mask[k]
+        mask = self._mask_between(hits, i, seg_end)
         if not mask:
             return seg_end
         if stamp is None and line_start is not None and line_start != seg_start:
             stamp = timestamp_of(bytes(buf[line_start : line_start + 27]))
-        line = self._count_to(p)
-        hits_here = []
-        for sig in self._signatures_of(mask):
-            if not any(a in text for a in sig.anchors):
-                continue
-            m = sig.regex.search(text)
-            if m is None:
-                continue
-            ctx, ctx_text = (None, None)
-            if sig.context is not None and (sig.context_required or self.on_match is not None
-                                            or self.counts[sig.id] < self.keep):
-                ctx, ctx_text = self._context(seg_start, sig.context, sig.context_within)
-                if ctx is None and sig.context_required:
-                    continue
-            hits_here.append((sig, m, ctx, ctx_text))
+        where = _Where(self._count_to(p), seg_start, line_start, stamp)
+        hits_here = self._matching(self._signatures_of(mask), text, seg_start)
         hidden = {s for sig, *_ in hits_here for s in sig.supersedes}
         recorded: list[str] = []
         for sig, m, ctx, ctx_text in hits_here:
@@ -343,20 +336,54 @@ class Scanner:
                 # million times must cost a count, not a million target searches).
                 self.counts[sig.id] += 1
                 continue
-            fields = sig.extract(m, ctx)
-            branch = self.pipeline.branch_of(text)
-            if "target" not in fields and sig.kind in ("failure", "look-alike"):
-                target = self._target_before(line_start if line_start is not None else seg_start, branch)
-                if target:
-                    fields["target"] = target
-            match = Match(sig, line, text[:TEXT_LIMIT].strip(), stamp, self.pipeline.stage_for(text),
-                          self.pipeline.node, fields, ctx_text[:TEXT_LIMIT] if ctx_text else None)
-            self._record(match, found)
-        if kind < n_anchors:
+            self._record(self._match(sig, m, ctx, ctx_text, text, where), found)
+        if kind < self._n_anchors:
             self._verdict[kind] = tuple(recorded)
         if recorded and self.on_match is None:
             self._update_saturation(recorded)
         return seg_end
+
+    def _mask_between(self, hits: list[int], i: int, seg_end: int) -> int:
+        """The signatures (a bit mask) of every anchor hit from hits[i] to the segment's end (the hits are sorted;
+        none before hits[i] in this segment is unhandled)."""
+        mask, n_anchors, bound = 0, self._n_anchors, seg_end << KIND_BITS
+        for h in hits[i:]:
+            if h >= bound:
+                break
+            k = h & KIND_MASK
+            if k < n_anchors:
+                mask |= self._kind_mask[k]
+        return mask
+
+    def _matching(self, sigs: tuple[Signature, ...], text: str, seg_start: int) -> list[_Hit]:
+        """The candidate signatures whose pattern (and required context line) match this segment's text."""
+        out: list[_Hit] = []
+        for sig in sigs:
+            if not any(a in text for a in sig.anchors):
+                continue
+            m = sig.regex.search(text)
+            if m is None:
+                continue
+            ctx, ctx_text = (None, None)
+            if sig.context is not None and (sig.context_required or self.on_match is not None
+                                            or self.counts[sig.id] < self.keep):
+                ctx, ctx_text = self._context(seg_start, sig.context, sig.context_within)
+                if ctx is None and sig.context_required:
+                    continue
+            out.append((sig, m, ctx, ctx_text))
+        return out
+
+    def _match(self, sig: Signature, m: re.Match[str], ctx: re.Match[str] | None, ctx_text: str | None,
+               text: str, where: _Where) -> Match:
+        fields = sig.extract(m, ctx)
+        branch = self.pipeline.branch_of(text)
+        if "target" not in fields and sig.kind in ("failure", "look-alike"):
+            target = self._target_before(where.line_start if where.line_start is not None else where.seg_start,
+                                         branch)
+            if target:
+                fields["target"] = target
+        return Match(sig, where.line, text[:TEXT_LIMIT].strip(), where.stamp, self.pipeline.stage_for(text),
+                     self.pipeline.node, fields, ctx_text[:TEXT_LIMIT] if ctx_text else None)
 
     def _signatures_of(self, mask: int) -> tuple[Signature, ...]:
         sigs = self._by_mask.get(mask)

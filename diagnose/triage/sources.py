@@ -10,7 +10,7 @@ import threading
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator, Protocol
 
 from earthly_doctor.errors import DoctorError
 
@@ -39,6 +39,10 @@ def iter_chunks(stream: BinaryIO | io.BufferedIOBase, size: int = CHUNK, *, reus
         yield view[:n]
 
 
+class _Reads(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
 class Prefetched(io.RawIOBase):
     """A stream read ahead on a helper thread, a few chunks at most: zlib drops the GIL while it inflates, so a
     gzip log is unpacked on one core while the scanner works on the other (as `gzip -dc | grep` would). An error
@@ -46,7 +50,7 @@ class Prefetched(io.RawIOBase):
 
     DEPTH = 4
 
-    def __init__(self, stream: BinaryIO, size: int = CHUNK) -> None:
+    def __init__(self, stream: _Reads, size: int = CHUNK) -> None:
         super().__init__()
         self._chunks: queue.Queue[bytes | BaseException] = queue.Queue(self.DEPTH)
         self._stop = threading.Event()
@@ -55,7 +59,7 @@ class Prefetched(io.RawIOBase):
         self._thread = threading.Thread(target=self._fill, args=(stream, size), name="triage-read", daemon=True)
         self._thread.start()
 
-    def _fill(self, stream: BinaryIO, size: int) -> None:
+    def _fill(self, stream: _Reads, size: int) -> None:
         item: bytes | BaseException
         try:
             while not self._stop.is_set():
@@ -63,16 +67,17 @@ class Prefetched(io.RawIOBase):
                 self._put(item)
                 if not item:
                     return
-        except BaseException as exc:  # handed to the reader, who raises it where it reads
+        except Exception as exc:  # noqa: BLE001 -- handed to the reader, who raises it where it reads
             self._put(exc)
 
     def _put(self, item: bytes | BaseException) -> None:
         while not self._stop.is_set():
             try:
                 self._chunks.put(item, timeout=0.1)
-                return
             except queue.Full:
                 continue
+            else:
+                return
 
     def readable(self) -> bool:
         return True
@@ -104,7 +109,7 @@ class _Inflate:
     """The gzip members of a stream (one, or several as `cat a.gz b.gz` makes), inflated by zlib in big steps:
     GzipFile's 8 KB steps would hand the GIL back and forth with the scanner a hundred times per megabyte."""
 
-    def __init__(self, raw: BinaryIO, block: int = 256 * 1024) -> None:
+    def __init__(self, raw: _Reads, block: int = 256 * 1024) -> None:
         self._raw, self._block = raw, block
         self._zip = zlib.decompressobj(wbits=31)
 
@@ -129,9 +134,9 @@ class _Inflate:
 
 
 @contextmanager
-def _unzipped(raw: BinaryIO) -> Iterator[BinaryIO]:
-    with Prefetched(_Inflate(raw)) as ahead:  # type: ignore[arg-type]
-        yield io.BufferedReader(ahead, CHUNK)  # type: ignore[arg-type]
+def _unzipped(raw: _Reads) -> Iterator[io.BufferedIOBase]:
+    with Prefetched(_Inflate(raw)) as ahead:
+        yield io.BufferedReader(ahead, CHUNK)
 
 
 @contextmanager

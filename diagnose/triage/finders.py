@@ -132,7 +132,7 @@ def make_finder(patterns: Sequence[bytes], choice: str | None = None) -> Finder:
     if len(patterns) > MAX_PATTERNS:
         raise ValueError(f"{len(patterns)} anchors and markers: at most {MAX_PATTERNS}")
     choice = (choice or os.environ.get(ENV, "")).strip().lower()
-    if choice == "python":
+    if choice == "python" or any(b"\0" in p for p in patterns):  # the binding passes patterns as C strings
         return PythonFinder(patterns)
     if choice == "hyperscan" or hyperscan_available():
         return HyperscanFinder(patterns)

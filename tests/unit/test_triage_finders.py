@@ -108,6 +108,18 @@ def test_the_environment_variable_picks_the_python_finder(monkeypatch):
     assert isinstance(make_finder([b"abcd"], "python"), PythonFinder)
 
 
+def test_an_anchor_with_a_nul_byte_falls_back_to_the_python_finder():
+    """The Python binding hands Hyperscan C strings: a NUL would cut the pattern short and shift every hit."""
+    patterns = ["connexion refusée".encode(), b"a\x00bcd", "日本語テキスト".encode()]
+    buf = bytearray("xx connexion refusée yy a\x00bcd 日本語テキスト\n".encode())
+    assert make_finder(patterns).name == "python"
+    assert make_finder(patterns).find(buf, 0, len(buf), len(buf)) == [768, 6401, 7938]
+    without_nul = [patterns[0], patterns[2]]
+    assert make_finder(without_nul).name == "hyperscan"
+    assert make_finder(without_nul).find(buf, 0, len(buf), len(buf)) == \
+        make_finder(without_nul, "python").find(buf, 0, len(buf), len(buf))
+
+
 def test_finders_report_overlapping_and_boundary_hits_alike():
     patterns = [b"abab", b"baba", b"[Pipeline] { ("]
     buf = bytearray(b"xabababab\n[Pipeline] { (S)\nabab")

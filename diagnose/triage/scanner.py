@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK, background, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS, PipelineState, clean, decode, timestamp_of
-from earthly_doctor.triage.signatures import Signature, builtin_signatures
+from earthly_doctor.triage.signatures import Continuation, Signature, builtin_signatures
 
 HALF = 8 * 1024  # bytes kept either side of a hit: a segment never exceeds 2 * HALF
 LOOKBACK = 32 * 1024  # bytes of already-scanned text kept for context lines
@@ -45,6 +45,14 @@ _TARGET = re.compile(
     r"^\s{0,40}(?P<t>[\w./:@-]{0,200}\+[A-Za-z0-9][\w.-]{0,100})(?:\([0-9a-f]{6,12}\))?\s{0,4}(?:\*[a-z]{1,20}\*\s{0,4})?\|"
     r"|^\+ (?:\S{1,200}/)?(?:earthly|earth)\b[^\n]{0,400}?\s(?P<c>[\w./:@-]{0,200}\+[A-Za-z0-9][\w.-]{0,100})(?:\s|$)"
 )
+
+
+@dataclass
+class _Pending:
+    match: Match
+    continuation: Continuation
+    left: int  # lines still to read
+    pos: int = 0  # absolute offset of the next line to read
 
 
 @dataclass
@@ -143,6 +151,7 @@ class Scanner:
         self.matches: list[Match] = []
         self.bytes_seen = 0
         self._ends_with_newline = True
+        self._pending: list[_Pending] = []  # matches whose continuation lines have not all arrived
 
     # ---- public API -------------------------------------------------------------------------------------------
 
@@ -182,10 +191,13 @@ class Scanner:
         """Scan what is left (a last line without a newline). Idempotent."""
         if self._finished:
             return []
-        self._finished = True
         found: list[Match] = []
         if self._end > self._scan:
             found = self._scan_region(self._scan, self._end, self._end)
+        self._finished = True
+        if self._pending:
+            self._resume(self._end)  # the last line may end without a newline
+            self._pending = []
         self._count_to(self._end)
         self._buf, self._end = bytearray(), 0
         return found
@@ -237,6 +249,8 @@ class Scanner:
 
     def _scan_region(self, start: int, limit: int, end: int) -> list[Match]:
         """Handle every anchor hit starting in [start, limit); segments may read up to `end`."""
+        if self._pending:
+            self._resume(end)
         begin = max(start, self._skip - self._base)
         stop = min(end, limit + self._maxlen - 1)
         total: int | None = None  # the region's newlines, when counted while the finder ran
@@ -324,7 +338,7 @@ class Scanner:
         if stamp is None and line_start is not None and line_start != seg_start:
             stamp = timestamp_of(bytes(buf[line_start : line_start + 27]))
         where = _Where(self._count_to(p), seg_start, line_start, stamp)
-        hits_here = self._matching(self._signatures_of(mask), text, seg_start)
+        hits_here = self._hits(self._signatures_of(mask), text, seg_start)
         hidden = {s for sig, *_ in hits_here for s in sig.supersedes}
         recorded: list[str] = []
         for sig, m, ctx, ctx_text in hits_here:
@@ -336,7 +350,10 @@ class Scanner:
                 # million times must cost a count, not a million target searches).
                 self.counts[sig.id] += 1
                 continue
-            self._record(self._match(sig, m, ctx, ctx_text, text, where), found)
+            match = self._match(sig, m, ctx, ctx_text, text, where)
+            if sig.continuation is not None:
+                self._continue(_Pending(match, sig.continuation, sig.continuation.within), m, seg_end, end)
+            self._record(match, found)
         if kind < self._n_anchors:
             self._verdict[kind] = tuple(recorded)
         if recorded and self.on_match is None:
@@ -354,24 +371,6 @@ class Scanner:
             if k < n_anchors:
                 mask |= self._kind_mask[k]
         return mask
-
-    def _matching(self, sigs: tuple[Signature, ...], text: str, seg_start: int) -> list[_Hit]:
-        """The candidate signatures whose pattern (and required context line) match this segment's text."""
-        out: list[_Hit] = []
-        for sig in sigs:
-            if not any(a in text for a in sig.anchors):
-                continue
-            m = sig.regex.search(text)
-            if m is None:
-                continue
-            ctx, ctx_text = (None, None)
-            if sig.context is not None and (sig.context_required or self.on_match is not None
-                                            or self.counts[sig.id] < self.keep):
-                ctx, ctx_text = self._context(seg_start, sig.context, sig.context_within)
-                if ctx is None and sig.context_required:
-                    continue
-            out.append((sig, m, ctx, ctx_text))
-        return out
 
     def _match(self, sig: Signature, m: re.Match[str], ctx: re.Match[str] | None, ctx_text: str | None,
                text: str, where: _Where) -> Match:
@@ -400,6 +399,68 @@ class Scanner:
                 if not self._saturated[k]:
                     mask = self._kind_mask[k]
                     self._saturated[k] = all(counts[s.id] >= keep for s in self._signatures_of(mask))
+
+    def _hits(self, sigs: tuple[Signature, ...], text: str, seg_start: int) -> list[_Hit]:
+        """The candidate signatures whose anchor, pattern and context lines hold for this segment."""
+        hits: list[_Hit] = []
+        for sig in sigs:
+            if not any(a in text for a in sig.anchors):
+                continue
+            m = sig.regex.search(text)
+            if m is None:
+                continue
+            if sig.unless is not None and sig.vetoable(m) \
+                    and self._context(seg_start, sig.unless, sig.unless_within)[0] is not None:
+                continue  # a line before says this one is quoted where it is not the failure
+            ctx, ctx_text = (None, None)
+            if sig.context is not None and (sig.context_required or self.on_match is not None
+                                            or self.counts[sig.id] < self.keep):
+                ctx, ctx_text = self._context(seg_start, sig.context, sig.context_within)
+                if ctx is None and sig.context_required:
+                    continue
+            hits.append((sig, m, ctx, ctx_text))
+        return hits
+
+    def _continue(self, pending: _Pending, m: re.Match[str], seg_end: int, end: int) -> None:
+        """Fill the continuation field from the matched line, or from the lines after it as they arrive."""
+        cont = pending.continuation
+        start = m.group(cont.start) if cont.start is not None else None
+        value = cont.find(start) if start is not None else None
+        if value is not None:
+            pending.match.fields[cont.field] = value
+            return
+        if start is not None:
+            pending.match.fields[cont.field] = start.strip()  # the best there is until a later line ends it
+        nl = self._buf.find(b"\n", seg_end, max(end, seg_end + 1))
+        pending.pos = self._base + (nl + 1 if nl >= 0 else max(end, seg_end))
+        if not self._follow(pending, end):
+            self._pending.append(pending)
+
+    def _follow(self, pending: _Pending, end: int) -> bool:
+        """Read whole lines from the pending position up to `end`; True once the continuation is settled."""
+        buf, cont = self._buf, pending.continuation
+        pos = max(0, pending.pos - self._base)
+        while pending.left > 0 and pos < end:
+            nl = buf.find(b"\n", pos, min(end, pos + 2 * HALF))
+            if nl < 0 and end - pos < 2 * HALF and not self._finished:
+                return False  # the line is not complete yet
+            stop = nl if nl >= 0 else min(end, pos + 2 * HALF)
+            raw = bytes(buf[pos:stop])
+            pos = stop + 1
+            pending.pos = self._base + pos
+            pending.left -= 1
+            parts = [x for x in raw.split(b"\r") if x.strip()]
+            if not parts:
+                continue
+            text, _ = clean(decode(parts[-1]), at_line_start=len(parts) == 1)
+            value = cont.find(text)
+            if value is not None:
+                pending.match.fields[cont.field] = value
+                return True
+        return pending.left <= 0
+
+    def _resume(self, end: int) -> None:
+        self._pending = [p for p in self._pending if not self._follow(p, end)]
 
     def _record(self, match: Match, found: list[Match]) -> None:
         self.counts[match.id] += 1

@@ -33,6 +33,9 @@ def test_generated_log_has_one_failure_and_grep_agrees_on_every_count(tmp_path, 
     with open_stream(path) as stream:
         scanner.feed_stream(stream, 64 * 1024)
     scanner.finish()
+    # Besides the failure, only the visible `Error:`/`script returned exit code` lines (the build-failed fallback)
+    # and the wait loop's look-alikes.
+    assert set(scanner.counts) <= {PROXY_UNREACHABLE, "build-failed", "loopback-refused-other"}
     m = scanner.first(PROXY_UNREACHABLE)
     assert scanner.counts[PROXY_UNREACHABLE] == 1
     assert (m.stage, m.node, m.fields["port"], m.timestamp) == (

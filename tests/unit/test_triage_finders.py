@@ -17,7 +17,8 @@ from earthly_doctor.triage.finders import ENV, PythonFinder, hyperscan_available
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = sorted([*(ROOT / "examples" / "logs").glob("*.log"), *(ROOT / "tests" / "fixtures" / "logs").rglob("*.log")])
+CORPUS = sorted([*(ROOT / "examples" / "logs").glob("*.log"), *(ROOT / "tests" / "fixtures" / "logs").rglob("*.log"),
+                 *(ROOT / "tests" / "data").rglob("*.log")])
 SIGS = load_signatures()
 WHEEL_PLATFORM = sys.platform == "linux" and platform.machine() == "x86_64"
 
@@ -108,8 +109,9 @@ def test_the_environment_variable_picks_the_python_finder(monkeypatch):
     assert isinstance(make_finder([b"abcd"], "python"), PythonFinder)
 
 
-def test_an_anchor_with_a_nul_byte_falls_back_to_the_python_finder():
+def test_an_anchor_with_a_nul_byte_falls_back_to_the_python_finder(monkeypatch):
     """The Python binding hands Hyperscan C strings: a NUL would cut the pattern short and shift every hit."""
+    monkeypatch.delenv(ENV, raising=False)
     patterns = ["connexion refusée".encode(), b"a\x00bcd", "日本語テキスト".encode()]
     buf = bytearray("xx connexion refusée yy a\x00bcd 日本語テキスト\n".encode())
     assert make_finder(patterns).name == "python"

@@ -11,10 +11,10 @@ How it stays fast and flat:
   count `\\n` only.
 - Structure costs per stage, not per line: only the markers that change the stage or node are found
   (`normalise.STRUCTURAL_MARKERS`), never the anonymous `[Pipeline] {`/`}` and step lines.
-- Once every signature an anchor can lead to has its `keep` matches (and no `on_match` wants each one), a hit of
-  that anchor is counted, not handled: it adds one to the signatures the anchor's last handled line matched.
-  A wait loop repeating a refusal a million times costs a million callbacks, not a million regex searches;
-  the occurrence counts past `keep` are counts of the anchor's lines.
+- A line seen before (Timestamper prefix aside) whose signatures all have their `keep` matches is counted, not
+  handled, when no `on_match` wants each match and its verdict needs no line before it (no `unless`, no
+  required context): a wait loop repeating a refusal a million times costs a lookup per line, not a regex
+  search, and every count stays exact.
 - After the scanned region, LOOKBACK bytes are kept so a hit can read the lines before it (the two-line
   `pull ping error` pair, the Earthly target) even across chunk boundaries.
 """
@@ -36,6 +36,7 @@ HALF = 8 * 1024  # bytes kept either side of a hit: a segment never exceeds 2 * 
 LOOKBACK = 32 * 1024  # bytes of already-scanned text kept for context lines
 PENDING_MAX = 1024 * 1024  # an unfinished line longer than this is scanned without waiting for its end
 OVERLAP_MIN = 256 * 1024  # a region this big is searched on a helper thread while its newlines are counted
+VERDICTS_MAX = 4096  # distinct line texts remembered with their verdict
 TEXT_LIMIT = 2000  # characters of a matched line kept in a Match
 TARGET_LOOKBACK = 16 * 1024
 PROXY_UNREACHABLE = "proxy-unreachable"
@@ -127,12 +128,10 @@ class Scanner:
         # Per anchor: the signatures (as a bit mask over self.signatures) it can lead to, and back.
         self._kind_mask = [sum(1 << i for i, sig in enumerate(self.signatures) if any(a in x for x in sig.anchors))
                            for a in minimal]
-        self._sig_kinds = [[k for k, mask in enumerate(self._kind_mask) if mask >> i & 1]
-                           for i in range(len(self.signatures))]
-        self._sig_index = {sig.id: i for i, sig in enumerate(self.signatures)}
         self._by_mask: dict[int, tuple[Signature, ...]] = {}
-        self._saturated = [False] * len(minimal)  # every signature of the anchor has its `keep` matches
-        self._verdict: list[tuple[str, ...]] = [()] * len(minimal)  # what the anchor's last handled line matched
+        # A line's text (Timestamper prefix aside) -> the signatures it matched, for lines whose verdict needs no
+        # line before them: a wait loop printing the same refusal a million times is looked up, not re-matched.
+        self._verdicts: dict[bytes, tuple[str, ...]] = {}
         self._patterns = self._anchors + markers
         self._kind_hits = [0] * len(self._patterns)
         # A fixed-capacity buffer: bytes arrive by slice assignment and the kept tail moves to the front, so a
@@ -268,7 +267,7 @@ class Scanner:
         else:
             hits = self._finder.find(self._buf, begin, limit, stop)
         found: list[Match] = []
-        saturated, n_anchors, kind_hits = self._saturated, self._n_anchors, self._kind_hits
+        kind_hits = self._kind_hits
         for h in hits:
             kind_hits[h & KIND_MASK] += 1
         skip = begin
@@ -277,11 +276,9 @@ class Scanner:
             if p < skip:
                 continue
             kind = h & KIND_MASK
-            if kind < n_anchors and saturated[kind]:
-                for sid in self._verdict[kind]:
-                    self.counts[sid] += 1
-                continue
-            seg_end = self._handle(p, kind, end, found, hits, i)
+            seg_end = self._count_repeat(p, end) if self.on_match is None and self._verdicts else -1
+            if seg_end < 0:
+                seg_end = self._handle(p, kind, end, found, hits, i)
             skip = max(seg_end, p + 1)
             self._skip = self._base + skip
         if total is None:
@@ -311,25 +308,31 @@ class Scanner:
         self._scan = limit - keep_from
 
     def _segment_bounds(self, p: int, end: int) -> tuple[int, int, int | None]:
+        """(segment start, segment end, physical line start or None) around offset p. A `\\r` is only looked for
+        between the line's `\\n` and p (and p and the next `\\n`): no 8 KB walk on a line without one."""
         buf = self._buf
-        lo = max(0, p - HALF)
+        lo = p - HALF if p > HALF else 0
         nl = buf.rfind(b"\n", lo, p)
-        cr = buf.rfind(b"\r", lo, p)
-        seg_start = max(nl, cr) + 1 if max(nl, cr) >= 0 else lo
+        cr = buf.rfind(b"\r", nl + 1 if nl >= 0 else lo, p)
+        brk = cr if cr > nl else nl
+        seg_start = brk + 1 if brk >= 0 else lo
         if nl >= 0:
             line_start: int | None = nl + 1
         elif lo == 0 and self._buf_at_line_start:
             line_start = 0
         else:
             line_start = None
-        hi = min(end, p + HALF)
-        ends = [x for x in (buf.find(b"\n", p, hi), buf.find(b"\r", p, hi)) if x >= 0]
-        return seg_start, (min(ends) if ends else hi), line_start
+        hi = end if end < p + HALF else p + HALF
+        nl_after = buf.find(b"\n", p, hi)
+        cr_after = buf.find(b"\r", p, nl_after if nl_after >= 0 else hi)
+        seg_end = cr_after if cr_after >= 0 else nl_after if nl_after >= 0 else hi
+        return seg_start, seg_end, line_start
 
     def _handle(self, p: int, kind: int, end: int, found: list[Match], hits: list[int], i: int) -> int:
         buf = self._buf
         seg_start, seg_end, line_start = self._segment_bounds(p, end)
-        text, stamp = clean(decode(bytes(buf[seg_start:seg_end])), at_line_start=seg_start == line_start)
+        raw = bytes(buf[seg_start:seg_end])
+        text, stamp = clean(decode(raw), at_line_start=seg_start == line_start)
         if self.pipeline.observe(text):
             return seg_end
         mask = self._mask_between(hits, i, seg_end)
@@ -354,10 +357,26 @@ class Scanner:
             if sig.continuation is not None:
                 self._continue(_Pending(match, sig.continuation, sig.continuation.within), m, seg_end, end)
             self._record(match, found)
-        if kind < self._n_anchors:
-            self._verdict[kind] = tuple(recorded)
-        if recorded and self.on_match is None:
-            self._update_saturation(recorded)
+        if self.on_match is None and not any(sig.unless is not None or sig.context_required
+                                             for sig in self._signatures_of(mask)):
+            if len(self._verdicts) >= VERDICTS_MAX:
+                self._verdicts.clear()
+            self._verdicts[_line_key(raw)] = tuple(recorded)
+        return seg_end
+
+    def _count_repeat(self, p: int, end: int) -> int:
+        """For a segment seen before whose signatures all have their `keep` matches: count them again without
+        matching (the same text matches the same way) and return the segment's end; else -1."""
+        seg_start, seg_end, _ = self._segment_bounds(p, end)
+        ids = self._verdicts.get(_line_key(bytes(self._buf[seg_start:seg_end])))
+        if ids is None:
+            return -1
+        counts, keep = self.counts, self.keep
+        for sid in ids:
+            if counts[sid] < keep:
+                return -1
+        for sid in ids:
+            counts[sid] += 1
         return seg_end
 
     def _mask_between(self, hits: list[int], i: int, seg_end: int) -> int:
@@ -389,16 +408,6 @@ class Scanner:
         if sigs is None:
             sigs = self._by_mask[mask] = tuple(s for i, s in enumerate(self.signatures) if mask >> i & 1)
         return sigs
-
-    def _update_saturation(self, recorded: list[str]) -> None:
-        keep, counts = self.keep, self.counts
-        for sid in recorded:
-            if counts[sid] < keep:
-                continue
-            for k in self._sig_kinds[self._sig_index[sid]]:
-                if not self._saturated[k]:
-                    mask = self._kind_mask[k]
-                    self._saturated[k] = all(counts[s.id] >= keep for s in self._signatures_of(mask))
 
     def _hits(self, sigs: tuple[Signature, ...], text: str, seg_start: int) -> list[_Hit]:
         """The candidate signatures whose anchor, pattern and context lines hold for this segment."""
@@ -513,6 +522,12 @@ class Scanner:
             if m:
                 return m.group("t") or m.group("c")
         return None
+
+
+def _line_key(raw: bytes) -> bytes:
+    """A segment's bytes without its Timestamper prefix (`[2024-01-22T23:20:55.244Z] `, 27 bytes): the part that
+    repeats when a loop prints the same line."""
+    return raw[27:] if raw[:1] == b"[" and raw[24:27] == b"Z] " else raw
 
 
 def scan_chunks(chunks: Iterable[bytes], signatures: Iterable[Signature] | None = None, **kw: Any) -> Scanner:

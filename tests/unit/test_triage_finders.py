@@ -89,8 +89,8 @@ def test_both_finders_agree_under_any_chunking(parts, cuts, raw, keep):
 
 
 def test_past_the_keep_limit_hits_are_counted_the_same_way():
-    """A service wait loop: 500 refusals, then the real failure. Past `keep` the refusals are counted from the
-    anchor alone, and both finders count them alike (every line of the loop is a real refusal)."""
+    """A service wait loop: 500 refusals, then the real failure. Past `keep` the repeated refusal is counted from
+    its remembered verdict, exactly, and both finders count alike."""
     loop = b"[2024-01-22T23:20:00.000Z]         +integration | dial tcp 127.0.0.1:5432: connect: connection refused\n"
     pair = (ROOT / "examples" / "logs" / "issue-3736-jenkins.log").read_bytes()
     data = loop * 500 + pair

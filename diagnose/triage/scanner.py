@@ -314,7 +314,7 @@ class Scanner:
         lo = p - HALF if p > HALF else 0
         nl = buf.rfind(b"\n", lo, p)
         cr = buf.rfind(b"\r", nl + 1 if nl >= 0 else lo, p)
-        brk = cr if cr > nl else nl
+        brk = cr if cr > nl else nl  # noqa: FURB136 -- cheaper than a builtin call, once per hit
         seg_start = brk + 1 if brk >= 0 else lo
         if nl >= 0:
             line_start: int | None = nl + 1
@@ -322,7 +322,7 @@ class Scanner:
             line_start = 0
         else:
             line_start = None
-        hi = end if end < p + HALF else p + HALF
+        hi = end if end < p + HALF else p + HALF  # noqa: FURB136 -- as above
         nl_after = buf.find(b"\n", p, hi)
         cr_after = buf.find(b"\r", p, nl_after if nl_after >= 0 else hi)
         seg_end = cr_after if cr_after >= 0 else nl_after if nl_after >= 0 else hi

@@ -8,6 +8,7 @@ import typer
 
 from earthly_doctor.cli import common
 from earthly_doctor.cli.output import run_report
+from earthly_doctor.cli.common import seconds
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
 
@@ -21,8 +22,8 @@ def register(app: typer.Typer) -> None:
     def diagnose_cmd(
         only: Optional[List[str]] = typer.Option(None, "--only", help="Run only these check codes or categories (comma-separated or repeated)."),
         skip: Optional[List[str]] = typer.Option(None, "--skip", help="Skip these check codes or categories."),
-        timeout: float = typer.Option(10.0, "--timeout", help="Deadline for the whole run, in seconds.", min=0.1),
-        probe_timeout: float = typer.Option(5.0, "--probe-timeout", help="Deadline for one daemon call or probe, in seconds.", min=0.1),
+        timeout: float = seconds(10.0, "--timeout", "Deadline for the whole run, in seconds."),
+        probe_timeout: float = seconds(5.0, "--probe-timeout", "Deadline for one daemon call or probe, in seconds."),
         docker_host: Optional[str] = typer.Option(None, "--docker-host", help="Daemon to diagnose (default: DOCKER_HOST, the docker CLI context, /var/run/docker.sock)."),
         fmt: str = common.FormatOpt,
         output: Optional[List[str]] = common.OutputOpt,
@@ -89,6 +90,10 @@ def extend_request(
     signature_dirs: Sequence[str] = (),
 ) -> None:
     """Hook for options that other modules add to `diagnose`: `--log` triages logs into the same report."""
+    if signature_dirs and not logs:  # checked all the same: a mistyped folder must not pass silently
+        from earthly_doctor.triage import load_signatures
+
+        load_signatures(list(signature_dirs))
     if logs:
         from earthly_doctor.triage.library import triage_findings
 

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlparse
 
+from earthly_doctor.errors import DoctorError
+from earthly_doctor.fsutil import read_regular
 from earthly_doctor.gobool import parse_go_bool
 
 PROXY_SINCE = (0, 8, 0)  # v0.8.0 turned the registry proxy on everywhere (#3629)
@@ -28,12 +30,19 @@ OPT_IN_SINCE = (0, 7, 20)  # v0.7.20-v0.7.23: proxy only with --use-remote-regis
 REGISTRY_PORT = 8371
 
 
+def _lines(path: Path) -> list[str]:
+    """A workspace file's lines; none when it is missing, unreadable, or not a regular file (a FIFO `.env` must not
+    hang the diagnosis, nor `.env -> /dev/zero` fill memory)."""
+    try:
+        data = read_regular(path, follow=True)
+    except (OSError, DoctorError):  # DoctorError: fsutil.UnsafePath
+        return []
+    return (data or b"").decode("utf-8", errors="replace").splitlines()
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
     """godotenv's format, as far as settings go: KEY=VALUE, comments, `export`, optional quotes."""
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return {}
+    lines = _lines(path)
     values = {}
     for raw in lines:
         line = raw.strip()

@@ -37,4 +37,7 @@ def renderer(name: str) -> Callable[..., str]:
 
 
 def render(name: str, report: Report, **options: object) -> str:
-    return renderer(name)(report, **options)
+    """Every format renders a sanitised report: strings from logs and servers redacted and cleaned first."""
+    from earthly_doctor.sanitize import sanitize_report
+
+    return renderer(name)(sanitize_report(report), **options)

@@ -13,7 +13,8 @@ from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from earthly_doctor.model import Finding, Report, Severity, Status
-from earthly_doctor.reports._native import clean, detail_lines, fingerprint, fix_ids, location, verdict_lines
+from earthly_doctor.reports._native import detail_lines, fingerprint, fix_ids, location, verdict_lines
+from earthly_doctor.sanitize import clean
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import queue
+import stat
 import sys
 import threading
 import zlib
@@ -146,7 +148,7 @@ def open_stream(path: str | Path) -> Iterator[io.BufferedIOBase]:
     name = str(path)
     try:
         if name == "-":
-            stdin: Any = sys.stdin.buffer
+            stdin: Any = _stdin()
             # A pipe is buffered already; a test's BytesIO is not.
             buffered: io.BufferedReader = stdin if hasattr(stdin, "peek") else io.BufferedReader(stdin)
             if buffered.peek(2)[:2] == _GZIP_MAGIC:
@@ -156,8 +158,10 @@ def open_stream(path: str | Path) -> Iterator[io.BufferedIOBase]:
                 yield buffered
             return
         with open(name, "rb") as raw:
-            head = raw.read(2)
-            raw.seek(0)
+            kind = stat.S_IFMT(os.fstat(raw.fileno()).st_mode)
+            if kind in (stat.S_IFCHR, stat.S_IFBLK):  # /dev/zero never ends; a FIFO (`<(zcat …)`) does
+                raise DoctorError(f"{name}: is a device, not a log file (pipe it in with - instead)")
+            head = raw.peek(2)[:2]  # peek, not read+seek: a FIFO (`triage <(zcat …)`) cannot seek
             if head == _GZIP_MAGIC:
                 with _unzipped(raw) as unzipped:
                     yield unzipped
@@ -181,9 +185,17 @@ def open_log(path: str | Path, size: int = CHUNK, *, reuse: bool = False) -> Ite
         yield from iter_chunks(stream, size, reuse=reuse)
 
 
+def _stdin() -> BinaryIO:
+    stdin = sys.stdin
+    if stdin is None or getattr(stdin, "buffer", None) is None:  # started with stdin closed
+        raise DoctorError("-: stdin is closed; give the log as a file or pipe it in")
+    return stdin.buffer
+
+
 def check_readable(path: str) -> None:
-    """Fail before any work when a named log is missing (stdin is always readable)."""
+    """Fail before any work when a named log is missing, or `-` when there is no stdin (`<&-`)."""
     if path == "-":
+        _stdin()
         return
     p = Path(path)
     if not p.exists():

@@ -309,8 +309,9 @@ FORMATS = ("text", "json", "junit", "warnings-ng", "sarif", "markdown")
 @pytest.mark.parametrize("stdout_format", ["junit", "warnings-ng", "sarif", "markdown"])
 def test_every_format_written_and_parseable_from_a_bridge_container(docker_daemon, tmp_path, stdout_format):
     out = tmp_path / "out"
-    out.mkdir(mode=0o777)
-    out.chmod(0o777)
+    (out / "reports").mkdir(parents=True)  # --output makes folders only inside the working directory (not /out)
+    for folder in (out, out / "reports"):
+        folder.chmod(0o777)
     args = ["-m", "earthly_doctor", "diagnose", "--format", stdout_format]
     for fmt in FORMATS:
         args += ["--output", f"{fmt}:/out/reports/report.{fmt}"]

@@ -282,21 +282,6 @@ class JenkinsClient:
             self.server = jenkins.Jenkins(creds.url, username=creds.user, password=creds.token, timeout=timeout)
         finally:
             logging.disable(previous)
-<<<<<<< HEAD
-        # python-jenkins mounts a 10-connection pool on the scheme; threads beyond that would reconnect every call.
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(10, workers + 2), max_retries=Retry(total=0))
-        session = self.server._session  # noqa: SLF001 -- no public API for this
-        session.mount(urlsplit(creds.url).scheme, adapter)
-        # requests re-reads the proxy variables, CA bundle and ~/.netrc on every request (a walk over os.environ
-        # and a stat each time: a third of a 200-build run's CPU). Every request goes to this one host, so read
-        # them once here; credentials come from resolve_credentials, which reads netrc itself.
-        settings = session.merge_environment_settings(creds.url, {}, None, session.verify, None)
-        session.proxies.update(settings.get("proxies") or {})
-        session.verify = settings.get("verify", session.verify)
-        if settings.get("cert") is not None:
-            session.cert = settings["cert"]
-        session.trust_env = False
-=======
         # Every request bounded in wall time and size (a slow or huge answer is one line, never a hang); a pool
         # sized for the workers (python-jenkins' default of 10 would make threads beyond it reconnect every call).
         # Mounted on both prefixes: requests picks the longest matching one, so a bare scheme would lose to its
@@ -306,7 +291,16 @@ class JenkinsClient:
                                  max_retries=Retry(total=0))
         for prefix in ("http://", "https://"):
             self.server._session.mount(prefix, adapter)  # noqa: SLF001 -- no public API for this
->>>>>>> main
+        # requests re-reads the proxy variables, CA bundle and ~/.netrc on every request (a walk over os.environ
+        # and a stat each time: a third of a 200-build run's CPU). Every request goes to this one host, so read
+        # them once here; credentials come from resolve_credentials, which reads netrc itself.
+        session = self.server._session  # noqa: SLF001 -- no public API for this
+        settings = session.merge_environment_settings(creds.url, {}, None, session.verify, None)
+        session.proxies.update(settings.get("proxies") or {})
+        session.verify = settings.get("verify", session.verify)
+        if settings.get("cert") is not None:
+            session.cert = settings["cert"]
+        session.trust_env = False
 
     @contextmanager
     def calls(self, what: str) -> Iterator[None]:

@@ -56,12 +56,13 @@ def test_run_live_output(finders_made):
 
 
 def test_bundle_excerpts(tmp_path, finders_made):
-    from earthly_doctor.commands.bundle import _excerpt_log
+    from earthly_doctor.commands.bundle_excerpt import excerpt_log
+    from earthly_doctor.redact import Redactor
 
     log = tmp_path / "build.log"
     log.write_bytes(b"noise\n" * 50 + FAIL_PAIR)
-    scanner, excerpt, excerpts = _excerpt_log(str(log), 2, load_signatures())
-    assert scanner.seen(PROXY_UNREACHABLE) and excerpts >= 1 and "pullping:img-0" in excerpt
+    excerpt = excerpt_log(str(log), 2, load_signatures(), Redactor(), "logs/build.log.excerpt.txt")
+    assert excerpt.scanner.seen(PROXY_UNREACHABLE) and excerpt.excerpts >= 1 and "pullping:img-0" in excerpt.text
     assert finders_made == [EXPECTED]
 
 

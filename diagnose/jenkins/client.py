@@ -291,6 +291,16 @@ class JenkinsClient:
                                  max_retries=Retry(total=0))
         for prefix in ("http://", "https://"):
             self.server._session.mount(prefix, adapter)  # noqa: SLF001 -- no public API for this
+        # requests re-reads the proxy variables, CA bundle and ~/.netrc on every request (a walk over os.environ
+        # and a stat each time: a third of a 200-build run's CPU). Every request goes to this one host, so read
+        # them once here; credentials come from resolve_credentials, which reads netrc itself.
+        session = self.server._session  # noqa: SLF001 -- no public API for this
+        settings = session.merge_environment_settings(creds.url, {}, None, session.verify, None)
+        session.proxies.update(settings.get("proxies") or {})
+        session.verify = settings.get("verify", session.verify)
+        if settings.get("cert") is not None:
+            session.cert = settings["cert"]
+        session.trust_env = False
 
     @contextmanager
     def calls(self, what: str) -> Iterator[None]:

@@ -17,14 +17,21 @@ class PipelineHarness {
            @Retention(RetentionPolicy.SOURCE) @interface Library { String[] value() }''',
         '''package hudson
            class AbortException extends IOException { AbortException(String m) { super(m) } }''',
-        '''package org.jenkinsci.plugins.workflow.steps
-           class TimeoutStepExecution { static class ExceededTimeout { } }''',
         '''package jenkins.model
-           class CauseOfInterruption { static class UserInterruption { } }''',
+           class CauseOfInterruption { static class UserInterruption extends CauseOfInterruption { } }''',
+        '''package org.jenkinsci.plugins.workflow.steps
+           class TimeoutStepExecution {
+               static class ExceededTimeout extends jenkins.model.CauseOfInterruption {
+                   String nodeId
+                   ExceededTimeout(String nodeId) { this.nodeId = nodeId }
+               }
+           }''',
+        // As in workflow-step-api: no message, the causes, and whether it is an actual interruption.
         '''package org.jenkinsci.plugins.workflow.steps
            class FlowInterruptedException extends InterruptedException {
                List causes
-               FlowInterruptedException(List causes) { super('interrupted'); this.causes = causes }
+               boolean actualInterruption = true
+               FlowInterruptedException(List causes) { super(); this.causes = causes }
            }''',
         '''package org.jenkinsci.plugins.scriptsecurity.sandbox
            class RejectedAccessException extends SecurityException { RejectedAccessException(String m) { super(m) } }''',
@@ -43,8 +50,17 @@ class PipelineHarness {
     int realShellTimeoutSeconds = 120
     Set<String> missingSteps = [] as Set
     Map<String, Integer> failingSteps = [:]  // step -> how many of its next calls throw (-1: all)
-    String timeoutBehaviour = 'run'      // run | expire | abort
-    boolean unix = true                  // what isUnix() answers
+    // Active `timeout` blocks, innermost last: [id:, deadline: ms]. A step that runs past one's deadline is interrupted
+    // the way TimeoutStepExecution does it: FlowInterruptedException(ExceededTimeout(id)); that timeout's own
+    // callback marks it as no actual interruption and rethrows it (workflow-basic-steps a789b07).
+    List<Map> timeouts = []
+    int timeoutIds = 0
+    Integer abortAtSh = null             // the Nth sh call is aborted by a user (FlowInterruptedException, UserInterruption)
+    Boolean unix = true                  // what isUnix() answers; null: no node context (post of `agent none`)
+    boolean rawBuildRead = false         // whether currentBuild.rawBuild was touched
+    // What the agent answers to the step's probes when no rule says otherwise: a usable Python, no docker CLI.
+    String pythonAnswer = 'ok'
+    String dockerAnswer = 'no docker CLI on this agent'
     List<String> buildLog = null         // currentBuild.rawBuild.getLog(n); null = sandboxed (rejected)
     Expando currentBuild = new Expando(result: null, description: null, number: 7, rawBuild: null)
     Binding binding = new Binding()
@@ -60,6 +76,7 @@ class PipelineHarness {
         env.BUILD_NUMBER = '7'
         env.JOB_NAME = 'folder/job'
         currentBuild.rawBuild = new Expando(getLog: { int n ->
+            rawBuildRead = true
             if (buildLog == null) {
                 throw classFor('org.jenkinsci.plugins.scriptsecurity.sandbox.RejectedAccessException')
                     .newInstance('Scripts not permitted to use method hudson.model.Run getLog int')
@@ -264,15 +281,19 @@ class PipelineHarness {
         }
         bind('timeout') { Map arg, Closure body ->
             record('timeout', arg)
-            if (timeoutBehaviour == 'expire') {
-                def cause = classFor('org.jenkinsci.plugins.workflow.steps.TimeoutStepExecution$ExceededTimeout').newInstance()
-                throw classFor('org.jenkinsci.plugins.workflow.steps.FlowInterruptedException').newInstance([[cause]] as Object[])
+            long unit = [SECONDS: 1000L, MINUTES: 60000L, HOURS: 3600000L][arg.unit ?: 'MINUTES'] as long
+            Map t = [id: "timeout-${++timeoutIds}".toString(), deadline: System.currentTimeMillis() + (arg.time as long) * unit]
+            timeouts << t
+            try {
+                return body.call()
+            } catch (InterruptedException e) {
+                if (e.hasProperty('causes') && e.causes.any { it.hasProperty('nodeId') && it.nodeId == t.id }) {
+                    e.actualInterruption = false
+                }
+                throw e
+            } finally {
+                timeouts.remove(t)
             }
-            if (timeoutBehaviour == 'abort') {
-                def cause = classFor('jenkins.model.CauseOfInterruption$UserInterruption').newInstance()
-                throw classFor('org.jenkinsci.plugins.workflow.steps.FlowInterruptedException').newInstance([[cause]] as Object[])
-            }
-            return body.call()
         }
         bind('withEnv') { List vars, Closure body -> record('withEnv', vars); body.call() }
         bind('node') { Object... args -> record('node', args.length > 1 ? args[0] : null); (args[-1] as Closure).call() }
@@ -285,7 +306,15 @@ class PipelineHarness {
                 body.call()
             })
         }))
-        bind('isUnix') { -> record('isUnix', null); unix }
+        bind('isUnix') { ->
+            record('isUnix', null)
+            if (unix == null) {
+                // What DSL says when a step needs a Launcher outside `node` (post of an `agent none` Pipeline).
+                throw new IllegalStateException('Required context class hudson.Launcher is missing\n' +
+                    'Perhaps you forgot to surround the isUnix step with a step that provides this, such as: node')
+            }
+            return unix
+        }
         bind('catchError') { Map arg, Closure body ->
             record('catchError', arg)
             try {
@@ -297,9 +326,31 @@ class PipelineHarness {
         }
     }
 
+    static Throwable interruption(Object cause) {
+        return classFor('org.jenkinsci.plugins.workflow.steps.FlowInterruptedException').newInstance([[cause]] as Object[]) as Throwable
+    }
+
+    static Object exceededTimeout(String id) {
+        return classFor('org.jenkinsci.plugins.workflow.steps.TimeoutStepExecution$ExceededTimeout').newInstance(id)
+    }
+
+    /** After a step: the earliest timeout whose deadline has passed interrupts it, as its timer would have. */
+    private void checkDeadlines() {
+        long now = System.currentTimeMillis()
+        Map fired = timeouts.findAll { now >= (it.deadline as long) }.min { it.deadline as long }
+        if (fired != null) {
+            console << 'Cancelling nested steps due to timeout'
+            throw interruption(exceededTimeout(fired.id as String))
+        }
+    }
+
     private Object sh(Object arg) {
         Map args = arg instanceof Map ? arg : [script: arg]
         record('sh', args)
+        if (abortAtSh != null && calls('sh').size() == abortAtSh) {
+            console << 'Aborted by admin'
+            throw interruption(classFor('jenkins.model.CauseOfInterruption$UserInterruption').newInstance())
+        }
         String script = String.valueOf(args.script)
         Map rule = shRules.find { r -> r.pattern instanceof java.util.regex.Pattern ? script =~ r.pattern : script.contains(String.valueOf(r.pattern)) }
         int rc
@@ -310,6 +361,12 @@ class PipelineHarness {
             }
             rc = (rule.rc instanceof Closure ? rule.rc.call(script) : rule.rc) as int
             stdout = rule.stdout as String
+        } else if (!realShell && script.contains('import sys, venv, ensurepip')) {
+            rc = 0
+            stdout = pythonAnswer + '\n'
+        } else if (!realShell && script.contains("docker version --format")) {
+            rc = 0
+            stdout = dockerAnswer + '\n'
         } else if (realShell) {
             List result = runShell(script)
             rc = result[0] as int
@@ -320,6 +377,7 @@ class PipelineHarness {
         if (!args.returnStdout) {
             console.addAll(stdout.readLines())
         }
+        checkDeadlines()
         if (args.returnStatus) {
             return rc
         }

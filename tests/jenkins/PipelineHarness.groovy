@@ -167,6 +167,40 @@ class PipelineHarness {
         }
     }
 
+    /**
+     * Acts like the doctor image run by the step (docker create … IMAGE …; docker start -a; docker cp out): each
+     * `docker cp "$ctr:/tmp/NAME" 'DEST'` of the script gets fixtures/<fixture>.<format of NAME>.
+     */
+    PipelineHarness fakeImage(Object pattern, int rc, String fixture) {
+        return onSh(pattern, rc, '') { String script ->
+            def copies = (script =~ ('docker cp "\\$ctr:/tmp/([^"]+)" \'([^\']+)\''))
+            for (m in copies) {
+                String name = m[1] as String
+                String format = name.endsWith('-junit.xml') ? 'junit' : name.endsWith('-issues.json') ? 'warnings-ng'
+                    : name.endsWith('.sarif') ? 'sarif' : name.endsWith('.md') ? 'markdown' : 'json'
+                File target = file(m[2] as String)
+                target.parentFile.mkdirs()
+                target.bytes = new File(fixtures, "${fixture}.${format}").bytes
+            }
+        }
+    }
+
+    /** Makes the library's resources a release's: wheels.txt (version, deps, sha256 per wheel) and the wheels. */
+    PipelineHarness fakeRelease(String version, Map<String, byte[]> wheels = null, String deps = 'index') {
+        Map<String, byte[]> files = wheels ?: [("earthly_doctor-${version}-py3-none-any.whl".toString()): [80, 75, 3, 4] as byte[]]
+        File res = new File(workspace, '.release-resources/io/earthlydoctor')
+        res.mkdirs()
+        List<String> lines = ["# earthly-doctor ${version}: wheels for the Jenkins library (jenkins/bundle-wheels.sh)".toString(),
+                              "version ${version}".toString(), "deps ${deps}".toString()]
+        files.each { String name, byte[] bytes ->
+            new File(res, name).bytes = bytes
+            lines << "${name} sha256:${java.security.MessageDigest.getInstance('SHA-256').digest(bytes).encodeHex()}".toString()
+        }
+        new File(res, 'wheels.txt').text = lines.join('\n') + '\n'
+        resources = new File(workspace, '.release-resources')
+        return this
+    }
+
     File file(String path) {
         File f = new File(path)
         return f.absolute ? f : new File(workspace, path)

@@ -143,23 +143,9 @@ test('index install with hashes: pip checks the distribution in hash-checking mo
     assert script.indexOf('--require-hashes') < script.indexOf("'earthly-doctor==0.2.0'")
 }
 
-/** A release's resources: wheels.txt with each wheel's sha256, as jenkins/bundle-wheels.sh writes it. */
-def release = { h, Map<String, byte[]> wheels, String deps = 'index', Map<String, String> digests = [:] ->
-    File res = new File(h.workspace, 'lib-resources/io/earthlydoctor')
-    res.mkdirs()
-    List lines = ['# earthly-doctor 0.1.0: wheels for the Jenkins library (jenkins/bundle-wheels.sh)', 'version 0.1.0', "deps ${deps}"]
-    wheels.each { String name, byte[] bytes ->
-        new File(res, name).bytes = bytes
-        String sha = digests[name] ?: java.security.MessageDigest.getInstance('SHA-256').digest(bytes).encodeHex().toString()
-        lines << "${name} sha256:${sha}"
-    }
-    new File(res, 'wheels.txt').text = lines.join('\n') + '\n'
-    h.resources = new File(h.workspace, 'lib-resources')
-}
-
 test('install from the wheels the release ships (libraryResource, Base64), each checked against its sha256') { h ->
     byte[] wheel = (0..255).collect { it as byte } as byte[]
-    release(h, ['typer-0.12.0-py3-none-any.whl': [1, 2, 3] as byte[], 'earthly_doctor-0.1.0-py3-none-any.whl': wheel], 'bundled')
+    h.fakeRelease('0.1.0', ['typer-0.12.0-py3-none-any.whl': [1, 2, 3] as byte[], 'earthly_doctor-0.1.0-py3-none-any.whl': wheel], 'bundled')
     h.onSh('-m venv', 0, 'earthly-doctor 0.1.0')
     h.fakeDoctor(~/ diagnose /, 0, 'healthy')
 
@@ -180,7 +166,7 @@ test('install from the wheels the release ships (libraryResource, Base64), each 
 }
 
 test('a wheels.txt line without a sha256 is refused, nothing is installed') { h ->
-    release(h, ['earthly_doctor-0.1.0-py3-none-any.whl': [1] as byte[]])
+    h.fakeRelease('0.1.0')
     new File(h.resources, 'io/earthlydoctor/wheels.txt').text = 'version 0.1.0\nearthly_doctor-0.1.0-py3-none-any.whl\n'
     Map result = h.load('earthlyDoctor').call()
     assert result.status == 'tool-error'
@@ -189,7 +175,7 @@ test('a wheels.txt line without a sha256 is refused, nothing is installed') { h 
 }
 
 test('auto prefers the release wheels over a version given for the index') { h ->
-    release(h, ['earthly_doctor-0.1.0-py3-none-any.whl': [7] as byte[]])
+    h.fakeRelease('0.1.0')
     h.onSh('-m venv', 0, '')
     h.fakeDoctor(~/ diagnose /, 0, 'healthy')
     h.load('earthlyDoctor').call(version: '9.9.9')

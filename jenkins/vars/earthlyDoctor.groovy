@@ -163,8 +163,9 @@ String installFor(Map cfg, Map how) {
 String pythonProbe(Map cfg) {
     String script = """\
 if ! command -v ${shq(cfg.python)} >/dev/null 2>&1; then echo 'no ${cfg.python} on this agent'; exit 0; fi
-${shq(cfg.python)} -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 11) else 3)' >/dev/null 2>&1
-case \$? in
+rc=0
+${shq(cfg.python)} -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 11) else 3)' >/dev/null 2>&1 || rc=\$?
+case \$rc in
   0) echo ok ;;
   3) echo "${cfg.python} is \$(${shq(cfg.python)} -c 'import sys; print(sys.version.split()[0])'), earthly-doctor needs 3.11 or newer" ;;
   *) echo '${cfg.python} has no venv/ensurepip module' ;;
@@ -445,7 +446,7 @@ String imageScript(Map cfg, String image, String words, List<String> extra, Stri
     }
     String copyIn = input ? "docker cp ${shq(input)} \"\$ctr:/tmp/earthly-doctor-input.log\" || exit 3\n" : ''
     return """\
-set -u
+set +e -u
 mkdir -p ${shq(dir)}
 ctr="earthly-doctor-\$(od -An -N6 -tx1 /dev/urandom | tr -d ' \\n')"
 self="\$(hostname)"

@@ -8,6 +8,7 @@ Without groovy the tests skip; with CI=true they fail instead (CI must install i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -124,7 +125,10 @@ def test_groovy_run_is_complete(harness_run):
 
 @pytest.fixture(scope="module")
 def bundled_resources(tmp_path_factory) -> Path:
-    """jenkins/bundle-wheels.sh run on a copy of the source tree (the checkout is left untouched)."""
+    """jenkins/bundle-wheels.sh (the release step) run on a copy of the source tree (the checkout is left untouched).
+
+    --no-deps: no index is reachable here, so the dependencies are not bundled (the venv sees this machine's).
+    """
     src = tmp_path_factory.mktemp("src")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
@@ -132,10 +136,17 @@ def bundled_resources(tmp_path_factory) -> Path:
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.whl"))
     out = src / "resources-out"
     env = dict(os.environ, OUT=str(out / "io" / "earthlydoctor"), PYTHON=sys.executable, PIP_ARGS="--no-build-isolation")
-    proc = subprocess.run(["sh", str(src / "jenkins" / "bundle-wheels.sh")], env=env, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        ["sh", str(src / "jenkins" / "bundle-wheels.sh"), "--no-deps"], env=env, capture_output=True, text=True, timeout=240
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    manifest = (out / "io" / "earthlydoctor" / "wheels.txt").read_text().splitlines()
-    assert [line for line in manifest if not line.startswith("#")] == [f"earthly_doctor-{_version()}-py3-none-any.whl"]
+    folder = out / "io" / "earthlydoctor"
+    manifest = (folder / "wheels.txt").read_text().splitlines()
+    wheel = f"earthly_doctor-{_version()}-py3-none-any.whl"
+    digest = hashlib.sha256((folder / wheel).read_bytes()).hexdigest()
+    assert [line for line in manifest if not line.startswith("#")] == [
+        f"version {_version()}", "deps index", f"{wheel} sha256:{digest}"
+    ]
     return out
 
 

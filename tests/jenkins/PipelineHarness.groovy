@@ -402,7 +402,7 @@ class PipelineHarness {
             rc = 0
             stdout = dockerAnswer + '\n'
         } else if (realShell) {
-            List result = runShell(script)
+            List result = runShell(script, args.returnStdout as boolean)
             rc = result[0] as int
             stdout = result[1] as String
         } else {
@@ -422,10 +422,14 @@ class PipelineHarness {
     }
 
     /** `sh` for real, as Jenkins runs it (`sh -xe`), in the workspace, bounded in time. */
-    private List runShell(String script) {
+    private List runShell(String script, boolean stdoutOnly = false) {
         ProcessBuilder pb = new ProcessBuilder(['sh', '-xe', '-c', script])
         pb.directory(workspace)
-        pb.redirectErrorStream(true)
+        // returnStdout captures stdout only; the -x trace and stderr go to the log, as with the durable task.
+        pb.redirectErrorStream(!stdoutOnly)
+        if (stdoutOnly) {
+            pb.redirectError(ProcessBuilder.Redirect.INHERIT)
+        }
         env.each { k, v -> pb.environment().put(k as String, v as String) }
         Process p = pb.start()
         StringBuilder out = new StringBuilder()

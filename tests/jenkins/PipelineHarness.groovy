@@ -58,6 +58,10 @@ class PipelineHarness {
     Integer abortAtSh = null             // the Nth sh call is aborted by a user (FlowInterruptedException, UserInterruption)
     Boolean unix = true                  // what isUnix() answers; null: no node context (post of `agent none`)
     boolean rawBuildRead = false         // whether currentBuild.rawBuild was touched
+    // The fleet: nodesByLabel's answers, one workspace per node (node(name) switches to it), and the stashes.
+    Map<String, List<String>> labels = [:]
+    File controllerWorkspace
+    Map<String, Map<String, byte[]>> stashes = [:]
     // What the agent answers to the step's probes when no rule says otherwise: a usable Python, no docker CLI.
     String pythonAnswer = 'ok'
     String dockerAnswer = 'no docker CLI on this agent'
@@ -70,6 +74,7 @@ class PipelineHarness {
         this.library = library
         this.resources = new File(library, 'resources')
         this.workspace = workspace
+        this.controllerWorkspace = workspace
         this.fixtures = fixtures
         workspace.mkdirs()
         env.WORKSPACE = workspace.absolutePath
@@ -330,7 +335,66 @@ class PipelineHarness {
             }
         }
         bind('withEnv') { List vars, Closure body -> record('withEnv', vars); body.call() }
-        bind('node') { Object... args -> record('node', args.length > 1 ? args[0] : null); (args[-1] as Closure).call() }
+        bind('node') { Object... args ->
+            String name = args.length > 1 ? String.valueOf(args[0]) : null
+            record('node', name)
+            File before = workspace
+            if (name != null && labels.values().flatten().contains(name)) {
+                workspace = new File(controllerWorkspace, "node-${name}")  // each agent has its own workspace
+                workspace.mkdirs()
+            }
+            try {
+                return (args[-1] as Closure).call()
+            } finally {
+                workspace = before
+            }
+        }
+        bind('nodesByLabel') { Map arg ->
+            record('nodesByLabel', arg)
+            return new ArrayList(labels[arg.label as String] ?: [])
+        }
+        bind('parallel') { Map branches ->
+            record('parallel', branches.keySet() as List)
+            Throwable first = null
+            branches.each { k, v ->  // Jenkins runs them at once; here one after the other, every branch to its end
+                try {
+                    (v as Closure).call()
+                } catch (Throwable e) {
+                    first = first ?: e
+                }
+            }
+            if (first != null) {
+                throw first
+            }
+        }
+        bind('stash') { Map arg ->
+            record('stash', arg)
+            String glob = arg.includes as String
+            String regex = glob.replace('.', '\\.').replace('**', '\u0000').replace('*', '[^/]*').replace('\u0000', '.*')
+            Map<String, byte[]> files = [:]
+            workspace.eachFileRecurse(groovy.io.FileType.FILES) { File f ->
+                String rel = workspace.toPath().relativize(f.toPath()).toString()
+                if (rel ==~ regex) {
+                    files[rel] = f.bytes
+                }
+            }
+            if (!files && !arg.allowEmpty) {
+                throw classFor('hudson.AbortException').newInstance('No files included in stash ‘' + arg.name + '’')
+            }
+            stashes[arg.name as String] = files
+        }
+        bind('unstash') { Object arg ->
+            record('unstash', arg)
+            Map<String, byte[]> files = stashes[String.valueOf(arg)]
+            if (files == null) {
+                throw classFor('hudson.AbortException').newInstance("No such saved stash ‘${arg}’".toString())
+            }
+            files.each { String rel, byte[] bytes ->
+                File f = new File(workspace, rel)
+                f.parentFile.mkdirs()
+                f.bytes = bytes
+            }
+        }
         bind('stage') { String name, Closure body -> record('stage', name); body.call() }
         bind('checkout') { Object arg -> record('checkout', String.valueOf(arg)) }
         binding.setVariable('scm', 'scm')

@@ -431,3 +431,26 @@ test('inside catchError the step neither throws nor trips it: UNSTABLE comes fro
     assert h.currentBuild.result == 'UNSTABLE' && h.calls('catchError').size() == 1
     neverFailsTheStage(h)
 }
+
+test('a second call in one build keeps the first call\'s reports and Warnings NG id') { h ->
+    h.fakeDoctor(~/ diagnose /, 1, 'failing')
+    def doctor = h.load('earthlyDoctor')
+    Map first = doctor.call(install: 'none')
+    String firstReport = h.file('earthly-doctor/diagnose.json').text
+    h.shRules.clear()
+    h.fakeDoctor(~/ diagnose /, 0, 'healthy')
+    Map second = doctor.call(install: 'none')
+    assert [first.reportDir, second.reportDir] == ['earthly-doctor', 'earthly-doctor-2']
+    assert h.calls('recordIssues')*.args*.tool*.id == ['earthly-doctor', 'earthly-doctor-2']
+    assert h.calls('recordIssues')*.args*.tool*.name == ['Earthly doctor', 'Earthly doctor #2']
+    assert h.calls('junit')*.args*.testResults == ['earthly-doctor/*-junit.xml', 'earthly-doctor-2/*-junit.xml']
+    assert h.file('earthly-doctor/diagnose.json').text == firstReport  // not overwritten
+    assert h.file('earthly-doctor-2/diagnose.json').text.contains('"healthy"')
+    assert second.reports == ['earthly-doctor-2/diagnose.json']
+}
+
+test('explicit reportDir and issuesId are kept as given') { h ->
+    h.fakeDoctor(~/ diagnose /, 0, 'healthy')
+    h.load('earthlyDoctor').call(install: 'none', reportDir: 'reports/ed', issuesId: 'ed-lint', issuesName: 'ED')
+    assert h.call('recordIssues').args.tool.id == 'ed-lint' && h.call('junit').args.testResults == 'reports/ed/*-junit.xml'
+}

@@ -81,6 +81,12 @@ static Map checkFile(File source, Set<String> allowed, Set<String> blocked, Map<
     gcl.parseClass('''package com.cloudbees.groovy.cps
         import java.lang.annotation.*
         @Retention(RetentionPolicy.RUNTIME) @Target([ElementType.METHOD]) @interface NonCPS {}''')
+    // Jenkins classes a var may name, with the members workflow-step-api gives them (none is whitelisted).
+    gcl.parseClass('''package org.jenkinsci.plugins.workflow.steps
+        class FlowInterruptedException extends InterruptedException {
+            List getCauses() { [] }
+            boolean isActualInterruption() { true }
+        }''')
     CompilationUnit cu = new CompilationUnit(config, null, gcl)
     cu.addSource(source)
     List<String> problems = []
@@ -325,13 +331,19 @@ class Walker extends CodeVisitorSupport {
         } else if (call.objectExpression instanceof VariableExpression
                    && ((VariableExpression) call.objectExpression).name in varNames) {
             checked++  // another var of this library (earthlyDoctor.install(…)): library code again
-        } else if (call.objectExpression instanceof VariableExpression
-                   && ((VariableExpression) call.objectExpression).name == 'docker') {
-            checked++  // docker-workflow's global: its methods are the plugin's own (docker.image(…).inside)
+        } else if (rootedAtDocker(call.objectExpression)) {
+            checked++  // docker-workflow's global and its Image: the plugin's own CPS script (docker.image(…).inside)
         } else {
             problem(call, "cannot see what .${name}() calls: give its receiver a type (e.g. `as String`)")
         }
         super.visitMethodCallExpression(call)
+    }
+
+    static boolean rootedAtDocker(Expression e) {
+        if (e instanceof VariableExpression) {
+            return ((VariableExpression) e).name == 'docker'
+        }
+        return e instanceof MethodCallExpression && rootedAtDocker(((MethodCallExpression) e).objectExpression)
     }
 
     @Override

@@ -91,7 +91,7 @@ test('two earthlyBuild calls in one build keep separate logs and reports') { h -
     assert h.calls('recordIssues')*.args*.tool*.id == ['earthly-doctor', 'earthly-doctor-2']
 }
 
-test('the preflight install runs inside the doctor\'s time limit; its own timeout falls back to plain earthly') { h ->
+test('the preflight install runs inside the doctor time limit; its own timeout falls back to plain earthly') { h ->
     h.onSh('-m venv', 0, '') { String script -> sleep(1200) }  // pip hanging past stepTimeout
     h.onSh("'earthly' '+image'", 0, '')
     h.fakeRelease('0.1.0')

@@ -432,7 +432,7 @@ test('inside catchError the step neither throws nor trips it: UNSTABLE comes fro
     neverFailsTheStage(h)
 }
 
-test('a second call in one build keeps the first call\'s reports and Warnings NG id') { h ->
+test('a second call in one build keeps the reports and Warnings NG id of the first') { h ->
     h.fakeDoctor(~/ diagnose /, 1, 'failing')
     def doctor = h.load('earthlyDoctor')
     Map first = doctor.call(install: 'none')

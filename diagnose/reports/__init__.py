@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from earthly_doctor.model import Report
@@ -35,5 +36,10 @@ def renderer(name: str) -> Callable[..., str]:
     return getattr(importlib.import_module(module), func)
 
 
+# Any surrogate code point in a str is a lone one: a path from argv or a file name that was not UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def render(name: str, report: Report, **options: object) -> str:
-    return renderer(name)(report, **options)
+    """The report in one format, always encodable as UTF-8 (a lone surrogate becomes U+FFFD)."""
+    return _SURROGATE.sub("\ufffd", renderer(name)(report, **options))

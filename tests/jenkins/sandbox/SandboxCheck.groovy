@@ -362,12 +362,8 @@ class Walker extends CodeVisitorSupport {
     @Override
     void visitConstructorCallExpression(ConstructorCallExpression call) {
         MethodNode target = resolved(call)
-        if (target != null) {
-            require(call, memberSignature(target))
-        } else {
-            // A class without a declared constructor: its default one.
-            require(call, "new ${call.type.name}")
-        }
+        // Without a resolved constructor the class declares none: its default one is called.
+        require(call, target != null ? memberSignature(target) : "new ${call.type.name}".toString())
         super.visitConstructorCallExpression(call)
     }
 

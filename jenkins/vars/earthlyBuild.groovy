@@ -39,7 +39,8 @@ def call(Map args = [:]) {
     String command = earthlyDoctor.shqAll(earthlyCmd) as String
     String tool = cfg.preflight ? doctorTool(doctor) : null
     if (tool) {
-        command = "${earthlyDoctor.shq(tool)} run${argsOf(earthlyDoctor.listOf(cfg.runArgs) as List<String>)} -- ${command}"
+        String runArgs = argsOf(earthlyDoctor.listOf(cfg.runArgs) as List<String>)
+        command = "${earthlyDoctor.shq(tool)} run${runArgs} -- ${command}"
     }
     String q = earthlyDoctor.shq(dir) as String
     // Keep earthly's output as a file for triage; the group's status is kept because a pipe would lose it.

@@ -23,7 +23,7 @@ import groovy.transform.Field
     hashes             : [],                   // index installs: sha256 hashes of the earthly-doctor distribution
     indexUrl           : '',                   // pip --index-url (a mirror)
     pipArgs            : [],                   // extra pip install arguments
-    systemSitePackages : false,                // venv --system-site-packages (agents with the dependencies preinstalled)
+    systemSitePackages : false,                // venv --system-site-packages (dependencies preinstalled)
     image              : '',                   // the doctor image; '' = earthly-doctor:<version>
     dockerArgs         : [],                   // extra `docker create` arguments for the image
     diagnose           : true,                 // run `earthly-doctor diagnose`
@@ -44,7 +44,7 @@ import groovy.transform.Field
     issuesName         : '',                   // '' = Earthly doctor (#N)
     qualityGates       : [],                   // passed to recordIssues as is
     archive            : true,                 // archive the JSON, SARIF and Markdown reports
-    description        : false,                // true: the verdict line into the build description; 'markdown': the summary
+    description        : false,                // true: the verdict line into the description; 'markdown': the summary
     label              : 'earthly-doctor',
 ]
 // How many times this build called the step: every call gets its own report folder and Warnings NG id.
@@ -53,7 +53,8 @@ import groovy.transform.Field
 /**
  * earthlyDoctor(triage: true, …) → a Map:
  * [status: 'ok'|'problem'|'tool-error'|'skipped', exitCode: int, cause, confidence, summary, remedies: [String],
- *  reports: [String], source: the report that gave the verdict, via: 'venv'|'image'|'tool'|'path', reportDir, issuesId].
+ *  reports: [String], source: the report that gave the verdict, via: 'venv'|'image'|'tool'|'path', reportDir,
+ *  issuesId].
  */
 def call(Map args = [:]) {
     Map result = [status: 'skipped', exitCode: -1, cause: null, confidence: null, summary: null, remedies: [],
@@ -139,7 +140,8 @@ String installFor(Map cfg, Map how) {
         if (manifest == null || (!manifest.wheels && mode == 'resource')) {
             if (manifest != null) {
                 echo("earthly-doctor: install: 'resource' but the library ships no wheels " +
-                     "(${RESOURCE_DIR}/wheels.txt ${manifest.missing ? 'is missing' : 'lists none'}: not a release tag?)")
+                     "(${RESOURCE_DIR}/wheels.txt ${manifest.missing ? 'is missing' : 'lists none'}: " +
+                     'not a release tag?)')
             }
             return null
         }
@@ -164,10 +166,12 @@ String pythonProbe(Map cfg) {
     String script = """\
 if ! command -v ${shq(cfg.python)} >/dev/null 2>&1; then echo 'no ${cfg.python} on this agent'; exit 0; fi
 rc=0
-${shq(cfg.python)} -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 11) else 3)' >/dev/null 2>&1 || rc=\$?
+${shq(cfg.python)} -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 11) else 3)' \\
+  >/dev/null 2>&1 || rc=\$?
 case \$rc in
   0) echo ok ;;
-  3) echo "${cfg.python} is \$(${shq(cfg.python)} -c 'import sys; print(sys.version.split()[0])'), earthly-doctor needs 3.11 or newer" ;;
+  3) v=\$(${shq(cfg.python)} -c 'import sys; print(sys.version.split()[0])')
+     echo "${cfg.python} is \$v, earthly-doctor needs 3.11 or newer" ;;
   *) echo '${cfg.python} has no venv/ensurepip module' ;;
 esac
 """
@@ -187,7 +191,8 @@ String imageOrNull(Map cfg, Map how) {
 String dockerProbe(Map cfg) {
     String script = '''\
 if ! command -v docker >/dev/null 2>&1; then echo 'no docker CLI on this agent'; exit 0; fi
-if docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then echo ok; else echo 'the docker CLI reaches no daemon (socket)'; fi
+if docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then echo ok
+else echo 'the docker CLI reaches no daemon (socket)'; fi
 '''
     return (sh(label: "${cfg.label}: docker?", script: script, returnStdout: true) as String).trim()
 }
@@ -253,7 +258,8 @@ static Map parseManifest(String text) {
         } else if (key.endsWith('.whl') && !key.contains('/') && value.matches('sha256:[0-9a-f]{64}')) {
             (manifest.wheels as List) << [name: key, sha256: value.substring(7)]
         } else {
-            manifest.error = "line '${line}' is not `version X`, `deps bundled|index` or `<file>.whl sha256:<hex>`".toString()
+            String expected = '`version X`, `deps bundled|index` or `<file>.whl sha256:<hex>`'
+            manifest.error = "line '${line}' is not ${expected}".toString()
         }
     }
     if (!manifest.error && (manifest.wheels as List) && !manifest.version) {
@@ -314,7 +320,8 @@ String installIndex(Map cfg) {
             line += " --hash=${h.startsWith('sha256:') ? h : 'sha256:' + h}"
         }
         writeFile(file: "${cfg.wheelDir}/requirements.txt", text: line + '\n', encoding: 'UTF-8')
-        before = "\"\$venv/bin/python\" -m pip install --disable-pip-version-check --quiet --no-deps --require-hashes " +
+        before = "\"\$venv/bin/python\" -m pip install --disable-pip-version-check --quiet --no-deps " +
+                 '--require-hashes ' +
                  "${indexArgs(cfg)}-r ${shq((cfg.wheelDir as String) + '/requirements.txt')}\n"
     }
     return venvInstall(cfg, pip, requirement, before, "${requirement} from the index")
@@ -375,7 +382,8 @@ void runDoctor(Map cfg, Map result) {
     }
     List<Integer> codes = []
     if (cfg.diagnose) {
-        codes << runReport(cfg, 'diagnose', exe, "diagnose --timeout ${cfg.timeout as int}".toString(), listOf(cfg.args), null, result)
+        String words = "diagnose --timeout ${cfg.timeout as int}".toString()
+        codes << runReport(cfg, 'diagnose', exe, words, listOf(cfg.args), null, result)
     }
     String log = triageLog(cfg)
     if (log) {
@@ -451,12 +459,14 @@ mkdir -p ${shq(dir)}
 ctr="earthly-doctor-\$(od -An -N6 -tx1 /dev/urandom | tr -d ' \\n')"
 self="\$(hostname)"
 if docker inspect --type container "\$self" >/dev/null 2>&1; then
-  ns="--network container:\$self --pid container:\$self"; echo "earthly-doctor: diagnosing container \$self with ${image}"
+  ns="--network container:\$self --pid container:\$self"
+  echo "earthly-doctor: diagnosing container \$self with ${image}"
 else
   ns="--network host --pid host"; echo "earthly-doctor: diagnosing this host with ${image}"
 fi
 trap 'docker rm -f "\$ctr" >/dev/null 2>&1 || true' EXIT
-docker create --name "\$ctr" \$ns -v /var/run/docker.sock:/var/run/docker.sock -e NO_COLOR=1 ${shqAll(listOf(cfg.dockerArgs))} ${shq(image)} ${shqAll(argv)} >/dev/null || exit 3
+docker create --name "\$ctr" \$ns -v /var/run/docker.sock:/var/run/docker.sock -e NO_COLOR=1 \\
+  ${shqAll(listOf(cfg.dockerArgs))} ${shq(image)} ${shqAll(argv)} >/dev/null || exit 3
 ${copyIn}docker start -a "\$ctr"
 rc=\$?
 ${copyOut}exit \$rc
@@ -532,7 +542,8 @@ void publishJunit(Map cfg, Map result, String pattern) {
             junit(testResults: pattern, allowEmptyResults: true)
         }
     } else {
-        echo 'earthly-doctor: this junit plugin cannot leave the result alone (skipMarkingStageUnstable needs junit 1416 or newer); test results not published.'
+        echo('earthly-doctor: this junit plugin cannot leave the result alone (skipMarkingStageUnstable needs ' +
+             'junit 1416 or newer); test results not published.')
     }
 }
 
@@ -571,8 +582,8 @@ static Map verdictOf(String json) {
     for (Object r in ((verdict.remedies ?: []) as List)) {
         remedies << String.valueOf(r)
     }
-    return [cause: verdict.cause as String, confidence: verdict.confidence as String, summary: verdict.summary as String,
-            remedies: remedies]
+    return [cause   : verdict.cause as String, confidence: verdict.confidence as String,
+            summary : verdict.summary as String, remedies: remedies]
 }
 
 void conclude(Map cfg, Map result) {

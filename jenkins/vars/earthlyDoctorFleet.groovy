@@ -7,7 +7,7 @@ import groovy.transform.Field
 
 @Field static final Map FLEET_DEFAULTS = [
     label      : '',                       // required: the node label, e.g. 'docker'
-    docker     : [:],                      // [image: …, args: …]: run each diagnosis in docker.image(image).inside(args)
+    docker     : [:],                      // [image:, args:]: each diagnosis in docker.image(image).inside(args)
     doctor     : [:],                      // earthlyDoctor options for every node (install, version, image, args, …)
     reportDir  : 'earthly-doctor-fleet',   // <reportDir>/<node>/diagnose.json, and the merged fleet.* here
     unstable   : true,                     // mark UNSTABLE when any node has a problem diagnosed
@@ -108,7 +108,8 @@ String merge(Map cfg, List<String> reports) {
         return null
     }
     String dir = cfg.reportDir as String
-    Map<String, String> outputs = ['text': 'fleet.txt', 'markdown': 'fleet.md', 'json': 'fleet.json', 'junit': 'fleet-junit.xml']
+    Map<String, String> outputs = ['text'    : 'fleet.txt', 'markdown': 'fleet.md', 'json': 'fleet.json',
+                                   'junit'   : 'fleet-junit.xml']
     String script = exe.startsWith('image:') ? imageMerge(exe.substring(6), reports, dir, outputs)
         : localMerge(exe, reports, dir, outputs)
     int rc = sh(label: 'earthly-doctor: merge', script: script, returnStatus: true) as int

@@ -146,7 +146,9 @@ SARIF_SUBSET = {
 
 
 # The official OASIS SARIF 2.1.0 schema (errata01), vendored from oasis-tcs/sarif-spec (see its SOURCES.md).
-SARIF_SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "sarif" / "sarif-schema-2.1.0.json").read_text())
+SARIF_SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "sarif" / "sarif-schema-2.1.0.json").read_text()
+)
 
 
 def sarif_log(text: str) -> dict:
@@ -161,7 +163,8 @@ def sarif_log(text: str) -> dict:
         assert result["kind"] == "fail" and result["level"] in ("error", "warning")  # GitHub ignores kind
         physical = result["locations"][0]["physicalLocation"]  # GitHub drops a result without one
         assert physical["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
-        assert "://" not in physical["artifactLocation"]["uri"] and not physical["artifactLocation"]["uri"].startswith("/")
+        uri = physical["artifactLocation"]["uri"]
+        assert "://" not in uri and not uri.startswith("/")  # relative to the repository
         assert physical["region"]["startLine"] >= 1
     run = log["runs"][0]
     rules = run["tool"]["driver"]["rules"]

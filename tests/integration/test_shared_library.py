@@ -137,7 +137,8 @@ def bundled_resources(tmp_path_factory) -> Path:
     out = src / "resources-out"
     env = dict(os.environ, OUT=str(out / "io" / "earthlydoctor"), PYTHON=sys.executable, PIP_ARGS="--no-build-isolation")
     proc = subprocess.run(
-        ["sh", str(src / "jenkins" / "bundle-wheels.sh"), "--no-deps"], env=env, capture_output=True, text=True, timeout=240
+        ["sh", str(src / "jenkins" / "bundle-wheels.sh"), "--no-deps"],
+        env=env, capture_output=True, text=True, timeout=240,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     folder = out / "io" / "earthlydoctor"
@@ -214,11 +215,12 @@ def test_sandbox_check_reports_what_the_sandbox_rejects(groovy_env):
     to guess at (an untyped receiver, an unknown step) are each reported, with their line."""
     rc, output = _sandbox_check(groovy_env, SANDBOX / "rejected")
     assert rc == 1
+    dgm, steps, build = "org.codehaus.groovy.runtime.", "org.jenkinsci.plugins.workflow.", "support.steps.build."
     for expected in (
-        "rejected.groovy:6: not whitelisted: staticMethod org.codehaus.groovy.runtime.DefaultGroovyMethods max java.util.Collection",
+        f"rejected.groovy:6: not whitelisted: staticMethod {dgm}DefaultGroovyMethods max java.util.Collection",
         "rejected.groovy:7: not whitelisted: new groovy.json.JsonSlurperClassic",
-        "rejected.groovy:11: not whitelisted: method org.jenkinsci.plugins.workflow.steps.FlowInterruptedException getCauses",
-        "rejected.groovy:13: blacklisted: method org.jenkinsci.plugins.workflow.support.steps.build.RunWrapper getRawBuild",
+        f"rejected.groovy:11: not whitelisted: method {steps}steps.FlowInterruptedException getCauses",
+        f"rejected.groovy:13: blacklisted: method {steps}{build}RunWrapper getRawBuild",
         "rejected.groovy:15: cannot see what .trim() calls",
         "rejected.groovy:16: unknown step or method shh()",
     ):
@@ -229,7 +231,8 @@ def test_sandbox_lists_are_the_plugins_files():
     """The vendored lists are script-security's files, unchanged: known entries present, sizes as at a5f0130."""
     generic = (SANDBOX / "generic-whitelist").read_text().splitlines()
     blacklist = (SANDBOX / "blacklist").read_text().splitlines()
-    assert (len(generic), len(blacklist), len((SANDBOX / "jenkins-whitelist").read_text().splitlines())) == (1407, 116, 40)
+    jenkins = (SANDBOX / "jenkins-whitelist").read_text().splitlines()
+    assert (len(generic), len(blacklist), len(jenkins)) == (1407, 116, 40)
     assert "staticMethod java.util.Collections max java.util.Collection" in generic
     assert "method org.jenkinsci.plugins.workflow.support.steps.build.RunWrapper getRawBuild" in blacklist
     assert "a5f0130aa482d488cd9820b09de7dcd69cfce0c7" in (SANDBOX / "SOURCES.md").read_text()

@@ -33,7 +33,8 @@ def renderer(name: str) -> Callable[..., str]:
     import importlib
 
     module, func = _RENDERERS[name].split(":")
-    return getattr(importlib.import_module(module), func)
+    renderer: Callable[..., str] = getattr(importlib.import_module(module), func)
+    return renderer
 
 
 # Any surrogate code point in a str is a lone one: a path from argv or a file name that was not UTF-8.

@@ -64,8 +64,8 @@ def _help(finding: Finding, report: Report) -> tuple[str, str]:
     """The fix, best first, as text and Markdown (GitHub shows help.markdown when there is one)."""
     found = fixes(finding, report)
     if not found:
-        text = "No automatic fix: see the evidence in the result and `earthly-doctor explain " + finding.code + "`."
-        return text, text
+        none = "No automatic fix: see the evidence in the result and `earthly-doctor explain " + finding.code + "`."
+        return none, none
     text = ["How to fix (best first):"]
     markdown = ["**How to fix** (best first):", ""]
     for rank, (rid, title, how) in enumerate(found, 1):

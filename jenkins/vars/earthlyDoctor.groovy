@@ -432,44 +432,63 @@ int runReport(Map cfg, String name, String exe, String words, List<String> extra
     return rc
 }
 
-/**
- * The doctor image run in this agent's namespaces: `docker create` (network and pid of this container when the
- * agent is one, else the host's), the log copied in, `docker start -a` (the report on the console, the exit code
- * kept), the reports copied out, the container removed. No bind mount, so it works when the workspace path means
- * nothing to the daemon (an agent that is itself a container).
- */
+/** The diagnosis in the doctor image: the log copied in, every report written in the container and copied out. */
 String imageScript(Map cfg, String image, String words, List<String> extra, String input, List<String> formats,
                    List<String> files) {
     String dir = cfg.reportDir as String
     List<String> argv = words.tokenize()
     argv.addAll(extra)
+    List<List<String>> copyIn = []
     if (input) {
         argv << '/tmp/earthly-doctor-input.log'
+        copyIn << [input, '/tmp/earthly-doctor-input.log']
     }
     argv.addAll(['--format', 'text', '--fail-on', cfg.failOn as String])
-    String copyOut = ''
+    List<List<String>> copyOut = []
     for (int i = 0; i < formats.size(); i++) {
         argv << '--output' << "${formats[i]}:/tmp/${files[i]}".toString()
-        copyOut += "docker cp \"\$ctr:/tmp/${files[i]}\" ${shq(dir + '/' + files[i])} || true\n"
+        copyOut << ["/tmp/${files[i]}".toString(), "${dir}/${files[i]}".toString()]
     }
-    String copyIn = input ? "docker cp ${shq(input)} \"\$ctr:/tmp/earthly-doctor-input.log\" || exit 3\n" : ''
-    return """\
-set +e -u
-mkdir -p ${shq(dir)}
-ctr="earthly-doctor-\$(od -An -N6 -tx1 /dev/urandom | tr -d ' \\n')"
-self="\$(hostname)"
+    return "mkdir -p ${shq(dir)}\n" + imageRun(image, argv, copyIn, copyOut, listOf(cfg.dockerArgs), true)
+}
+
+/**
+ * A script that runs the doctor image once: `docker create` (with agentNamespaces, in the network and pid
+ * namespaces of this container when the agent is one, else the host's, and with the daemon's socket), the inputs
+ * copied in, `docker start -a` (its output on the console, its exit code kept), the outputs copied out, the
+ * container removed. No bind mount, so it works when the workspace path means nothing to the daemon.
+ */
+@NonCPS
+static String imageRun(String image, List<String> argv, List<List<String>> copyIn, List<List<String>> copyOut,
+                       List<String> dockerArgs, boolean agentNamespaces) {
+    String ins = ''
+    for (List<String> pair in copyIn) {
+        ins += "docker cp ${shq(pair[0])} \"\$ctr:${pair[1]}\" || exit 3\n"
+    }
+    String outs = ''
+    for (List<String> pair in copyOut) {
+        outs += "docker cp \"\$ctr:${pair[0]}\" ${shq(pair[1])} || true\n"
+    }
+    String ns = 'ns=""\n'
+    if (agentNamespaces) {
+        ns = """self="\$(hostname)"
 if docker inspect --type container "\$self" >/dev/null 2>&1; then
-  ns="--network container:\$self --pid container:\$self"
+  ns="--network container:\$self --pid container:\$self -v /var/run/docker.sock:/var/run/docker.sock"
   echo "earthly-doctor: diagnosing container \$self with ${image}"
 else
-  ns="--network host --pid host"; echo "earthly-doctor: diagnosing this host with ${image}"
+  ns="--network host --pid host -v /var/run/docker.sock:/var/run/docker.sock"
+  echo "earthly-doctor: diagnosing this host with ${image}"
 fi
-trap 'docker rm -f "\$ctr" >/dev/null 2>&1 || true' EXIT
-docker create --name "\$ctr" \$ns -v /var/run/docker.sock:/var/run/docker.sock -e NO_COLOR=1 \\
-  ${shqAll(listOf(cfg.dockerArgs))} ${shq(image)} ${shqAll(argv)} >/dev/null || exit 3
-${copyIn}docker start -a "\$ctr"
+"""
+    }
+    return """\
+set +e -u
+ctr="earthly-doctor-\$(od -An -N6 -tx1 /dev/urandom | tr -d ' \\n')"
+${ns}trap 'docker rm -f "\$ctr" >/dev/null 2>&1 || true' EXIT
+docker create --name "\$ctr" \$ns -e NO_COLOR=1 ${shqAll(dockerArgs)} ${shq(image)} ${shqAll(argv)} >/dev/null || exit 3
+${ins}docker start -a "\$ctr"
 rc=\$?
-${copyOut}exit \$rc
+${outs}exit \$rc
 """
 }
 

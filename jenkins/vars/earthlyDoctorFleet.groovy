@@ -110,8 +110,31 @@ String merge(Map cfg, List<String> reports) {
     String dir = cfg.reportDir as String
     Map<String, String> outputs = ['text'    : 'fleet.txt', 'markdown': 'fleet.md', 'json': 'fleet.json',
                                    'junit'   : 'fleet-junit.xml']
-    String script = exe.startsWith('image:') ? imageMerge(exe.substring(6), reports, dir, outputs)
-        : localMerge(exe, reports, dir, outputs)
+    String script
+    if (exe.startsWith('image:')) {
+        // The image needs no namespace of the agent to merge: only the reports, copied in, and the tables, out.
+        List<String> argv = ['merge']
+        List<List<String>> copyIn = []
+        for (int i = 0; i < reports.size(); i++) {
+            String inside = "/tmp/report-${i}.json".toString()
+            argv << inside
+            copyIn << [reports[i], inside]
+        }
+        List<List<String>> copyOut = []
+        argv.addAll(['--format', 'text'])
+        for (String format in outputs.keySet()) {
+            argv << '--output' << "${format}:/tmp/${outputs[format]}".toString()
+            copyOut << ["/tmp/${outputs[format]}".toString(), "${dir}/${outputs[format]}".toString()]
+        }
+        script = earthlyDoctor.imageRun(exe.substring(6), argv, copyIn, copyOut, [], false) as String
+    } else {
+        String outs = ''
+        for (String format in outputs.keySet()) {
+            outs += " --output ${earthlyDoctor.shq(format + ':' + dir + '/' + outputs[format])}"
+        }
+        script = "NO_COLOR=1 ${earthlyDoctor.shq(exe)} merge ${earthlyDoctor.shqAll(reports)} --format text${outs}\n"
+    }
+    // merge exits 1 when an agent needs action, 2 on a report it cannot read.
     int rc = sh(label: 'earthly-doctor: merge', script: script, returnStatus: true) as int
     if (rc > 1 || rc < 0) {
         echo "earthlyDoctorFleet: merge could not finish (exit ${rc}); the reports are archived unmerged."
@@ -126,40 +149,6 @@ String merge(Map cfg, List<String> reports) {
     }
     archiveReports(cfg)
     return "${dir}/fleet.md".toString()
-}
-
-String localMerge(String exe, List<String> reports, String dir, Map<String, String> outputs) {
-    String inputs = earthlyDoctor.shqAll(reports) as String
-    String script = 'set +e\nworst=0\n'
-    for (String format in outputs.keySet()) {
-        String target = earthlyDoctor.shq(dir + '/' + outputs[format]) as String
-        script += "NO_COLOR=1 ${earthlyDoctor.shq(exe)} merge ${inputs} --format ${format} > ${target}\n"
-        script += 'rc=$?; [ "$rc" -gt "$worst" ] && worst=$rc\n'
-    }
-    script += "cat ${earthlyDoctor.shq(dir + '/fleet.txt')}\nexit \$worst\n"
-    return script
-}
-
-/** The merge in the doctor image: the reports copied into one container per format, its stdout kept. */
-String imageMerge(String image, List<String> reports, String dir, Map<String, String> outputs) {
-    List<String> inside = []
-    String copies = ''
-    for (int i = 0; i < reports.size(); i++) {
-        String path = "/tmp/report-${i}.json".toString()
-        inside << path
-        copies += "  docker cp ${earthlyDoctor.shq(reports[i])} \"\$ctr:${path}\" || exit 3\n"
-    }
-    String script = 'set +e\nworst=0\n'
-    for (String format in outputs.keySet()) {
-        String target = earthlyDoctor.shq(dir + '/' + outputs[format]) as String
-        script += "ctr=\"earthly-doctor-merge-\$(od -An -N6 -tx1 /dev/urandom | tr -d ' \\n')\"\n"
-        String create = "docker create --name \"\$ctr\" -e NO_COLOR=1 ${earthlyDoctor.shq(image)} merge"
-        script += "${create} ${earthlyDoctor.shqAll(inside)} --format ${format} >/dev/null || exit 3\n"
-        script += "{\n${copies}  docker start -a \"\$ctr\" > ${target}\n}\n"
-        script += 'rc=$?; docker rm -f "$ctr" >/dev/null 2>&1; [ "$rc" -gt "$worst" ] && worst=$rc\n'
-    }
-    script += "cat ${earthlyDoctor.shq(dir + '/fleet.txt')}\nexit \$worst\n"
-    return script
 }
 
 void archiveReports(Map cfg) {

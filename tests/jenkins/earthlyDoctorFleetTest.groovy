@@ -2,16 +2,17 @@
 // branch per node (one after the other here), each node has its own workspace, stash/unstash carry the reports back
 // to the node that merges. `earthly-doctor merge` is a stand-in that writes what each --format asks for.
 
-/** The merge stand-in: every `merge A B --format F > 'T'` writes "F: A B" to T (the reports it was given). */
+/** The merge stand-in: `merge A B --format text --output 'F:T'…` writes "F: A B" to each T (the reports it got). */
 def fakeMerge = { h, int rc = 0 ->
     h.onSh(' merge ', rc, 'NODE  VERDICT') { String script ->
-        for (m in (script =~ /merge ((?:'[^']+' ?)+) --format ([a-z]+) > '([^']+)'/)) {
-            File target = h.file(m[3] as String)
+        String inputs = (script =~ /merge ((?:'[^']+' ?)+)--format/)[0][1]
+        for (report in (inputs =~ /'([^']+)'/)) {
+            assert h.file(report[1] as String).text.contains('"verdict"'): "merge got a report that is not here: ${report[1]}"
+        }
+        for (m in (script =~ /--output '([a-z]+):([^']+)'/)) {
+            File target = h.file(m[2] as String)
             target.parentFile.mkdirs()
-            target.text = "${m[2]}: ${m[1]}".toString()
-            for (report in (m[1] =~ /'([^']+)'/)) {
-                assert h.file(report[1] as String).text.contains('"verdict"'): "merge got a report that is not here: ${report[1]}"
-            }
+            target.text = "${m[1]}: ${inputs.trim()}".toString()
         }
     }
 }
@@ -35,8 +36,10 @@ test('the fleet: every online node with the label is diagnosed in parallel, the 
     assert new File(h.controllerWorkspace, 'node-agent-1/earthly-doctor-fleet/agent-1/diagnose.json').isFile()
     assert fleet.reports == ['earthly-doctor-fleet/agent-1/diagnose.json', 'earthly-doctor-fleet/agent_2/diagnose.json']
     String merge = h.calls('sh').find { it.args.label == 'earthly-doctor: merge' }.args.script
-    for (String format in ['text', 'markdown', 'json', 'junit']) {
-        assert merge.contains("merge 'earthly-doctor-fleet/agent-1/diagnose.json' 'earthly-doctor-fleet/agent_2/diagnose.json' --format ${format}")
+    assert merge.contains("merge 'earthly-doctor-fleet/agent-1/diagnose.json' 'earthly-doctor-fleet/agent_2/diagnose.json' --format text")
+    for (String out in ['text:earthly-doctor-fleet/fleet.txt', 'markdown:earthly-doctor-fleet/fleet.md',
+                        'json:earthly-doctor-fleet/fleet.json', 'junit:earthly-doctor-fleet/fleet-junit.xml']) {
+        assert merge.contains("--output '${out}'")
     }
     assert h.file('earthly-doctor-fleet/fleet.md').text.startsWith('markdown: ')
     assert fleet.nodes == ['agent-1': 'problem', 'agent 2': 'ok'] && fleet.status == 'problem'

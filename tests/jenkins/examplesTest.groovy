@@ -65,7 +65,7 @@ test('docker-agent-failing: earthly/earthly has no Python, so the doctor image d
     List<String> scripts = h.calls('sh')*.args*.script
     assert !scripts.any { it.contains('pip install') }
     String run = h.calls('sh').find { it.args.label == 'earthly-doctor: diagnose' }.args.script
-    assert run.contains('ns="--network container:$self --pid container:$self"')
+    assert run.contains('ns="--network container:$self --pid container:$self -v /var/run/docker.sock:/var/run/docker.sock"')
     assert run.contains("'earthly-doctor:0.1.0' 'diagnose' '--timeout' '10'")
     String triage = h.calls('sh').find { it.args.label == 'earthly-doctor: triage' }.args.script
     assert triage.contains("docker cp 'earthly.log' \"\$ctr:/tmp/earthly-doctor-input.log\"")

@@ -209,3 +209,19 @@ test('real sh: no usable Python but a docker CLI: the doctor image runs in the n
     assert result.status == 'problem' && result.cause == 'docker-unreachable'
     assert h.steps().containsAll(['junit', 'recordIssues', 'archiveArtifacts'])
 }
+
+test('real fleet: two nodes diagnosed with the real CLI, stashed back and folded by the real earthly-doctor merge') { h ->
+    h.realShell = true
+    h.labels = [docker: ['agent-1', 'agent-2']]
+    Map fleet = h.load('earthlyDoctorFleet').call(label: 'docker',
+        doctor: [tool: System.getenv('ED_TOOL'), args: ['--docker-host', noDaemon], timeout: 5])
+    assert fleet.nodes == ['agent-1': 'problem', 'agent-2': 'problem'] && fleet.status == 'problem'
+    assert fleet.reports == ['earthly-doctor-fleet/agent-1/diagnose.json', 'earthly-doctor-fleet/agent-2/diagnose.json']
+    Map merged = new groovy.json.JsonSlurper().parse(h.file('earthly-doctor-fleet/fleet.json')) as Map
+    assert merged.toString().count('docker-unreachable') >= 2
+    assert h.file('earthly-doctor-fleet/fleet.md').text.startsWith('**earthly-doctor fleet**')
+    def suite = new XmlSlurper().parse(h.file('earthly-doctor-fleet/fleet-junit.xml'))
+    assert suite.testcase.size() == 2 && suite.@failures.toString() == '2'
+    assert h.call('junit').args.testResults == 'earthly-doctor-fleet/fleet-junit.xml'
+    assert h.call('unstable').args.message.contains('agent-1, agent-2')
+}

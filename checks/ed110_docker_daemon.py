@@ -38,13 +38,15 @@ class DockerDaemon(Check):
         evidence = [
             Evidence("endpoint", handle.endpoint.url, handle.endpoint.source),
         ]
+        if handle.endpoint.tls is not None:
+            evidence.append(Evidence("tls", handle.endpoint.tls.summary, handle.endpoint.tls.source))
         if not handle.ok and handle.error_kind == "unsupported":
             # Our limitation, not the daemon's: an error (nothing proven), never a "docker-unreachable" verdict.
             evidence.append(Evidence("error", handle.error, "earthly-doctor"))
             return self.error(handle.error, evidence=evidence, remedies=[], error_kind=handle.error_kind)
         if not handle.ok:
             evidence.append(Evidence("error", handle.error, "docker API /version"))
-            advice = _ADVICE.get(handle.error_kind or "", "")
+            advice = handle.hint or _ADVICE.get(handle.error_kind or "", "")
             return self.fail(
                 f"{handle.error}" + (f"; {advice}" if advice else ""),
                 severity=Severity.CRITICAL,

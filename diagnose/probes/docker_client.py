@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from earthly_doctor.probes.docker_endpoint import Endpoint
+from earthly_doctor.probes.docker_tls import classify_tls, tls_advice
 
 # /images/create with fromImage and HostConfig.NetworkMode exist since Docker 1.12 (API 1.24).
 MIN_API_VERSION = "1.24"
@@ -29,9 +30,11 @@ def _version_tuple(v: str) -> tuple[int, ...]:
 class DaemonHandle:
     endpoint: Endpoint
     ok: bool
-    # no-daemon | permission-denied | no-answer | refused | api-too-old | no-context | unsupported | error
+    # no-daemon | permission-denied | no-answer | refused | api-too-old | no-context | unsupported | error,
+    # or one of docker_tls.TLS_KINDS
     error_kind: str | None = None
     error: str | None = None
+    hint: str | None = None  # what to check, when the probe knows better than a generic line (TLS files, variables)
     version: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     client: Any = None  # docker.APIClient when ok
@@ -70,6 +73,10 @@ def _classify(exc: BaseException) -> tuple[str, str]:
         if isinstance(reason, BaseException):
             stack.append(reason)
     text = " ".join(str(e) for e in seen)
+    # Before the permission test: ssl errors carry errno 1 (EPERM), which once read as "permission denied".
+    tls = classify_tls(seen)
+    if tls is not None:
+        return tls
     for e in seen:
         if isinstance(e, PermissionError) or getattr(e, "errno", None) in (errno.EACCES, errno.EPERM):
             return "permission-denied", "permission denied"
@@ -100,10 +107,51 @@ def _is_socket(path: str) -> bool:
         return True  # cannot tell (e.g. permission): let the connection attempt say what is wrong
 
 
+_CLIENT_CLASS: Any = None
+
+
+def _client_class() -> Any:
+    """docker.APIClient whose TLS verification is the daemon's CA, whatever REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE say.
+
+    requests merges those variables over `session.verify` on every request (Session.merge_environment_settings),
+    so an agent with a corporate bundle would check the daemon against the wrong CA; proxies from the environment
+    still apply, as they do for the docker CLI."""
+    global _CLIENT_CLASS
+    if _CLIENT_CLASS is None:
+        import docker
+
+        class DaemonClient(docker.APIClient):  # type: ignore[misc]
+            def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+                settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+                if self.verify is not True:  # True means "the system's roots", which the variables may well name
+                    settings["verify"] = self.verify
+                return settings
+
+        _CLIENT_CLASS = DaemonClient
+    return _CLIENT_CLASS
+
+
+def open_client(endpoint: Endpoint, timeout: float, version: str = MIN_API_VERSION) -> Any:
+    """A docker SDK client for the endpoint with the TLS the docker CLI would use (one home for every caller)."""
+    import docker
+
+    tls: Any = False
+    if endpoint.tls is not None:
+        material = endpoint.tls
+        client_cert = (material.cert, material.key) if material.cert and material.key else None
+        verify: Any = (material.ca or True) if material.verify else False
+        tls = docker.tls.TLSConfig(client_cert=client_cert, ca_cert=material.ca if material.verify else None,
+                                   verify=verify)
+    return _client_class()(base_url=endpoint.url, version=version, timeout=timeout, tls=tls,
+                           use_ssh_client=endpoint.scheme == "ssh")
+
+
 def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> DaemonHandle:
     """Ask the daemon for /version and /info, each bounded by `timeout` (the SDK's own default is 60 s)."""
     import docker  # deferred: importing the SDK costs ~0.2 s, which `--version` must not pay
 
+    if endpoint.problem and endpoint.tls is not None and endpoint.problem == endpoint.tls.problem:
+        return DaemonHandle(endpoint, False, "tls-files", endpoint.problem, hint=endpoint.problem)
     if endpoint.problem:
         return DaemonHandle(endpoint, False, "no-context", endpoint.problem)
     if endpoint.scheme == "ssh" and importlib.util.find_spec("paramiko") is None:
@@ -120,23 +168,13 @@ def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> Daemo
         return DaemonHandle(endpoint, False, "no-daemon",
                             f"{path} is {what}, not a socket (a bind mount whose source socket did not exist when the "
                             "container started)")
-    kwargs: dict[str, Any] = {}
     try:
-        if endpoint.scheme == "tcp" and env.get("DOCKER_TLS_VERIFY"):
-            kwargs = docker.utils.kwargs_from_env(environment=dict(env))
-            kwargs.pop("base_url", None)
-        kwargs.pop("version", None)
-        client = docker.APIClient(
-            base_url=endpoint.url,
-            version=MIN_API_VERSION,
-            timeout=timeout,
-            use_ssh_client=endpoint.scheme == "ssh",
-            **kwargs,
-        )
+        client = open_client(endpoint, timeout, MIN_API_VERSION)
         version = client.version(api_version=False)
     except Exception as exc:  # the SDK raises a zoo of types for the same few conditions
         kind, line = _classify(exc)
-        return DaemonHandle(endpoint, False, kind, f"{line} ({endpoint.url})")
+        hint = tls_advice(kind, endpoint.url, endpoint.tls) if kind.startswith("tls-") else None
+        return DaemonHandle(endpoint, False, kind, f"{line} ({endpoint.url})", hint=hint)
     api = str(version.get("ApiVersion", "0"))
     if _version_tuple(api) < _version_tuple(MIN_API_VERSION):
         return DaemonHandle(

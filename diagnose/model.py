@@ -52,13 +52,15 @@ CAUSES = (
     "proxy-unreachable-rootless-daemon",
     "daemon-proxy-captures-loopback",
     "insecure-loopback-removed",
+    "podman-loopback-not-insecure",  # the docker CLI on Podman: Podman pulls 127.0.0.1 over HTTPS
     "proxy-unreachable",
     "no-known-failure",
     "unknown",
 )
 
 # Remedy ids (DESIGN §6a).
-REMEDY_IDS = ("disable-proxy", "host-network", "pinned-port", "daemon-no-proxy", "earthly-image")
+REMEDY_IDS = ("disable-proxy", "host-network", "pinned-port", "daemon-no-proxy", "earthly-image", "podman-frontend",
+              "podman-insecure-loopback")
 
 
 @dataclass(frozen=True)

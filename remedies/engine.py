@@ -42,6 +42,7 @@ def topology_from(report: Report) -> Topology:
         cause=report.verdict.cause,
         confidence=report.verdict.confidence.value,
         daemon_kind=_fact(report, "ED110", "daemon_kind"),
+        daemon_engine=_fact(report, "ED110", "daemon_engine"),
         network_mode=network_mode,
         in_container=None if in_container is None else in_container in _TRUE,
         buildkitd_8371=None if published is None else published in _TRUE,
@@ -106,6 +107,8 @@ def kind_of(path: Path) -> str | None:
         return "envfile"
     if name.endswith((".yml", ".yaml")):
         return "yaml"
+    if name == "registries.conf" or (name.endswith(".conf") and path.parent.name == "registries.conf.d"):
+        return "registries"
     if name.endswith((".sh", ".bash")):
         return "shell"
     try:
@@ -125,7 +128,8 @@ def targets_for(remedy: Remedy, files: list[Path], cwd: Path, env: Mapping[str, 
     for path in files:
         kind = kind_of(path)
         if kind is None:
-            refusals.append(Refusal(path, 0, "unknown file type (expected a Jenkinsfile, .env, shell script, Dockerfile or YAML config)"))
+            refusals.append(Refusal(path, 0, "unknown file type (expected a Jenkinsfile, .env, shell script, Dockerfile, YAML config or "
+                                          "registries.conf)"))
         elif kind not in remedy.kinds:
             refusals.append(Refusal(path, 0, f"{remedy.id} does not edit {kind} files"))
         else:

@@ -44,17 +44,46 @@ class DaemonHandle:
         return self.version.get("ApiVersion")
 
     @property
+    def engine(self) -> str:
+        """docker | podman: Podman's Docker-compatible API names itself in /version Components."""
+        components = self.version.get("Components") or []
+        names = {str(c.get("Name", "")) for c in components if isinstance(c, dict)}
+        return "podman" if "Podman Engine" in names else "docker"
+
+    @property
+    def rootless(self) -> bool:
+        """/info SecurityOptions carries name=rootless for rootless Docker and rootless Podman alike."""
+        return any("rootless" in str(o) for o in self.info.get("SecurityOptions") or [])
+
+    @property
+    def flavour(self) -> str:
+        """What the daemon is, said the way a user would: Docker, rootless Docker, Podman (rootless), Docker Desktop."""
+        if self.engine == "podman":
+            return f"Podman ({'rootless' if self.rootless else 'rootful'})"
+        if "Docker Desktop" in str(self.info.get("OperatingSystem", "")):
+            return "Docker Desktop"
+        return "rootless Docker" if self.rootless else "Docker"
+
+    @property
+    def engine_version(self) -> str | None:
+        """The engine's own version (Podman's /version Version is its Docker-API emulation's, so read Components)."""
+        for c in self.version.get("Components") or []:
+            if isinstance(c, dict) and c.get("Name") in ("Podman Engine", "Engine"):
+                return str(c.get("Version"))
+        return self.version.get("Version")
+
+    @property
     def kind(self) -> str:
         """local | remote | rootless | desktop: where the daemon's loopback is, relative to ours."""
-        options = " ".join(self.info.get("SecurityOptions") or [])
-        if "rootless" in options:
-            return "rootless"
+        if self.engine == "docker" and self.rootless:
+            return "rootless"  # RootlessKit gives rootless dockerd a network namespace of its own
         if "Docker Desktop" in str(self.info.get("OperatingSystem", "")):
             return "desktop"
         if self.endpoint.is_remote:
             return "remote"
         path = self.endpoint.socket_path or ""
-        if path.startswith("/run/user/") or "/.docker/run/" in path:
+        # Rootless Podman's service pulls in the user's namespace but the host's network: its loopback is ours.
+        if self.engine == "docker" and (path.startswith("/run/user/") or "/.docker/run/" in path):
             return "rootless"
         return "local"
 

@@ -71,6 +71,6 @@ def tls_only(by: dict[str, Finding], chain: list[str], latent: set[str]) -> Verd
         CAUSE,
         f"The daemon is {name}. Earthly drives it through {via} (docker frontend), so it starts its registry proxy, "
         "and Podman pulls 127.0.0.1:<port> over HTTPS because registries.conf does not mark 127.0.0.1 insecure: "
-        "every SAVE IMAGE fails (proven: the canary saw only a TLS handshake). Podman has no daemon.json "
-        "insecure-registries: use Earthly's podman frontend or registries.conf.",
+        "every SAVE IMAGE fails (proven: the canary saw only a TLS handshake). The fix is on Earthly's side (its "
+        "podman frontend never starts the proxy) or in Podman's registries.conf.",
         Confidence.PROVEN, rank(by), chain)

@@ -14,6 +14,7 @@ from typing import Iterator
 import pytest
 
 from tests.harness import podman as podman_harness
+from tests.harness import rootless as rootless_harness
 
 
 def _ci() -> bool:
@@ -36,3 +37,15 @@ def podman_service() -> Iterator[podman_harness.PodmanService]:
         yield service
     finally:
         service.cleanup()
+
+
+@pytest.fixture(scope="session")
+def rootless_dockerd() -> Iterator[rootless_harness.RootlessDaemon]:
+    """A real rootless dockerd (RootlessKit + slirp4netns) as the account `edrootless`; the root steps it needs
+    (the account, its subuid/subgid ranges, /dev/net/tun 0666, /run/user/<uid>) are done by the harness."""
+    unavailable(rootless_harness.why_unavailable())
+    daemon = rootless_harness.start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop()

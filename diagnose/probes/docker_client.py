@@ -38,6 +38,7 @@ class DaemonHandle:
     version: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     client: Any = None  # docker.APIClient when ok
+    libpod_rootless: bool | None = None  # Podman only: libpod /info host.security.rootless
 
     @property
     def api_version(self) -> str | None:
@@ -52,8 +53,9 @@ class DaemonHandle:
 
     @property
     def rootless(self) -> bool:
-        """/info SecurityOptions carries name=rootless for rootless Docker and rootless Podman alike."""
-        return any("rootless" in str(o) for o in self.info.get("SecurityOptions") or [])
+        """/info SecurityOptions says name=rootless for rootless Docker; Podman 4.3's compat /info does not, so its
+        own libpod /info (host.security.rootless) is asked too."""
+        return bool(self.libpod_rootless) or any("rootless" in str(o) for o in self.info.get("SecurityOptions") or [])
 
     @property
     def flavour(self) -> str:
@@ -220,4 +222,18 @@ def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> Daemo
     except Exception as exc:
         kind, line = _classify(exc)
         return DaemonHandle(endpoint, False, kind, f"/info: {line} ({endpoint.url})", version=version)
-    return DaemonHandle(endpoint, True, version=version, info=info, client=client)
+    handle = DaemonHandle(endpoint, True, version=version, info=info, client=client)
+    if handle.engine == "podman":
+        handle.libpod_rootless = _libpod_rootless(client, timeout)
+    return handle
+
+
+def _libpod_rootless(client: Any, timeout: float) -> bool | None:
+    """Podman's own API (/v4.0.0/libpod/info, served beside the compat one); None when it does not answer."""
+    try:
+        response = client.get(f"{client.base_url}/v4.0.0/libpod/info", timeout=timeout)
+        response.raise_for_status()
+        value = response.json().get("host", {}).get("security", {}).get("rootless")
+    except Exception:  # an old Podman or a proxy in between: the compat answer stands
+        return None
+    return value if isinstance(value, bool) else None

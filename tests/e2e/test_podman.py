@@ -169,3 +169,23 @@ def test_run_and_preflight_disable_the_proxy_on_podman(podman_service, tmp_path,
     local = {k: v for k, v in env.items() if k != "EARTHLY_BUILDKIT_HOST"}
     decision = json.loads(doctor("preflight", "--format", "json", env=local, cwd=tmp_path).stdout)
     assert decision["env"] == {} and "podman frontend" in decision["reason"], decision
+
+
+def test_rootless_podman_is_named_rootless_and_its_loopback_is_ours(tmp_path):
+    """Podman run by the unprivileged account `edrootless` (set up by tests/harness/rootless.py, as root): its
+    service pulls in the host's network namespace, so the failure is the same HTTPS one, not a rootless netns."""
+    from tests.e2e.conftest import unavailable
+    from tests.harness import rootless
+
+    unavailable(podman_harness.why_unavailable() or rootless.why_unavailable())
+    rootless.setup_user()
+    service = podman_harness.start(Path(tempfile.mkdtemp(prefix="ed-pr-", dir="/tmp")), user=rootless.USER)
+    try:
+        report = diagnose(clean_env(tmp_path, service.host), tmp_path)
+    finally:
+        service.cleanup()
+    daemon = finding(report, "ED110")
+    assert daemon["summary"].startswith("Podman (rootless) 4."), daemon["summary"]
+    assert fact(daemon, "rootless") is True and fact(daemon, "daemon_kind") == "local"
+    assert report["verdict"]["cause"] == "podman-loopback-not-insecure"
+    assert_names_podman_only(report)

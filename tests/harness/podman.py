@@ -39,6 +39,11 @@ class PodmanService:
         return self.root / "podman.sock"
 
     @property
+    def runtime(self) -> Path:
+        """Rootless only: this service's own XDG_RUNTIME_DIR (Podman keeps its pause process state there)."""
+        return self.root / "xdg"
+
+    @property
     def host(self) -> str:
         return f"unix://{self.socket}"
 
@@ -51,8 +56,7 @@ class PodmanService:
         kwargs: dict = {}
         if self.user:
             entry = pwd.getpwnam(self.user)
-            runtime = Path(f"/run/user/{entry.pw_uid}")
-            env.update(HOME=entry.pw_dir, USER=self.user, XDG_RUNTIME_DIR=str(runtime))
+            env.update(HOME=entry.pw_dir, USER=self.user, XDG_RUNTIME_DIR=str(self.runtime))
             kwargs = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
         log = open(self.root / "podman.log", "ab")
         self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
@@ -108,12 +112,13 @@ class PodmanService:
 
 def start(root: Path, registries_text: str = "", user: str | None = None) -> PodmanService:
     root.mkdir(parents=True, exist_ok=True)
-    for sub in ("storage", "run", "tmp"):
+    for sub in ("storage", "run", "tmp", "xdg"):
         (root / sub).mkdir(exist_ok=True)
     registries = root / "registries.conf"
     registries.write_text(registries_text)
     if user:
         entry = pwd.getpwnam(user)
-        for path in (root, *(root / s for s in ("storage", "run", "tmp")), registries):
+        for path in (root, *(root / s for s in ("storage", "run", "tmp", "xdg")), registries):
             os.chown(path, entry.pw_uid, entry.pw_gid)
+        os.chmod(root / "xdg", 0o700)
     return PodmanService(root, registries, user=user).start()

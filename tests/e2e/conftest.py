@@ -30,7 +30,13 @@ def unavailable(reason: str | None) -> None:
 
 @pytest.fixture(scope="session")
 def podman_service() -> Iterator[podman_harness.PodmanService]:
-    """A rootful Podman service on a private socket, its storage and registries.conf below a temp folder."""
+    """A rootful Podman service on a private socket, its storage and registries.conf below a temp folder
+    (EARTHLY_DOCTOR_TEST_PODMAN_HOST when .ci/run started one)."""
+    given = os.environ.get("EARTHLY_DOCTOR_TEST_PODMAN_HOST")
+    if given:
+        root = Path(given.split("://", 1)[1]).parent
+        yield podman_harness.PodmanService(root, root / "registries.conf")
+        return
     unavailable(podman_harness.why_unavailable())
     service = podman_harness.start(Path(tempfile.mkdtemp(prefix="ed-podman-", dir="/tmp")))
     try:
@@ -42,7 +48,12 @@ def podman_service() -> Iterator[podman_harness.PodmanService]:
 @pytest.fixture(scope="session")
 def rootless_dockerd() -> Iterator[rootless_harness.RootlessDaemon]:
     """A real rootless dockerd (RootlessKit + slirp4netns) as the account `edrootless`; the root steps it needs
-    (the account, its subuid/subgid ranges, /dev/net/tun 0666, /run/user/<uid>) are done by the harness."""
+    (the account, its subuid/subgid ranges, /dev/net/tun 0666, /run/user/<uid>) are done by the harness
+    (EARTHLY_DOCTOR_TEST_ROOTLESS_DOCKER_HOST when .ci/run started one)."""
+    given = os.environ.get("EARTHLY_DOCTOR_TEST_ROOTLESS_DOCKER_HOST")
+    if given:
+        yield rootless_harness.RootlessDaemon(given)
+        return
     unavailable(rootless_harness.why_unavailable())
     daemon = rootless_harness.start()
     try:

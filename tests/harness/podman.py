@@ -7,6 +7,7 @@ it reads (CONTAINERS_REGISTRIES_CONF), so tests can edit that file and restart t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -84,13 +85,20 @@ class PodmanService:
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        # The whole session: rootless Podman re-executes itself inside its user namespace.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
         self.process = None
+        # Rootless Podman leaves a daemonised "pause" process holding its namespaces; its pid file is below our root.
+        for pidfile in self.root.glob("**/pause.pid"):
+            with contextlib.suppress(ValueError, OSError):
+                os.kill(int(pidfile.read_text().strip()), signal.SIGKILL)
 
     def restart(self) -> None:
         """Podman reads registries.conf when it starts."""

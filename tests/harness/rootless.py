@@ -74,10 +74,10 @@ def setup_user() -> pwd.struct_passwd:
 @dataclass
 class RootlessDaemon:
     host: str
-    data: Path
-    process: subprocess.Popen
-    log: Path
-    runtime: Path
+    data: Path | None = None
+    process: subprocess.Popen | None = None  # None: a daemon someone else started (.ci/run), never stopped here
+    log: Path | None = None
+    runtime: Path | None = None
 
     @property
     def socket(self) -> str:
@@ -87,6 +87,8 @@ class RootlessDaemon:
         return subprocess.run(["docker", "-H", self.host, *args], capture_output=True, text=True, timeout=timeout)
 
     def stop(self) -> None:
+        if self.process is None:
+            return
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -94,7 +96,8 @@ class RootlessDaemon:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
-        subprocess.run(["rm", "-rf", str(self.data), str(self.runtime), str(self.log)], capture_output=True, timeout=120)
+        paths = [str(p) for p in (self.data, self.runtime, self.log) if p is not None]
+        subprocess.run(["rm", "-rf", *paths], capture_output=True, timeout=120)
 
 
 def start() -> RootlessDaemon:

@@ -34,7 +34,8 @@ class EarthlySettingsCheck(Check):
         "`local_registry_host`, and `EARTHLY_IMAGE` (the earthly/earthly image, whose ENV disables the proxy since "
         "v0.8.2), and the container frontend Earthly would pick (`container_frontend` in config.yml, else `docker` "
         "then `podman` on PATH; a `docker` that is Podman's shim still means the docker frontend): with the podman "
-        "frontend Earthly never starts the proxy. For each running earthly it also lists the export path its own flags, variables and working "
+        "frontend Earthly never starts the proxy. For each running earthly it also lists the export path its own "
+        "flags, variables and working "
         "directory give (evidence only: on a shared host it may be another build).",
         why="The failure needs three things: Earthly v0.8.0 or newer, the proxy enabled, and an image export. Any "
         "setting that removes one of them means the failure cannot happen; an invalid value fails the build earlier.",
@@ -61,7 +62,8 @@ class EarthlySettingsCheck(Check):
             Evidence("local_registry_host", eff.local_registry_host.value, eff.local_registry_host.source),
             Evidence("earthly_image", s.earthly_image, "EARTHLY_IMAGE"),
             Evidence("container_frontend", eff.frontend.name, eff.frontend.source),
-            Evidence("docker_is_podman_shim", eff.frontend.docker_is_podman, eff.frontend.docker or "no docker on PATH"),
+            Evidence("docker_is_podman_shim", eff.frontend.docker_is_podman,
+                     eff.frontend.docker or "no docker on PATH"),
             Evidence("proxy_in_play", eff.export_path == "proxy", "export path and container frontend"),
             Evidence("export_path", eff.export_path, eff.export_detail),
         ]

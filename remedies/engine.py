@@ -128,8 +128,8 @@ def targets_for(remedy: Remedy, files: list[Path], cwd: Path, env: Mapping[str, 
     for path in files:
         kind = kind_of(path)
         if kind is None:
-            refusals.append(Refusal(path, 0, "unknown file type (expected a Jenkinsfile, .env, shell script, Dockerfile, YAML config or "
-                                          "registries.conf)"))
+            refusals.append(Refusal(path, 0, "unknown file type (expected a Jenkinsfile, .env, shell script, "
+                                          "Dockerfile, YAML config or registries.conf)"))
         elif kind not in remedy.kinds:
             refusals.append(Refusal(path, 0, f"{remedy.id} does not edit {kind} files"))
         else:

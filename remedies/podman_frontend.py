@@ -17,10 +17,10 @@ class PodmanFrontend(Remedy):
     kinds = ("yaml",)
     verify_codes = ("ED140",)
     risks = (
-        "The podman frontend runs the `podman` binary, not `docker`: it must be on PATH where earthly runs and reach "
-        "the same Podman (for a Podman service elsewhere: podman --remote / CONTAINER_HOST).",
-        "With the local earthly-buildkitd, exports then pull from 127.0.0.1:8371 with --tls-verify=false; with a "
-        "remote BuildKit they go through a tar stream into podman load.",
+        ("The podman frontend runs the `podman` binary, not `docker`: it must be on PATH where earthly runs and reach "
+        "the same Podman (for a Podman service elsewhere: podman --remote / CONTAINER_HOST)."),
+        ("With the local earthly-buildkitd, exports then pull from 127.0.0.1:8371 with --tls-verify=false; with a "
+        "remote BuildKit they go through a tar stream into podman load."),
     )
 
     def applies(self, topology: Topology) -> bool:

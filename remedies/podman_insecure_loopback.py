@@ -19,7 +19,8 @@ def registries_conf(env: dict[str, str]) -> Path:
     if env.get("CONTAINERS_REGISTRIES_CONF"):
         return Path(env["CONTAINERS_REGISTRIES_CONF"])
     if os.geteuid() != 0:
-        config = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else (home_dir(env) or Path("/")) / ".config"
+        home = home_dir(env) or Path("/")
+        config = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else home / ".config"
         user = config / "containers" / "registries.conf"
         if user.is_file():
             return user
@@ -32,10 +33,10 @@ class PodmanInsecureLoopback(Remedy):
     verify_codes = ("ED120",)
     risks = (
         "Any image from 127.0.0.1, on every port, is then pulled over plain HTTP without TLS verification.",
-        "A location without a port matching every port is containers/image's current prefix rule, which its "
-        "source marks as not to be relied on; re-check after upgrading Podman (earthly-doctor diagnose).",
-        "The file must be the one the Podman service reads (a rootless service reads the user's file when it "
-        "exists); the service must be restarted to read it.",
+        ("A location without a port matching every port is containers/image's current prefix rule, which its "
+        "source marks as not to be relied on; re-check after upgrading Podman (earthly-doctor diagnose)."),
+        ("The file must be the one the Podman service reads (a rootless service reads the user's file when it "
+        "exists); the service must be restarted to read it."),
     )
 
     def applies(self, topology: Topology) -> bool:

@@ -178,9 +178,8 @@ def open_client(endpoint: Endpoint, timeout: float, version: str = MIN_API_VERSI
 
 
 def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> DaemonHandle:
-    """Ask the daemon for /version and /info, each bounded by `timeout` (the SDK's own default is 60 s)."""
-    import docker  # deferred: importing the SDK costs ~0.2 s, which `--version` must not pay
-
+    """Ask the daemon for /version and /info, each bounded by `timeout` (the SDK's own default is 60 s); the SDK
+    is imported only in open_client: importing it costs ~0.2 s, which `--version` must not pay."""
     if endpoint.problem and endpoint.tls is not None and endpoint.problem == endpoint.tls.problem:
         return DaemonHandle(endpoint, False, "tls-files", endpoint.problem, hint=endpoint.problem)
     if endpoint.problem:

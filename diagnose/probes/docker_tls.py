@@ -4,8 +4,9 @@ The docker CLI (cli/flags/options.go, cli/context/docker/load.go) turns TLS on f
 DOCKER_TLS or DOCKER_TLS_VERIFY is set to anything non-empty ("0" included); verification is on with
 DOCKER_TLS_VERIFY; the files are ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH (default: the docker config
 folder, ~/.docker), and a missing cert.pem/key.pem is dropped quietly while a missing ca.pem stops the CLI
-(whatever the scheme, verification or not: measured with docker 28). A named context ignores those variables: its files live in contexts/tls/<sha256(name)>/docker/ and its
-meta.json says SkipTLSVerify; with no files and no SkipTLSVerify the context speaks plain HTTP.
+(whatever the scheme, verification or not: measured with docker 28). A named context ignores those variables:
+its files live in contexts/tls/<sha256(name)>/docker/ and its meta.json says SkipTLSVerify; with no files and no
+SkipTLSVerify the context speaks plain HTTP.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def classify_tls(errors: list[BaseException]) -> tuple[str, str] | None:
                  lowered):
         return "tls-to-plain", "this connection spoke TLS, but the daemon answers plain HTTP"
     if any(isinstance(e, ssl.SSLError) for e in errors) or "SSLError" in text:
-        return "tls-error", f"TLS handshake failed ({next((str(e) for e in errors if isinstance(e, ssl.SSLError)), text)})"
+        detail = next((str(e) for e in errors if isinstance(e, ssl.SSLError)), text)
+        return "tls-error", f"TLS handshake failed ({detail})"
     return None
 
 

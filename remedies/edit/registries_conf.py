@@ -57,7 +57,7 @@ def edit_insecure_loopback(text: str) -> EditOutcome:
             change = f"[[registry]] location = {LOOPBACK!r}: set insecure = true"
         else:
             table = tomlkit.table()
-            table.add(tomlkit.comment("earthly-doctor: Earthly's registry proxy is plain HTTP on 127.0.0.1:<random port>"))
+            table.add(tomlkit.comment("earthly-doctor: Earthly's registry proxy is plain HTTP on 127.0.0.1:<port>"))
             table.add("location", LOOPBACK)
             table.add("insecure", True)
             if tables is None:
@@ -77,7 +77,8 @@ def edit_insecure_loopback(text: str) -> EditOutcome:
 def _check(new: str) -> None:
     """The result must still parse and say what we meant: a round-trip bug must never reach the disk."""
     doc = _parse(new.replace("\r\n", "\n"))
-    v1 = doc.get("registries", {}).get("insecure", {}).get("registries", []) if isinstance(doc.get("registries"), dict) else []
+    registries = doc.get("registries")
+    v1 = registries.get("insecure", {}).get("registries", []) if isinstance(registries, dict) else []
     v2 = [t for t in doc.get("registry", []) or [] if t.get("insecure") is True and
           LOOPBACK in (t.get("location"), t.get("prefix"))]
     if LOOPBACK not in v1 and not v2:

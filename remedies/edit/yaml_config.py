@@ -67,7 +67,8 @@ def edit_global_key(text: str, key: str, value: str) -> EditOutcome:
     if nl == "\r\n":
         new = new.replace("\n", "\r\n")
     line = next((i for i, raw in enumerate(new.splitlines(), 1) if raw.strip().startswith(f"{key}:")), 0)
-    return EditOutcome(new, [f"line {line}: {verb} global.{key}: '{value}'" + (f" (was {current!r})" if current is not None else "")])
+    was = f" (was {current!r})" if current is not None else ""
+    return EditOutcome(new, [f"line {line}: {verb} global.{key}: '{value}'{was}"])
 
 
 def _line_of(mapping, key) -> int:

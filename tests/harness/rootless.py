@@ -58,9 +58,11 @@ def setup_user() -> pwd.struct_passwd:
     start, count = SUBID_RANGE
     end = str(int(start) + int(count) - 1)
     if not _has_range("/etc/subuid", USER):
-        subprocess.run(["usermod", "--add-subuids", f"{start}-{end}", USER], check=True, capture_output=True, timeout=30)
+        subprocess.run(["usermod", "--add-subuids", f"{start}-{end}", USER], check=True, capture_output=True,
+                       timeout=30)
     if not _has_range("/etc/subgid", USER):
-        subprocess.run(["usermod", "--add-subgids", f"{start}-{end}", USER], check=True, capture_output=True, timeout=30)
+        subprocess.run(["usermod", "--add-subgids", f"{start}-{end}", USER], check=True, capture_output=True,
+                       timeout=30)
     mode = os.stat("/dev/net/tun").st_mode
     if mode & 0o006 != 0o006:
         os.chmod("/dev/net/tun", stat.S_IMODE(mode) | 0o666)
@@ -122,7 +124,8 @@ def start() -> RootlessDaemon:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"rootless dockerd exited {process.returncode}: {log.read_text(errors='replace')[-3000:]}")
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"rootless dockerd exited {process.returncode}: {tail}")
         if sock.exists():
             try:
                 if daemon.docker("version", "--format", "{{.Server.Version}}", timeout=10).returncode == 0:
@@ -131,4 +134,5 @@ def start() -> RootlessDaemon:
                 pass
         time.sleep(0.3)
     daemon.stop()
-    raise RuntimeError(f"rootless dockerd did not answer within {START_TIMEOUT}s: {log.read_text(errors='replace')[-3000:]}")
+    tail = log.read_text(errors="replace")[-3000:]
+    raise RuntimeError(f"rootless dockerd did not answer within {START_TIMEOUT}s: {tail}")

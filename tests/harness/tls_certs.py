@@ -42,7 +42,7 @@ def _signed(folder: Path, ca: Path, subject: str, ext: str) -> None:
     (folder / "ca.pem").write_bytes((ca / "ca.pem").read_bytes())
 
 
-def make_certs(root: Path, ips: list[str], names: list[str] = ("docker", "localhost")) -> CertDir:  # type: ignore[assignment]
+def make_certs(root: Path, ips: list[str], names: tuple[str, ...] = ("docker", "localhost")) -> CertDir:
     """A CA and server/client certificates below root; the server's names and IPs go in its subjectAltName."""
     ca = root / "ca"
     ca.mkdir(parents=True, exist_ok=True)

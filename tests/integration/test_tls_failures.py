@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory) -> CertDir:
-    return make_certs(tmp_path_factory.mktemp("tls"), ["10.9.9.9"], ["docker"])  # no 127.0.0.1 in the names
+    return make_certs(tmp_path_factory.mktemp("tls"), ["10.9.9.9"], ("docker",))  # no 127.0.0.1 in the names
 
 
 def _serve(certs: CertDir) -> Iterator[int]:

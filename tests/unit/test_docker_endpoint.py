@@ -57,7 +57,8 @@ def _context(tmp_path, name: str, host: str, files: tuple[str, ...] = (), skip: 
 def test_tls_from_the_environment_as_the_docker_cli_reads_it(tmp_path):
     for f in ("ca.pem", "cert.pem", "key.pem"):
         (tmp_path / f).write_text("x")
-    env = {"HOME": str(tmp_path), "DOCKER_HOST": "tcp://docker", "DOCKER_TLS_VERIFY": "0", "DOCKER_CERT_PATH": str(tmp_path)}
+    env = {"HOME": str(tmp_path), "DOCKER_HOST": "tcp://docker", "DOCKER_TLS_VERIFY": "0",
+           "DOCKER_CERT_PATH": str(tmp_path)}
     endpoint = find_endpoint(env)
     # Any non-empty DOCKER_TLS_VERIFY turns verification on ("0" too), and the TLS port becomes the default.
     assert endpoint.url == "tcp://docker:2376" and endpoint.tls is not None and endpoint.tls.verify

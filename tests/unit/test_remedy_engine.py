@@ -25,8 +25,8 @@ def ranked(rep: Report) -> list[str]:
 
 def test_all_remedies_load_as_plugins():
     loaded = engine.load_remedies()
-    assert sorted(loaded.remedies) == sorted(["disable-proxy", "host-network", "pinned-port", "daemon-no-proxy", "earthly-image",
-                                              "podman-frontend", "podman-insecure-loopback"])
+    assert sorted(loaded.remedies) == sorted(["disable-proxy", "host-network", "pinned-port", "daemon-no-proxy",
+                                              "earthly-image", "podman-frontend", "podman-insecure-loopback"])
     assert loaded.warnings == []
 
 

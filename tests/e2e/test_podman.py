@@ -20,7 +20,7 @@ import pytest
 
 from tests.harness import podman as podman_harness
 from tests.harness.dockerd import install_fake_earthly
-from tests.helpers.schema import assert_valid_report
+from tests.helpers.doctor import diagnose, doctor, fact, finding
 
 pytestmark = pytest.mark.daemon
 
@@ -31,27 +31,6 @@ REMOTE_BUILDKIT = "tcp://buildkit:8372"  # like earthly/earthly's embedded Build
 def clean_env(home: Path, host: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "EARTHLY_", "CONTAINERS_"))}
     return {**env, "HOME": str(home), "DOCKER_HOST": host, "NO_COLOR": "1", "COLUMNS": "100", **extra}
-
-
-def doctor(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "earthly_doctor", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120)
-
-
-def diagnose(env: dict[str, str], cwd: Path) -> dict:
-    result = doctor("diagnose", "--format", "json", "--exit-zero", env=env, cwd=cwd)
-    assert "Traceback" not in result.stderr, result.stderr
-    report = json.loads(result.stdout)
-    assert_valid_report(report)
-    return report
-
-
-def finding(report: dict, code: str) -> dict:
-    return next(f for f in report["findings"] if f["code"] == code)
-
-
-def fact(f: dict, name: str):
-    return next((e["value"] for e in f["evidence"] if e["fact"] == name), None)
 
 
 def export(fake_bin: Path, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.harness.dockerd import install_fake_earthly
-from tests.helpers.schema import assert_valid_report
+from tests.helpers.doctor import diagnose, doctor, finding
 
 pytestmark = pytest.mark.daemon
 
@@ -28,11 +27,6 @@ def clean_env(home: Path, host: str, fake_bin: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "EARTHLY_"))}
     return {**env, "HOME": str(home), "DOCKER_HOST": host, "NO_COLOR": "1", "COLUMNS": "100",
             "PATH": f"{fake_bin}:{env['PATH']}", "FAKE_EARTHLY_IMAGE": f"ed-rootless/{uuid.uuid4().hex[:8]}:latest"}
-
-
-def doctor(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "earthly_doctor", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120)
 
 
 def export(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
@@ -49,10 +43,8 @@ def setup(rootless_dockerd, tmp_path):
 
 def test_verdict_and_the_first_remedy_on_the_stand_in_build(setup, tmp_path):
     env, ws = setup
-    result = doctor("diagnose", "--format", "json", "--exit-zero", env=env, cwd=ws)
-    report = json.loads(result.stdout)
-    assert_valid_report(report)
-    daemon = next(f for f in report["findings"] if f["code"] == "ED110")
+    report = diagnose(env, ws)
+    daemon = finding(report, "ED110")
     assert daemon["summary"].startswith("rootless Docker "), daemon["summary"]
     facts = {e["fact"]: e["value"] for e in daemon["evidence"]}
     assert facts["daemon_kind"] == "rootless" and facts["rootless"] is True and facts["daemon_engine"] == "docker"

@@ -25,7 +25,7 @@ import pytest
 from tests.harness import netns as nsh
 from tests.harness.dockerd import install_fake_earthly
 from tests.harness.tls_certs import CertDir, make_certs
-from tests.helpers.schema import assert_valid_report
+from tests.helpers.doctor import diagnose, doctor, finding
 
 pytestmark = pytest.mark.daemon
 
@@ -73,21 +73,8 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
     return {**env, "HOME": str(home), "NO_COLOR": "1", "COLUMNS": "100", **extra}
 
 
-def doctor(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "earthly_doctor", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=90)
-
-
-def diagnose(env: dict[str, str], cwd: Path) -> dict:
-    result = doctor("diagnose", "--format", "json", "--exit-zero", env=env, cwd=cwd)
-    assert "Traceback" not in result.stderr, result.stderr
-    report = json.loads(result.stdout)
-    assert_valid_report(report)
-    return report
-
-
 def ed110(report: dict) -> dict:
-    return next(f for f in report["findings"] if f["code"] == "ED110")
+    return finding(report, "ED110")
 
 
 def export(fake_bin: Path, env: dict[str, str], cwd: Path) -> str:

@@ -43,7 +43,7 @@ def timed_runs(fn: Callable[[], object], repeat: int) -> list[float]:
 
 
 def run_cmd(cmd: list[str], env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def stats(times: list[float]) -> dict[str, float]:

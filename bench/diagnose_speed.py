@@ -91,8 +91,8 @@ def main() -> None:
     body = "\n".join([
         "## diagnose speed (`python -m bench.diagnose_speed`)",
         "",
-        f"Machine: {machine()}. Load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
-        "(the machine is shared; other work may have run meanwhile).",
+        (f"Machine: {machine()}. Load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
+        "(the machine is shared; other work may have run meanwhile)."),
         f"Healthy daemon: {where}. Wall clock of the whole process, interpreter start-up included; seconds.",
         "",
         "| case | command | runs | median | min | max | target |",

@@ -154,26 +154,26 @@ def main(argv: list[str] | None = None) -> int:
         f"## Jenkins triage: {args.builds} builds x {args.mb:g} MB logs, {args.latency_ms:g} ms added per request",
         "",
         f"Machine: {machine()}",
-        f"Command: `python -m bench.jenkins_triage --builds {args.builds} --mb {args.mb:g} --latency-ms "
-        f"{args.latency_ms:g} --repeat {args.repeat} --workers {args.workers}`",
-        "Stand-in Jenkins (tests/harness/fake_jenkins.py) in its own process, logs generated while streaming; "
+        (f"Command: `python -m bench.jenkins_triage --builds {args.builds} --mb {args.mb:g} --latency-ms "
+        f"{args.latency_ms:g} --repeat {args.repeat} --workers {args.workers}`"),
+        ("Stand-in Jenkins (tests/harness/fake_jenkins.py) in its own process, logs generated while streaming; "
         f"{failing} builds fail with the unreachable-proxy error, {args.builds - failing} are green. Both sides are "
-        "child processes, alternating; peak RSS from wait4().",
+        "child processes, alternating; peak RSS from wait4()."),
         "",
         "| contender | median s | min s | max s | CPU s (median) | peak RSS MiB | proxy hits |",
         "|---|---|---|---|---|---|---|",
-        f"| `earthly-doctor jenkins triage --last {args.builds} --workers {args.workers}` | {ours['median']:.2f} | "
+        (f"| `earthly-doctor jenkins triage --last {args.builds} --workers {args.workers}` | {ours['median']:.2f} | "
         f"{ours['min']:.2f} | {ours['max']:.2f} | {main_run['cpu']['ours']:.2f} | {main_run['ours_rss']:.1f} | "
-        f"{main_run['hits']['ours']} |",
-        f"| naive python-jenkins loop (`get_build_console_output` + regex) | {naive_s['median']:.2f} | "
+        f"{main_run['hits']['ours']} |"),
+        (f"| naive python-jenkins loop (`get_build_console_output` + regex) | {naive_s['median']:.2f} | "
         f"{naive_s['min']:.2f} | {naive_s['max']:.2f} | {main_run['cpu']['naive']:.2f} | {main_run['naive_rss']:.1f} | "
-        f"{main_run['hits']['naive']} |",
+        f"{main_run['hits']['naive']} |"),
         "",
-        f"Speed-up: **{ratio:.1f}x** (naive median / ours median). Ours read "
+        (f"Speed-up: **{ratio:.1f}x** (naive median / ours median). Ours read "
         f"{main_run['hits']['bytes_read'] / 1e6:,.0f} MB of log (head + tail of each failed build's log, whole log of "
         f"each green build); the naive loop read {args.builds * args.mb:,.0f} MB. Both share the 2 cores with the "
         "stand-in (and with whatever else runs on the machine), so the CPU column says how much of the wall time "
-        "is work rather than waiting on the injected latency.",
+        "is work rather than waiting on the injected latency."),
         "",
         "Memory stays flat (ours, peak RSS MiB):",
         "",
@@ -181,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|",
         f"| {max(1, args.builds // 4)} builds x {args.mb:g} MB | {quarter['ours_rss']:.1f} | - |",
         f"| {args.builds} builds x {args.mb:g} MB | {main_run['ours_rss']:.1f} | {main_run['naive_rss']:.1f} |",
-        f"| {big_builds} builds x {big_mb:g} MB (1 green: streamed whole) | {big['ours_rss']:.1f} | "
-        f"{big['naive_rss']:.1f} |",
+        (f"| {big_builds} builds x {big_mb:g} MB (1 green: streamed whole) | {big['ours_rss']:.1f} | "
+        f"{big['naive_rss']:.1f} |"),
         "",
         f"(bench wall time {time.perf_counter() - began:.0f} s)",
     ])

@@ -30,11 +30,7 @@ TARGET_RATIO = 0.5
 TARGET_RSS_MB = 64
 TIME = "/usr/bin/time"
 
-_WORDS = (
-    "layer sha256 resolve cache hit miss copy run compile test passed ok done fetch npm ci install go build mod "
-    "download verify module package artifact image export load step target context local remote digest manifest "
-    "warning deprecated retry timeout gradle maven junit report coverage lint format check upload bucket"
-).split()
+_WORDS = ["layer", "sha256", "resolve", "cache", "hit", "miss", "copy", "run", "compile", "test", "passed", "ok", "done", "fetch", "npm", "ci", "install", "go", "build", "mod", "download", "verify", "module", "package", "artifact", "image", "export", "load", "step", "target", "context", "local", "remote", "digest", "manifest", "warning", "deprecated", "retry", "timeout", "gradle", "maven", "junit", "report", "coverage", "lint", "format", "check", "upload", "bucket"]
 _TARGETS = ("+build", "+test", "+lint", "+image", "+deps", "./services/api+docker", "github.com/acme/base+go")
 
 
@@ -119,7 +115,7 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[flo
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         began = time.perf_counter()
         proc = subprocess.run([TIME, "-f", "%U %S %M", "-o", rss.name, *cmd], stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, env=env, timeout=600)
+                              stderr=subprocess.DEVNULL, env=env, timeout=600, check=False)
         elapsed = time.perf_counter() - began
         user, system, kib = (rss.read().strip().splitlines() or ["0 0 0"])[-1].split()
     return elapsed, float(user) + float(system), int(kib) / 1024, proc.stdout
@@ -140,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from earthly_doctor.triage import Scanner
 
-    anchors = sorted(a.decode() for a in Scanner()._anchors)
+    anchors = sorted(a.decode() for a in Scanner()._anchors)  # noqa: SLF001 -- no public API for this
     grep_cmd = ["grep", "-E", "-c", ere(anchors), str(path)]
     triage_cmd = [sys.executable, "-m", "earthly_doctor", "triage", str(path), "--format", "json", "--exit-zero"]
     env = {**os.environ, "LC_ALL": "C"}
@@ -170,20 +166,20 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {machine()}",
         f"Input: generated Jenkins log, {mb:,.0f} MiB ({path.relative_to(ROOT)}), failure near the end; page-cached.",
         f"Anchors ({len(anchors)}): {', '.join(f'`{a}`' for a in anchors)}",
-        f"Commands: `python {' '.join(triage_cmd[1:4])} LOG --format json` vs `LC_ALL=C grep -E -c '<anchors>' LOG`, "
-        f"alternating, {args.repeat} runs each.",
+        (f"Commands: `python {' '.join(triage_cmd[1:4])} LOG --format json` vs `LC_ALL=C grep -E -c '<anchors>' LOG`, "
+        f"alternating, {args.repeat} runs each."),
         "",
         "| tool | median s | min s | max s | MiB/s (median) | peak RSS MiB |",
         "|---|---|---|---|---|---|",
         f"| earthly-doctor triage | {tr['median']:.2f} | {tr['min']:.2f} | {tr['max']:.2f} | {mb / tr['median']:,.0f} | {max(rss):.1f} |",
         f"| grep -E -c | {g['median']:.2f} | {g['min']:.2f} | {g['max']:.2f} | {mb / g['median']:,.0f} | - |",
         "",
-        f"CPU seconds (user+sys, median): triage {stats(triage_cpu)['median']:.2f}, grep {stats(grep_cpu)['median']:.2f} "
-        f"(ratio {cpu_ratio:.2f}x); 1-minute load average at the end {load:.1f} on {os.cpu_count()} cores (shared machine).",
+        (f"CPU seconds (user+sys, median): triage {stats(triage_cpu)['median']:.2f}, grep {stats(grep_cpu)['median']:.2f} "
+        f"(ratio {cpu_ratio:.2f}x); 1-minute load average at the end {load:.1f} on {os.cpu_count()} cores (shared machine)."),
         "",
-        f"Throughput ratio triage/grep (wall, medians): **{ratio:.2f}x** (target >= {TARGET_RATIO}x); peak RSS {max(rss):.1f} MiB "
+        (f"Throughput ratio triage/grep (wall, medians): **{ratio:.2f}x** (target >= {TARGET_RATIO}x); peak RSS {max(rss):.1f} MiB "
         f"(target <= {TARGET_RSS_MB} MiB); verdict `{verdict}`; grep counted {grep_count} anchor lines. "
-        f"{'Target met.' if ok else 'Target NOT met.'}",
+        f"{'Target met.' if ok else 'Target NOT met.'}"),
     ])
     print(body)
     if not args.no_report:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from earthly_doctor.check import Check, CheckDoc
-from earthly_doctor.model import Evidence
+from earthly_doctor.context import Context
+from earthly_doctor.model import Evidence, Finding
 
 
 class ContainerIdentity(Check):
@@ -26,7 +27,7 @@ class ContainerIdentity(Check):
         fix="Nothing to fix by itself; it explains the topology. See ED103 and ED120.",
     )
 
-    def run(self, ctx):
+    def run(self, ctx: Context) -> Finding:
         ident = ctx.fact("container")
         evidence = [Evidence(f"signal:{s.name}", s.value, f"{s.source} ({s.weight})") for s in ident.signals]
         evidence += [

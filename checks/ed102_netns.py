@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from earthly_doctor.check import Check, CheckDoc
-from earthly_doctor.model import Evidence, Severity
+from earthly_doctor.context import Context
+from earthly_doctor.model import Evidence, Finding, Severity
 
 
 class NetworkNamespace(Check):
@@ -25,7 +26,7 @@ class NetworkNamespace(Check):
         fix="Run Earthly in the daemon's namespace, or disable the registry proxy (EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true).",
     )
 
-    def run(self, ctx):
+    def run(self, ctx: Context) -> Finding:
         facts = ctx.fact("netns")
         evidence = [Evidence("own_netns", f"net:[{facts.own_ns}]" if facts.own_ns else None, "/proc/self/ns/net"),
                     Evidence("dockerd_processes_visible", facts.candidates, "/proc/*/comm")]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from earthly_doctor.check import Check, CheckDoc
-from earthly_doctor.context import FactError
-from earthly_doctor.model import Evidence
+from earthly_doctor.context import Context, FactError
+from earthly_doctor.model import Evidence, Finding
 
 _K8S = (
     "Kubernetes runs this container through its CRI, not this daemon. All containers of a pod share the pod's network "
@@ -12,6 +12,12 @@ _K8S = (
     "a node's socket mounted by hostPath serves a daemon in the node's namespace, which shares it only with "
     "hostNetwork: true. Which of the two this is cannot be read from here; ED120 proves it."
 )
+
+
+def _short(mode: str) -> str:
+    """`container:<64 hex>` as Docker's 12-character short id, as `docker ps` shows it."""
+    kind, sep, ref = mode.partition(":")
+    return f"{kind}:{ref[:12]}" if sep and len(ref) == 64 else mode
 
 
 class NetworkModeCheck(Check):
@@ -34,7 +40,7 @@ class NetworkModeCheck(Check):
         "or disable the registry proxy.",
     )
 
-    def run(self, ctx):
+    def run(self, ctx: Context) -> Finding:
         ident = ctx.fact("container")
         if not ident.containerized:
             return self.skip("not in a container (ED101)", remedies=[])
@@ -63,7 +69,21 @@ class NetworkModeCheck(Check):
         final = nm.final
         evidence.append(Evidence("final_mode", final, "followed container:<id>"))
         first = nm.chain[0]
-        via = f" via {' -> '.join(h.mode for h in nm.chain[:-1])}" if len(nm.chain) > 1 else ""
+        via = f" via {' -> '.join(_short(h.mode) for h in nm.chain[:-1])}" if len(nm.chain) > 1 else ""
+        agent = ctx.try_fact("agent")
+        if agent is not None:
+            # The doctor image beside an agent: the agent, whose namespace we joined, is what the report is about.
+            evidence.append(Evidence("agent", agent.label, "the network owner this doctor image joined"))
+            owner = nm.chain[-1]
+            subject = {"subject": f"agent container {agent.label}", "daemon_runs_us": True, "final_mode": final}
+            if final == "host":
+                return self.passed(f"agent container {agent.label} (this doctor joined its network) shares the "
+                                   f"host's network namespace (NetworkMode={owner.mode})", evidence=evidence,
+                                   remedies=[], **subject)
+            kind = "bridge" if final == "bridge" else "no network" if final == "none" else f"network {final!r}"
+            return self.warn(f"agent container {agent.label} (this doctor joined its network) runs with "
+                             f"NetworkMode={owner.mode} ({kind}): its 127.0.0.1 is its own, not the daemon's",
+                             evidence=evidence, **subject)
         if final == "host":
             return self.passed(f"container {first.container} shares the host's network namespace (NetworkMode={first.mode}{via})",
                                evidence=evidence, remedies=[], daemon_runs_us=True, final_mode=final)

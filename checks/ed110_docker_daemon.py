@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from earthly_doctor.check import Check, CheckDoc
-from earthly_doctor.model import Evidence, Severity
+from earthly_doctor.context import Context
+from earthly_doctor.model import Evidence, Finding, Severity
 
 _ADVICE = {
     "no-daemon": "start the Docker daemon, or mount its socket into this container (-v /var/run/docker.sock:/var/run/docker.sock), or set DOCKER_HOST",
@@ -35,7 +36,7 @@ class DockerDaemon(Check):
         fix="Start the daemon, fix the socket's permissions or mount, or set DOCKER_HOST to the daemon Earthly should use.",
     )
 
-    def run(self, ctx):
+    def run(self, ctx: Context) -> Finding:
         handle = ctx.fact("docker")
         evidence = [
             Evidence("endpoint", handle.endpoint.url, handle.endpoint.source),

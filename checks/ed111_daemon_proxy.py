@@ -6,7 +6,8 @@ import ipaddress
 import re
 
 from earthly_doctor.check import Check, CheckDoc
-from earthly_doctor.model import Evidence, Severity
+from earthly_doctor.context import Context
+from earthly_doctor.model import Evidence, Finding, Severity
 
 _LOOPBACK = ipaddress.ip_address("127.0.0.1")
 
@@ -49,7 +50,7 @@ class DaemonHttpProxy(Check):
         "`proxies.no-proxy`) and restart it.",
     )
 
-    def run(self, ctx):
+    def run(self, ctx: Context) -> Finding:
         if (skipped := self.skip_without_daemon(ctx)) is not None:
             return skipped
         handle = ctx.fact("docker")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 from earthly_doctor.check import Check, CheckDoc
-from earthly_doctor.model import Evidence, Severity
+from earthly_doctor.context import Context
+from earthly_doctor.model import Evidence, Finding, Severity
 
 
 class InsecureLoopback(Check):
@@ -26,7 +27,7 @@ class InsecureLoopback(Check):
         "Earthly's podman frontend, or [[registry]] location = \"127.0.0.1\", insecure = true in registries.conf.",
     )
 
-    def run(self, ctx):
+    def run(self, ctx: Context) -> Finding:
         if (skipped := self.skip_without_daemon(ctx)) is not None:
             return skipped
         handle = ctx.fact("docker")
@@ -63,6 +64,6 @@ class InsecureLoopback(Check):
 def _valid(cidr: str) -> bool:
     try:
         ipaddress.ip_network(cidr, strict=False)
-        return True
     except ValueError:
         return False
+    return True

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from earthly_doctor.check import Check, CheckDoc
-from earthly_doctor.context import FactError
-from earthly_doctor.model import Evidence, Severity
+from earthly_doctor.context import Context, FactError
+from earthly_doctor.model import Evidence, Finding, Severity
 
 
 class LoopbackCanary(Check):
@@ -26,7 +26,7 @@ class LoopbackCanary(Check):
         "(`--network host` when the daemon is the host's), or pin exports to buildkitd's 127.0.0.1:8371.",
     )
 
-    def run(self, ctx):
+    def run(self, ctx: Context) -> Finding:
         if (skipped := self.skip_without_daemon(ctx)) is not None:
             return skipped
         try:

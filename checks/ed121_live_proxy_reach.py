@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from earthly_doctor.check import Check, CheckDoc
-from earthly_doctor.context import FactError
-from earthly_doctor.model import Evidence, Severity
+from earthly_doctor.context import Context, FactError
+from earthly_doctor.model import Evidence, Finding, Severity
 
 
 class LiveProxyReach(Check):
@@ -26,7 +26,7 @@ class LiveProxyReach(Check):
         "network namespace.",
     )
 
-    def run(self, ctx):
+    def run(self, ctx: Context) -> Finding:
         procs = ctx.fact("earthly_processes")
         targets = [(p, lst) for p in procs for lst in p.listeners if lst.address in ("127.0.0.1", "0.0.0.0")]
         if not procs:
@@ -43,7 +43,11 @@ class LiveProxyReach(Check):
             reach = ctx.fact("earthly_reach")
         except FactError as exc:
             return self.error(f"the probe did not finish: {exc}", remedies=[])
-        evidence, refused_here, refused_elsewhere, reached, undecided = [], [], [], [], []
+        evidence: list[Evidence] = []
+        refused_here: list[str] = []
+        refused_elsewhere: list[str] = []
+        reached: list[str] = []
+        undecided: list[str] = []
         for p, lst in targets:
             r = reach.get((p.pid, lst.port))
             if r is None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from earthly_doctor.check import Check, CheckDoc
-from earthly_doctor.model import Evidence
+from earthly_doctor.context import Context
+from earthly_doctor.model import Evidence, Finding
 
 
 class EarthlyProxyAlive(Check):
@@ -23,11 +24,14 @@ class EarthlyProxyAlive(Check):
         "if it listens but does not answer, upgrade Earthly.",
     )
 
-    def run(self, ctx):
+    def run(self, ctx: Context) -> Finding:
         procs = ctx.fact("earthly_processes")
         if not procs:
             return self.skip_without_earthly(ctx, "ED120 gives the same proof without Earthly")
-        evidence, answering, silent, unprobed = [], [], [], []
+        evidence: list[Evidence] = []
+        answering: list[str] = []
+        silent: list[str] = []
+        unprobed: list[str] = []
         for p in procs:
             where = "this namespace" if p.same_netns else f"net:[{p.net_ns}]" if p.net_ns else "an unknown namespace"
             evidence.append(Evidence(f"process:{p.pid}", f"{p.name} in {where}, flags {p.flags}", f"/proc/{p.pid}/cmdline, /proc/{p.pid}/ns/net"))

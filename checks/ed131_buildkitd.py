@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from earthly_doctor.check import Check, CheckDoc
-from earthly_doctor.context import FactError
-from earthly_doctor.model import Evidence
+from earthly_doctor.context import Context, FactError
+from earthly_doctor.model import Evidence, Finding
 
 
 class BuildkitdRegistry(Check):
@@ -25,7 +25,7 @@ class BuildkitdRegistry(Check):
         "EARTHLY_WITH_DOCKER=1 outside Earthly; keep local_registry_host at tcp://127.0.0.1:8371.",
     )
 
-    def run(self, ctx):
+    def run(self, ctx: Context) -> Finding:
         if (skipped := self.skip_without_daemon(ctx)) is not None:
             return skipped
         try:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from earthly_doctor.check import Check, CheckDoc
-from earthly_doctor.model import Evidence, Severity
+from earthly_doctor.context import Context
+from earthly_doctor.model import Evidence, Finding, Severity
+
+if TYPE_CHECKING:
+    from earthly_doctor.probes.earthly_settings import EarthlySettings
 
 _PATHS = {
     "proxy": "through the registry proxy (docker pull from 127.0.0.1:<random port> in Earthly's namespace)",
@@ -14,7 +20,7 @@ _PATHS = {
 }
 
 
-def _version(s) -> str:
+def _version(s: EarthlySettings) -> str:
     return "v" + ".".join(map(str, s.version)) if s.version else "unknown version"
 
 
@@ -45,11 +51,11 @@ class EarthlySettingsCheck(Check):
         "--disable-remote-registry-proxy before the target; use a Go bool value (true/false/1/0).",
     )
 
-    def run(self, ctx):
+    def run(self, ctx: Context) -> Finding:
         s = ctx.fact("earthly_settings")
         # This environment decides (the doctor runs where Earthly runs); running processes are told, not trusted:
         # on a shared host they may be someone else's build.
-        eff, where = s, "with the settings here"
+        eff, where = s, f"with the settings of the {s.subject}" if s.subject else "with the settings here"
         evidence = [
             Evidence("binary", s.binary, "PATH"),
             Evidence("version", s.version_text or s.version_error, f"{s.binary} --version" if s.binary else "not on PATH"),

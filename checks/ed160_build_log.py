@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from earthly_doctor.check import Check, CheckDoc
-from earthly_doctor.model import Evidence
+from earthly_doctor.context import Context
+from earthly_doctor.model import Evidence, Finding
 
 
 class BuildLog(Check):
@@ -33,7 +34,7 @@ class BuildLog(Check):
         "add your own signatures with `--signatures DIR`.",
     )
 
-    def run(self, ctx):
+    def run(self, ctx: Context) -> Finding:
         logs = ctx.try_fact("build_logs")
         if not logs:
             return self.skip(
@@ -41,7 +42,7 @@ class BuildLog(Check):
                 evidence=[Evidence("build_logs", None, "command line")],
                 remedies=[],
             )
-        from earthly_doctor.commands.triage import triage_findings
+        from earthly_doctor.triage.library import triage_findings
 
         findings = triage_findings(list(logs))
         worst = max(findings, key=lambda f: f.status.rank)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from earthly_doctor.model import Evidence, Finding, Severity, Status
 
@@ -79,17 +79,17 @@ class Check:
             remedies=[],
         )
 
-    def passed(self, summary: str, **kw) -> Finding:
+    def passed(self, summary: str, **kw: Any) -> Finding:
         return self.finding(Status.PASS, summary, **kw)
 
-    def warn(self, summary: str, **kw) -> Finding:
+    def warn(self, summary: str, **kw: Any) -> Finding:
         return self.finding(Status.WARN, summary, **kw)
 
-    def fail(self, summary: str, **kw) -> Finding:
+    def fail(self, summary: str, **kw: Any) -> Finding:
         return self.finding(Status.FAIL, summary, **kw)
 
-    def skip(self, summary: str, **kw) -> Finding:
+    def skip(self, summary: str, **kw: Any) -> Finding:
         return self.finding(Status.SKIP, summary, **kw)
 
-    def error(self, summary: str, **kw) -> Finding:
+    def error(self, summary: str, **kw: Any) -> Finding:
         return self.finding(Status.ERROR, summary, **kw)

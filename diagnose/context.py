@@ -48,9 +48,7 @@ def provides(name: str, *, timeout: float = 3.0) -> Callable[[ProviderFn], Provi
 
 
 def default_providers() -> dict[str, Provider]:
-    # Importing the probe modules registers their providers; done here so `--version` never pays for it.
-    from earthly_doctor.probes import providers as _  # noqa: F401
-
+    """The providers registered so far (the runner imports the built-in ones, `probes/providers.py`, before a run)."""
     return dict(_REGISTRY)
 
 
@@ -68,16 +66,18 @@ class Options:
 class Context:
     env: Environment = field(default_factory=Environment)
     options: Options = field(default_factory=Options)
-    providers: dict[str, Provider] | None = None
+    providers: dict[str, Provider] | None = None  # None: the registry (built-in and plugin providers)
     overrides: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
-        if self.providers is None:
-            self.providers = default_providers()
         self._lock = threading.Lock()
-        self._futures: dict[str, Future] = {}
+        self._futures: dict[str, Future[Any]] = {}
         self.timings: dict[str, float] = {}
+
+    def provider(self, name: str) -> Provider | None:
+        # Looked up at use, not copied at construction: the context never imports the probes that register them.
+        return (_REGISTRY if self.providers is None else self.providers).get(name)
 
     @property
     def deadline(self) -> float:
@@ -93,18 +93,16 @@ class Context:
             if isinstance(value, BaseException):
                 raise value
             return value
+        provider = self.provider(name)
+        if provider is None:
+            raise FactError(f"no provider for fact {name!r}")
         with self._lock:
-            future = self._futures.get(name)
-            owner = future is None
-            if owner:
-                provider = self.providers.get(name) if self.providers else None
-                if provider is None:
-                    raise FactError(f"no provider for fact {name!r}")
-                future = Future()
+            known = self._futures.get(name)
+            future = Future() if known is None else known
+            if known is None:
                 self._futures[name] = future
-        if owner:
+        if known is None:
             self._start(provider, future)
-        provider = self.providers[name]
         wait = min(provider.timeout, self.remaining())
         try:
             return future.result(timeout=wait + 0.05)
@@ -120,14 +118,14 @@ class Context:
         except FactError:
             return default
 
-    def _start(self, provider: Provider, future: Future) -> None:
+    def _start(self, provider: Provider, future: Future[Any]) -> None:
         def work() -> None:
             began = time.monotonic()
             try:
                 future.set_result(provider.fn(self))
             except FactError as exc:
                 future.set_exception(exc)
-            except Exception as exc:  # a provider bug must not kill the run; it becomes a FactError
+            except Exception as exc:  # noqa: BLE001 -- a provider bug must not kill the run; it becomes a FactError
                 error = FactError(f"{provider.name}: {type(exc).__name__}: {exc}")
                 error.__cause__ = exc
                 future.set_exception(error)

@@ -70,7 +70,7 @@ def remove_stale_temps(path: Path | str, *, older_than: float = STALE_TEMP_SECON
     path = _write_target(path)
     pattern = re.compile(rf"\.{re.escape(path.name)}\.{_RANDOM}\.tmp")
     cutoff = time.time() - older_than
-    removed = []
+    removed: list[Path] = []
     try:
         with os.scandir(path.parent) as scan:
             entries = list(scan)

@@ -26,7 +26,7 @@ def load_group(group: str, *, instantiate: bool = True) -> Loaded:
         try:
             obj = ep.load()
             loaded.items.append(obj() if instantiate and isinstance(obj, type) else obj)
-        except Exception as exc:  # any import-time failure of a third-party plugin is its bug, not ours
+        except Exception as exc:  # noqa: BLE001 -- any import-time failure of a third-party plugin is its bug, not ours
             loaded.warnings.append(f"plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}")
     return loaded
 

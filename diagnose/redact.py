@@ -24,7 +24,7 @@ PLACEHOLDER = "<redacted:{kind}>"
 MIN_KNOWN = 6  # a learned value shorter than this would redact ordinary words
 
 # A name is "like a secret" when its last word is one of these (FOO_TOKEN, db.password, apiKey, SECRET).
-_SECRET_WORDS = r"(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|PASS|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|KEY|CREDENTIALS?|AUTH|IDENTITYTOKEN|REGISTRYTOKEN)"
+_SECRET_WORDS = r"(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|PASS|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|KEY|CREDENTIALS?|AUTH|IDENTITYTOKEN|REGISTRYTOKEN)"  # noqa: S105 -- names of secret variables, not a secret
 SECRET_NAME = re.compile(rf"^(?i:(?:[A-Za-z0-9]+[_.-])*{_SECRET_WORDS})$|^[a-z0-9]+(?:Token|Secret|Password|Key|Auth)$")
 # Names that end like a secret but hold none (a path, a flag, a public part).
 _NOT_SECRET = re.compile(r"(?i)(?:_FILE|_PATH|_DIR|_ID|_NAME|_URL_?|_HOST|_HEADER)$|^(?:PWD|OLDPWD|SSH_AUTH_SOCK|XAUTHORITY|KEY)$")
@@ -110,8 +110,8 @@ class Redactor:
             if value in text:
                 kind, name = self.known[value]
                 text = self._apply(text, file, kind, re.compile(f"(?P<s>{re.escape(value)})"), "s", first_line, name)
-        for kind, pattern, group in _RULES:
-            text = self._apply(text, file, kind, pattern, group, first_line)
+        for rule_kind, pattern, group in _RULES:
+            text = self._apply(text, file, rule_kind, pattern, group, first_line)
         return text
 
     def _apply(self, text: str, file: str, kind: Any, pattern: re.Pattern[str], group: str, first_line: int,

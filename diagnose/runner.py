@@ -35,7 +35,7 @@ def run_one(check: Any, ctx: Context) -> Finding:
         finding.evidence.append(Evidence("timed_out", True, "runner"))
     except FactError as exc:
         finding = _error_finding(check, f"could not gather what it needs: {exc}")
-    except Exception as exc:  # a check bug must not stop the other checks
+    except Exception as exc:  # noqa: BLE001 -- a check bug must not stop the other checks
         finding = _error_finding(
             check, f"the check crashed: {type(exc).__name__}: {exc}", detail=traceback.format_exc()
         )
@@ -45,20 +45,23 @@ def run_one(check: Any, ctx: Context) -> Finding:
 
 def run_checks(ctx: Context, checks: Iterable[Any]) -> list[Finding]:
     """All checks start at once (facts are shared and computed once); wait until done or the deadline."""
+    # Importing the probes registers the built-in providers; here, so `--version` never pays for it.
+    import earthly_doctor.probes.providers  # noqa: F401
+
     checks = list(checks)
-    futures: list[Future] = []
+    futures: list[Future[Finding]] = []
     for check in checks:
-        future: Future = Future()
+        future: Future[Finding] = Future()
         futures.append(future)
 
-        def work(check: Any = check, future: Future = future) -> None:
+        def work(check: Any = check, future: Future[Finding] = future) -> None:
             future.set_result(run_one(check, ctx))
 
         # Daemon threads, so an overrunning check cannot hold the process open after we report.
         threading.Thread(target=work, name=f"check:{check.code}", daemon=True).start()
 
     findings: list[Finding] = []
-    for check, future in zip(checks, futures):
+    for check, future in zip(checks, futures, strict=True):
         try:
             findings.append(future.result(timeout=ctx.remaining() + 0.05))
         except TimeoutError:

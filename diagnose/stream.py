@@ -70,7 +70,7 @@ def _write_all(fd: int, data: bytes) -> bool:
     return True
 
 
-def run_streaming(
+def run_streaming(  # noqa: C901, PLR0912, PLR0915 -- grandfathered; split when next changed
     argv: Sequence[str],
     env: Mapping[str, str],
     watch: Watch | None = None,
@@ -117,7 +117,7 @@ def run_streaming(
 
     forwarded: list[int] = []
     restore = _install_forwarding(proc, forwarded, master, out_fd)
-    alive = {fd: True for fd in {out_fd, err_fd}}
+    alive = dict.fromkeys({out_fd, err_fd}, True)
     try:
         with selectors.DefaultSelector() as sel:
             for fd in sources:
@@ -159,7 +159,7 @@ def run_streaming(
     return ChildExit(code, sig, forwarded, duration_ms=int((time.monotonic() - began) * 1000))
 
 
-def _install_forwarding(proc: subprocess.Popen, forwarded: list[int], pty_master: int | None, out_fd: int) -> Callable[[], None]:
+def _install_forwarding(proc: subprocess.Popen[bytes], forwarded: list[int], pty_master: int | None, out_fd: int) -> Callable[[], None]:
     """Pass our signals to the child's process group while it runs; returns the function that undoes it."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None  # signal handlers can only be set from the main thread (tests drive us from others)

@@ -69,6 +69,8 @@ def topology(by: dict[str, Finding]) -> tuple[str, str]:
         cid = ((container.extra.get("container_id") if container else None) or "")[:12]
         final = mode.extra.get("final_mode") if mode else None
         words = ["Earthly would run in a", runtime if runtime not in (None, "unknown") else "", "container", cid]
+        if mode and mode.extra.get("subject"):  # the doctor image beside an agent: name the agent, not ourselves
+            words = ["Earthly would run in the", str(mode.extra["subject"])]
         if final == "none":
             words.append("with no network")
         elif final:
@@ -122,7 +124,7 @@ def decide(findings: list[Finding]) -> Verdict:
             [],
             [f"ED110: {daemon.summary}"],
         )
-    if export_path == "invalid":
+    if settings is not None and export_path == "invalid":
         return Verdict(
             "unknown",
             f"Earthly would stop before building, on an invalid setting: {settings.summary}. Use true/false.",
@@ -144,11 +146,11 @@ def decide(findings: list[Finding]) -> Verdict:
                 _chain(by),
             )
         cause, why = topology(by)
-        if export_path in LATENT_PATHS and not (live and live.status == Status.FAIL):
+        if settings is not None and export_path in LATENT_PATHS and not (live and live.status == Status.FAIL):
             return Verdict(
                 "healthy",
                 f"The registry-proxy failure cannot happen with these settings: {settings.fact('export_path')} "
-                f"export ({dict((e.fact, e.source) for e in settings.evidence).get('export_path')}). The gap is real, "
+                f"export ({ {e.fact: e.source for e in settings.evidence}.get('export_path')}). The gap is real, "
                 f"though ({why}): without that setting it would be `{cause}`.",
                 Confidence.LIKELY,
                 [],
@@ -181,7 +183,7 @@ def decide(findings: list[Finding]) -> Verdict:
         notes = ""
         if "ED111" in by and by["ED111"].status == Status.WARN:
             notes = " The daemon's HTTP proxy does not capture loopback (ED111 is only a warning)."
-        if export_path in LATENT_PATHS:
+        if settings is not None and export_path in LATENT_PATHS:
             notes += f" Earthly would not use the proxy anyway ({settings.fact('export_path')} export)."
         return Verdict(
             "healthy",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from earthly_doctor.fsutil import atomic_write_bytes, remove_stale_temps
-from earthly_doctor.remedies.catalog import describe
+from earthly_doctor.remedy_catalog import describe
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused
 
 BACKUP_SUFFIX = ".earthly-doctor.bak"
@@ -191,7 +191,7 @@ class Remedy:
         self.extras(plan, topology, options)
         return plan
 
-    def apply(self, plan: Plan) -> "ApplyResult":
+    def apply(self, plan: Plan) -> ApplyResult:
         """Write the plan: a backup per file, an atomic replace, nothing at all when any file was refused."""
         return apply_plan(plan)
 
@@ -229,16 +229,16 @@ def read_text(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     except IsADirectoryError:
-        raise EditRefused(0, "is a directory")
+        raise EditRefused(0, "is a directory") from None
     except OSError as exc:
-        raise EditRefused(0, f"cannot read: {exc.strerror or exc}")
+        raise EditRefused(0, f"cannot read: {exc.strerror or exc}") from None
     if b"\x00" in data:
         raise EditRefused(0, "looks binary")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise EditRefused(line, "not UTF-8 text")
+        raise EditRefused(line, "not UTF-8 text") from None
 
 
 def backup_path(path: Path) -> Path:

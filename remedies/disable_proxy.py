@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from earthly_doctor.remedies.base import Editor, Plan, Remedy, Target, Topology
+from earthly_doctor.remedies.proxy_off import proxy_off_editor, proxy_off_targets
 
 
 class DisableProxy(Remedy):
@@ -13,38 +14,20 @@ class DisableProxy(Remedy):
     kinds = ("jenkinsfile", "envfile", "shell")
     verify_codes = ("ED140",)
     risks = (
-        "Exports then go through earthly-buildkitd's port 8371 (local BuildKit) or a tar stream into `docker load` "
-        "(remote or embedded BuildKit), which is slower for large images.",
-        "A .env file is read from the directory earthly runs in, and never overrides a variable already set "
-        "(EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=false in the environment wins).",
+        ("Exports then go through earthly-buildkitd's port 8371 (local BuildKit) or a tar stream into `docker load` "
+        "(remote or embedded BuildKit), which is slower for large images."),
+        ("A .env file is read from the directory earthly runs in, and never overrides a variable already set "
+        "(EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=false in the environment wins)."),
     )
 
     def applies(self, topology: Topology) -> bool:
         return topology.proxy_unreachable
 
     def editor(self, kind: str, options: dict[str, Any]) -> Editor | None:
-        style = options.get("style")
-        if kind == "jenkinsfile":
-            from earthly_doctor.remedies.edit.jenkinsfile import edit_disable_proxy
-
-            return lambda text: edit_disable_proxy(text, style=style or "env", stage=options.get("stage"))
-        if kind == "envfile":
-            from earthly_doctor.remedies.edit.envfile import edit_env_disable_proxy
-
-            key = "EARTH_DISABLE_REMOTE_REGISTRY_PROXY" if options.get("earthbuild") else "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY"
-            return lambda text: edit_env_disable_proxy(text, key)
-        if kind == "shell":
-            from earthly_doctor.remedies.edit.shell import edit_script_disable_proxy
-
-            return lambda text: edit_script_disable_proxy(text, style=style or "flag")
-        return None
+        return proxy_off_editor(kind, options)
 
     def default_targets(self, cwd: Path, env: dict[str, str]) -> list[Target]:
-        targets = [Target(cwd / "Jenkinsfile", "jenkinsfile")] if (cwd / "Jenkinsfile").is_file() else []
-        # Earthly reads .env from its working directory; create it when nothing else would carry the setting.
-        if (cwd / ".env").is_file() or not targets:
-            targets.append(Target(cwd / ".env", "envfile"))
-        return targets
+        return proxy_off_targets(cwd)
 
     def extras(self, plan: Plan, topology: Topology, options: dict[str, Any]) -> None:
         plan.commands += [

@@ -88,7 +88,7 @@ def rank(topology: Topology, remedies: Mapping[str, Remedy]) -> list[Remedy]:
 def _applies(remedy: Remedy, topology: Topology) -> bool:
     try:
         return bool(remedy.applies(topology))
-    except Exception:  # a third-party remedy's bug must not take the engine down
+    except Exception:  # noqa: BLE001 -- a third-party remedy's bug must not take the engine down
         return False
 
 

@@ -18,11 +18,11 @@ class HostNetwork(Remedy):
     kinds = ("jenkinsfile", "shell")
     verify_codes = ("ED103", "ED120")
     risks = (
-        "CIS Docker Benchmark 5.10: the host's network namespace should not be shared with containers. The "
-        "container sees every host interface and can reach services bound to the host's 127.0.0.1.",
+        ("CIS Docker Benchmark 5.10: the host's network namespace should not be shared with containers. The "
+        "container sees every host interface and can reach services bound to the host's 127.0.0.1."),
         "With --network host, -p/--publish is ignored and ports the container opens collide with the host's.",
-        "Works only when the daemon is the host's (a mounted /var/run/docker.sock), never for a remote or "
-        "Docker-in-Docker daemon.",
+        ("Works only when the daemon is the host's (a mounted /var/run/docker.sock), never for a remote or "
+        "Docker-in-Docker daemon."),
     )
 
     def applies(self, topology: Topology) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 from earthly_doctor.environment import home_dir
 from earthly_doctor.remedies.base import Editor, Plan, Remedy, Target, Topology
-from earthly_doctor.remedies.disable_proxy import DisableProxy
+from earthly_doctor.remedies.proxy_off import proxy_off_editor, proxy_off_targets
 
 PINNED = "tcp://127.0.0.1:8371"
 
@@ -29,11 +29,9 @@ class PinnedPort(Remedy):
     verify_codes = ("ED131", "ED140")
     risks = (
         "Only for the local earthly-buildkitd: with a remote BuildKit host Earthly ignores local_registry_host.",
-        "Port 8371 exists only while earthly-buildkitd runs with it published (EARTHLY_WITH_DOCKER unset); "
-        "any process on the daemon's host can pull the build's images from it while it runs.",
+        ("Port 8371 exists only while earthly-buildkitd runs with it published (EARTHLY_WITH_DOCKER unset); "
+        "any process on the daemon's host can pull the build's images from it while it runs."),
     )
-    _proxy = DisableProxy()
-
     def applies(self, topology: Topology) -> bool:
         # local_registry_host is ignored with a remote BuildKit, so a known-remote one rules this out.
         return topology.proxy_unreachable and topology.buildkitd_8371 is True and topology.buildkit_local is not False
@@ -43,10 +41,10 @@ class PinnedPort(Remedy):
             from earthly_doctor.remedies.edit.yaml_config import edit_local_registry_host
 
             return lambda text: edit_local_registry_host(text, PINNED)
-        return self._proxy.editor(kind, options)
+        return proxy_off_editor(kind, options)
 
     def default_targets(self, cwd: Path, env: dict[str, str]) -> list[Target]:
-        return [Target(config_path(env), "yaml")] + self._proxy.default_targets(cwd, env)
+        return [Target(config_path(env), "yaml"), *proxy_off_targets(cwd)]
 
     def extras(self, plan: Plan, topology: Topology, options: dict[str, Any]) -> None:
         plan.commands += [

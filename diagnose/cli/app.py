@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "earthly_doctor.cli.run",
     "earthly_doctor.cli.bundle",
     "earthly_doctor.cli.fix",
+    "earthly_doctor.cli.merge",
 )
 
 HELP = (
@@ -68,12 +69,12 @@ def run(args: list[str]) -> None:
         raise
     except KeyboardInterrupt:
         sys.stderr.write("earthly-doctor: interrupted\n")
-        raise SystemExit(130)
-    except Exception as exc:  # a bug of ours: one line, exit 3; the traceback only when asked for
+        raise SystemExit(130) from None
+    except Exception as exc:  # noqa: BLE001 -- a bug of ours: one line, exit 3; the traceback only when asked for
         if os.environ.get("EARTHLY_DOCTOR_DEBUG") or "-v" in args or "--verbose" in args:
             traceback.print_exc()
         sys.stderr.write(
             f"earthly-doctor: internal error: {type(exc).__name__}: {exc}\n"
             "Please report it with the output of `earthly-doctor diagnose -v --format json`.\n"
         )
-        raise SystemExit(int(ExitStatus.INTERNAL))
+        raise SystemExit(int(ExitStatus.INTERNAL)) from None

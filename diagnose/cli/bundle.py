@@ -9,7 +9,7 @@ import typer
 
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
-from earthly_doctor.errors import DoctorError, UsageError
+from earthly_doctor.errors import DoctorError
 from earthly_doctor.exitstatus import ExitStatus
 
 
@@ -31,14 +31,11 @@ def register(app: typer.Typer) -> None:
         terminal = Terminal(env)
         request = BundleRequest(output, list(log or []), jenkinsfile, timeout, docker_host, context)
         terminal.progress("earthly-doctor: collecting the support bundle…")
-        try:
-            result = build_bundle(env, request)
-        except (UsageError, DoctorError) as exc:
-            terminal.error(str(exc))
-            raise typer.Exit(int(ExitStatus.USAGE))
-        except OSError as exc:
-            terminal.error(f"could not write {output}: {exc.strerror or exc}")
-            raise typer.Exit(int(ExitStatus.USAGE))
+        with terminal.expected_failures():
+            try:
+                result = build_bundle(env, request)
+            except OSError as exc:
+                raise DoctorError(f"could not write {output}: {exc.strerror or exc}") from exc
         terminal.out(
             f"{result.path}\n"
             f"earthly-doctor: wrote {len(result.files)} files (verdict: {result.verdict}); "

@@ -6,7 +6,6 @@ import typer
 
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
-from earthly_doctor.exitstatus import ExitStatus
 
 
 def register(app: typer.Typer) -> None:
@@ -36,6 +35,5 @@ def register(app: typer.Typer) -> None:
         match = [c for c in loaded.items if c.code.lower() == code.lower()]
         if not match:
             codes = ", ".join(c.code for c in loaded.items)
-            terminal.error(f"no check {code!r}; known codes: {codes}")
-            raise typer.Exit(int(ExitStatus.USAGE))
+            terminal.abort(f"no check {code!r}; known codes: {codes}")
         terminal.out(render_check_doc(match[0]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 import typer
 
@@ -10,6 +10,10 @@ from earthly_doctor.cli import common
 from earthly_doctor.cli.output import run_report
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
+
+if TYPE_CHECKING:
+    from earthly_doctor.commands.diagnose import DiagnoseRequest
+    from earthly_doctor.model import Report
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +31,15 @@ def register(app: typer.Typer) -> None:
         verbose: bool = common.VerboseOpt,
         log: Optional[List[str]] = typer.Option(None, "--log", help="Also triage this build log (plain, gzip, - for stdin) into the same report. Repeatable."),
         signatures: Optional[List[str]] = typer.Option(None, "--signatures", help="Extra signature folder for --log (see `triage --signatures`)."),
+        container: Optional[str] = typer.Option(
+            None, "--container", metavar="ID|NAME",
+            help="Diagnose this running container from outside: run the doctor image in its network and PID "
+            "namespaces (no Python needed in the container), relay its report and exit code, remove it.",
+        ),
+        image: Optional[str] = typer.Option(
+            None, "--image", help="The doctor image for --container (default earthly-doctor:<this version>; "
+            "build it with docker/build-image.sh).",
+        ),
     ) -> None:
         """Check whether the Docker daemon can reach Earthly's registry proxy from here, and why not."""
         from earthly_doctor.commands.diagnose import DiagnoseRequest, diagnose
@@ -34,8 +47,31 @@ def register(app: typer.Typer) -> None:
 
         env = Environment()
         terminal = Terminal(env)
+        if image is not None and container is None:
+            terminal.error("--image goes with --container")
+            raise typer.Exit(2)
+        if container is not None:
+            if log:
+                terminal.error("--log cannot be combined with --container (triage the log with `earthly-doctor triage`)")
+                raise typer.Exit(2)
 
-        def produce():
+            def beside() -> Report:
+                from earthly_doctor.commands.diagnose_container import (
+                    DEFAULT_IMAGE, BesideFailed, BesideRequest, diagnose_beside,
+                )
+
+                request = BesideRequest(container, image or DEFAULT_IMAGE, timeout, probe_timeout, only or [],
+                                        skip or [], docker_host)
+                terminal.progress(f"earthly-doctor: diagnosing container {container} from beside it ({request.image})…")
+                try:
+                    return diagnose_beside(env.env, request)
+                except BesideFailed as exc:  # the inner doctor's own exit status (2 usage, 3 internal) is relayed
+                    terminal.error(str(exc))
+                    raise typer.Exit(exc.code if exc.code in (2, 3) else 3) from None
+
+            run_report(terminal, beside, fmt=fmt, output=output, fail_on=fail_on, exit_zero=exit_zero, verbose=verbose)
+
+        def produce() -> Report:
             request = DiagnoseRequest(only=only or [], skip=skip or [])
             extend_request(request, env, logs=log or [], signature_dirs=signatures or [])
             ctx = Context(env=env, options=Options(timeout=timeout, probe_timeout=probe_timeout, docker_host=docker_host, verbose=verbose))
@@ -45,10 +81,15 @@ def register(app: typer.Typer) -> None:
         run_report(terminal, produce, fmt=fmt, output=output, fail_on=fail_on, exit_zero=exit_zero, verbose=verbose)
 
 
-def extend_request(request, env: Environment, logs: list[str] = (), signature_dirs: list[str] = ()) -> None:
+def extend_request(
+    request: DiagnoseRequest,
+    env: Environment,  # noqa: ARG001 -- for the options other modules add
+    logs: Sequence[str] = (),
+    signature_dirs: Sequence[str] = (),
+) -> None:
     """Hook for options that other modules add to `diagnose`: `--log` triages logs into the same report."""
     if logs:
-        from earthly_doctor.commands.triage import triage_findings
+        from earthly_doctor.triage.library import triage_findings
 
         request.extra_findings.extend(triage_findings(list(logs), list(signature_dirs)))
         # The ED160 check would only say "no log given"; the triage findings stand in for it.

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
-from earthly_doctor.errors import DoctorError, UsageError
+
+if TYPE_CHECKING:
+    from earthly_doctor.model import Report
+from earthly_doctor.errors import UsageError
 from earthly_doctor.exitstatus import ExitStatus
 
 
@@ -39,7 +42,7 @@ def register(app: typer.Typer) -> None:
         env = Environment()
         terminal = Terminal(env)
 
-        def diagnoser(only: list[str]):
+        def diagnoser(only: list[str]) -> Report:
             from earthly_doctor.commands.diagnose import DiagnoseRequest, diagnose
             from earthly_doctor.context import Context, Options
 
@@ -47,7 +50,7 @@ def register(app: typer.Typer) -> None:
             ctx = Context(env=env, options=Options(timeout=timeout, probe_timeout=probe_timeout, docker_host=docker_host))
             return diagnose(ctx, DiagnoseRequest(only=list(only)))
 
-        try:
+        with terminal.expected_failures():
             if fmt not in ("text", "json"):
                 raise UsageError(f"--format {fmt!r}: choose text or json")
             if verify and not apply:
@@ -63,9 +66,6 @@ def register(app: typer.Typer) -> None:
             )
             codes = {c.code for c in load_checks().items} if verify else None
             result = fix(request, diagnoser, codes)
-        except (UsageError, DoctorError) as exc:
-            terminal.error(str(exc))
-            raise typer.Exit(int(ExitStatus.USAGE))
         for warning in result.warnings:
             terminal.warn(warning)
         if fmt == "json":

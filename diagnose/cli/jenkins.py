@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
@@ -11,6 +11,9 @@ from earthly_doctor.cli.output import run_report
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.cli.triage import SignaturesOpt
 from earthly_doctor.environment import Environment
+
+if TYPE_CHECKING:
+    from earthly_doctor.model import Report
 
 HELP = (
     "Read builds from a Jenkins server and look for Earthly's registry-proxy failure in their logs.\n\n"
@@ -48,7 +51,7 @@ def register(app: typer.Typer) -> None:
             if total > 1 and (done == total or done % max(1, total // 10) == 0):
                 terminal.progress(f"earthly-doctor: {done}/{total} builds read")
 
-        def produce():
+        def produce() -> Report:
             request = JenkinsTriageRequest(target=job, build=build, last=last, workers=workers, timeout=request_timeout,
                                            deadline=timeout, wait=wait, signature_dirs=list(signatures or []))
             terminal.progress("earthly-doctor: reading builds from Jenkins…")

@@ -7,7 +7,7 @@ from typing import Callable
 
 from earthly_doctor import reports
 from earthly_doctor.cli.terminal import Terminal
-from earthly_doctor.errors import DoctorError, UsageError
+from earthly_doctor.errors import UsageError
 from earthly_doctor.exitstatus import ExitStatus
 from earthly_doctor.fsutil import atomic_write_text
 from earthly_doctor.model import Report, Status
@@ -65,15 +65,12 @@ def run_report(terminal: Terminal, produce: Callable[[], Report], *, fmt: str, o
     """The body every report command shares: check the common options, produce the report, render it, exit."""
     import typer
 
-    try:
+    with terminal.expected_failures():
         if fail_on not in FAIL_ON:
             raise UsageError(f"--fail-on {fail_on!r}: choose from {', '.join(FAIL_ON)}")
         check_format(fmt)
         outputs = parse_outputs(output or [])
         report = produce()
-    except (UsageError, DoctorError) as exc:
-        terminal.error(str(exc))
-        raise typer.Exit(int(ExitStatus.USAGE))
     for warning in report.warnings:
         terminal.warn(warning)
     if not emit(terminal, report, fmt, outputs, verbose) and not exit_zero:

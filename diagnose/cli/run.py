@@ -11,7 +11,7 @@ import typer
 
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
-from earthly_doctor.errors import DoctorError, UsageError
+from earthly_doctor.errors import UsageError
 from earthly_doctor.exitstatus import ExitStatus
 
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
@@ -54,11 +54,8 @@ def register(app: typer.Typer) -> None:
         # Outside the build (preflight, between attempts) a Jenkins abort ends us at once, even as a container's PID 1.
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, _exit_on_signal)
-        try:
+        with terminal.expected_failures():
             result = run(request, env, notify)
-        except (UsageError, DoctorError) as exc:
-            terminal.error(str(exc))
-            raise typer.Exit(int(ExitStatus.USAGE))
         raise typer.Exit(result.exit_code)
 
     @app.command("preflight", context_settings=PASS_THROUGH, options_metavar="[OPTIONS] [-- EARTHLY_COMMAND [ARGS]...]")
@@ -78,16 +75,13 @@ def register(app: typer.Typer) -> None:
 
         env = Environment()
         terminal = Terminal(env)
-        try:
+        with terminal.expected_failures():
             if fmt not in ("env", "json"):
                 raise UsageError(f"--format {fmt!r}: choose env or json")
             if binary not in ("earthly", "earth"):
                 raise UsageError(f"--binary {binary!r}: choose earthly or earth")
             command = parse_command(list(ctx.args) or [binary])
             result = preflight(env, command, timeout=timeout, docker_host=docker_host, assume_export=not ctx.args)
-        except (UsageError, DoctorError) as exc:
-            terminal.error(str(exc))
-            raise typer.Exit(int(ExitStatus.USAGE))
         if result.proxy.warning:
             terminal.warn(result.proxy.warning)
         line = result.describe("build with {env}", "nothing to change")

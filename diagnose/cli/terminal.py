@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator, NoReturn
 
 from earthly_doctor.environment import Environment
+from earthly_doctor.errors import DoctorError, UsageError
+from earthly_doctor.exitstatus import ExitStatus
 
 
 class Terminal:
@@ -42,6 +45,21 @@ class Terminal:
 
     def error(self, message: str) -> None:
         self.environment.stderr.write(f"earthly-doctor: error: {message}\n")
+
+    def abort(self, message: str, code: ExitStatus = ExitStatus.USAGE) -> NoReturn:
+        """End the command with one error line and the exit code (2, a usage error, unless told otherwise)."""
+        import typer
+
+        self.error(message)
+        raise typer.Exit(int(code))
+
+    @contextmanager
+    def expected_failures(self) -> Iterator[None]:
+        """An expected failure (bad input, a file or server that cannot be used) inside becomes one line, exit 2."""
+        try:
+            yield
+        except (UsageError, DoctorError) as exc:
+            self.abort(str(exc))
 
     def progress(self, message: str) -> None:
         """A status line on stderr, only on an interactive terminal (CI logs stay clean)."""

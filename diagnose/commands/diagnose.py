@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import time
+from datetime import UTC, datetime
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,4 +42,20 @@ def diagnose(ctx: Context, request: DiagnoseRequest, checks: list[Any] | None = 
         duration_ms=int((time.monotonic() - began) * 1000),
         warnings=warnings,
     )
+    report.extra["subject"] = subject(ctx, findings)
+    report.extra["generated_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return report
+
+
+def subject(ctx: Context, findings: list[Finding]) -> dict[str, str | None]:
+    """Who this report speaks for, so many agents' reports can be folded into one table (`merge`)."""
+    by = {f.code: f for f in findings}
+    mode, ident = by.get("ED103"), by.get("ED101")
+    agent = str(mode.extra["subject"]) if mode is not None and mode.extra.get("subject") else None
+    if agent is None and ident is not None and ident.extra.get("containerized"):
+        agent = f"container {str(ident.extra.get('container_id') or '?')[:12]}"
+    return {
+        "host": socket.gethostname(),
+        "node": ctx.env.env.get("NODE_NAME") or None,  # Jenkins sets NODE_NAME in every step's environment
+        "agent": agent,
+    }

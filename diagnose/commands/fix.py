@@ -78,21 +78,21 @@ def load_report(path: Path) -> Report:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"--from {path}: no such file")
+        raise UsageError(f"--from {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--from {path}: cannot read: {exc}")
+        raise UsageError(f"--from {path}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"--from {path}: not JSON (line {exc.lineno}: {exc.msg})")
+        raise UsageError(f"--from {path}: not JSON (line {exc.lineno}: {exc.msg})") from None
     try:
         return Report.from_dict(data)
     except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"--from {path}: {exc}")
+        raise UsageError(f"--from {path}: {exc}") from None
 
 
 Diagnoser = Callable[[list[str]], Report]  # runs the checks (optionally only some codes) and returns the report
 
 
-def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: set[str] | None = None) -> FixResult:
+def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: set[str] | None = None) -> FixResult:  # noqa: C901, PLR0912 -- grandfathered; split when next changed
     from earthly_doctor.remedies import engine
 
     if request.style is not None and request.style not in STYLES:

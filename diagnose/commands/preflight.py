@@ -173,12 +173,12 @@ def decide(command: EarthlyCommand, proxy: ProxySetting, report: Report, timeout
         )
         if proxy.source and not proxy.source.startswith("default"):
             reason += f" (overriding {proxy.source})"
-        return Preflight("unreachable", reason, proxy, command, {name: "true" for name in command.variables}, report, port)
+        return Preflight("unreachable", reason, proxy, command, dict.fromkeys(command.variables, "true"), report, port)
     podman = _podman_https(by, canary)
     if podman is not None:
         reason, disable = podman
         return Preflight("unreachable", reason, proxy, command,
-                         {name: "true" for name in command.variables} if disable else {}, report, port)
+                         dict.fromkeys(command.variables, "true") if disable else {}, report, port)
     if canary is not None and canary.status == Status.PASS:
         return Preflight("reachable", f"the daemon reached the canary on 127.0.0.1:{port}: the proxy works here",
                          proxy, command, {}, report, port)

@@ -126,7 +126,7 @@ def run(
             names = " or ".join(f"{n}=true" for n in command.variables)
             notify(f"earthly-doctor: not retrying (--no-retry); build with {names} to export without the proxy")
         return result
-    variables = {name: "true" for name in command.variables}
+    variables = dict.fromkeys(command.variables, "true")
     notify(f"earthly-doctor: retrying once with {' and '.join(f'{k}=true' for k in variables)}")
     result.attempts.append(_attempt(2, request.argv, environment, variables, spawn, pinned))
     return result

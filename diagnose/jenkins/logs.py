@@ -37,7 +37,7 @@ class Found:
 @dataclass
 class LogRead:
     found: list[Found] = field(default_factory=list)
-    counts: Counter = field(default_factory=Counter)  # every occurrence per signature, beyond those kept
+    counts: Counter[str] = field(default_factory=Counter)  # every occurrence per signature, beyond those kept
     source: str = ""  # what was read: "consoleText", "step 9 head+tail", "progressiveText (running)", …
     bytes_read: int = 0
     node: str | None = None
@@ -54,7 +54,7 @@ class LogRead:
     def collect(self, scanner: Any, log: str) -> None:
         scanner.finish()
         self.found.extend(Found(m, log) for m in scanner.matches if is_hit(m))
-        self.counts.update({sid: n for sid, n in scanner.counts.items()})
+        self.counts.update(dict(scanner.counts.items()))
 
 
 @dataclass
@@ -139,7 +139,7 @@ class Reader:
                 cut = chunk.find(b"\n")
                 if cut < 0:
                     continue
-                chunk, skip_first_line = chunk[cut + 1:], False
+                chunk, skip_first_line = chunk[cut + 1:], False  # noqa: PLW2901 -- the rest of this chunk
             out.bytes_read += len(chunk)
             if sniff is not None:
                 sniff.feed(chunk)

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any, Callable
 
 from earthly_doctor.errors import UsageError
@@ -52,7 +52,7 @@ class BuildResult:
 
 
 def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if ms else ""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ms else ""
 
 
 def pick_builds(client: JenkinsClient, job: str, build: str | None, last: int | None) -> list[Any]:
@@ -77,7 +77,7 @@ def read_one(client: JenkinsClient, reader: Reader, job: str, ref: Any, labels: 
                          building=bool(info.get("building")), timestamp=int(info.get("timestamp") or 0))
     read: LogRead = reader.read(job, info)
     built_on = info.get("builtOn")  # freestyle only; '' is the built-in node
-    result.node = read.node or (built_on if built_on else "Built-In Node" if built_on == "" else None)
+    result.node = read.node or (built_on or ("Built-In Node" if built_on == "" else None))
     result.labels = list(labels.get(result.node or "\0", []))
     result.earthly_version, result.stage = read.earthly_version, read.stage
     result.source, result.complete, result.bytes_read = read.source, read.complete, read.bytes_read

@@ -28,7 +28,7 @@ class Hit:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
     protocol_version = "HTTP/1.1"
 
     def handle(self) -> None:
@@ -58,7 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(404, {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "earthly-doctor canary: nothing to pull"}]})
 
-    do_HEAD = do_GET
+    do_HEAD = do_GET  # noqa: N815 -- http.server's method name
 
     def log_message(self, format: str, *args: Any) -> None:  # keep the user's terminal clean
         pass
@@ -147,7 +147,7 @@ def ask_daemon_to_pull(client: Any, host: str, port: int, repo: str, tag: str, t
         for event in client.pull(f"{host}:{port}/{repo}", tag=tag, stream=True, decode=True):
             if isinstance(event, dict) and event.get("error"):
                 errors.append(str(event["error"]))
-    except Exception as exc:  # APIError (a 4xx/5xx with the daemon's text) or a transport timeout
+    except Exception as exc:  # noqa: BLE001 -- APIError (a 4xx/5xx with the daemon's text) or a transport timeout
         explanation = getattr(exc, "explanation", None)
         errors.append(str(explanation or exc))
         if explanation is None and ("timed out" in str(exc).lower() or isinstance(exc, TimeoutError)):

@@ -136,7 +136,7 @@ def _containerenv(text: str) -> dict[str, str]:
     return values
 
 
-def detect_container(proc_root: Path, fs_root: Path, env: Mapping[str, str]) -> ContainerIdentity:
+def detect_container(proc_root: Path, fs_root: Path, env: Mapping[str, str]) -> ContainerIdentity:  # noqa: C901, PLR0912 -- grandfathered; split when next changed
     ident = ContainerIdentity(containerized=False)
     # Our own mount namespace (not PID 1's: with --pid=host, /proc/1 is the host's init).
     mountinfo = _read(proc_root / "self" / "mountinfo")

@@ -90,7 +90,7 @@ class DaemonHandle:
         return "local"
 
 
-def _classify(exc: BaseException) -> tuple[str, str]:
+def _classify(exc: BaseException) -> tuple[str, str]:  # noqa: C901 -- grandfathered; split when next changed
     """Map an exception from the SDK (often wrapped several times) onto one kind and one clear line."""
     seen: list[BaseException] = []
     stack: list[BaseException | None] = [exc]
@@ -201,7 +201,7 @@ def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> Daemo
     try:
         client = open_client(endpoint, timeout, MIN_API_VERSION)
         version = client.version(api_version=False)
-    except Exception as exc:  # the SDK raises a zoo of types for the same few conditions
+    except Exception as exc:  # noqa: BLE001 -- the SDK raises a zoo of types for the same few conditions
         kind, line = _classify(exc)
         hint = tls_advice(kind, endpoint.url, endpoint.tls) if kind.startswith("tls-") else None
         return DaemonHandle(endpoint, False, kind, f"{line} ({endpoint.url})", hint=hint)
@@ -215,10 +215,10 @@ def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> Daemo
             version=version,
         )
     negotiated = min(api, MAX_API_VERSION, key=_version_tuple)
-    client._version = negotiated  # talk the newest API both sides know, as the docker CLI does
+    client._version = negotiated  # noqa: SLF001 -- talk the newest API both sides know, as the docker CLI does
     try:
         info = client.info()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- any failure of the daemon call is reported, as above
         kind, line = _classify(exc)
         return DaemonHandle(endpoint, False, kind, f"/info: {line} ({endpoint.url})", version=version)
     handle = DaemonHandle(endpoint, True, version=version, info=info, client=client)

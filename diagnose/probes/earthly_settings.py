@@ -39,8 +39,7 @@ def read_dotenv(path: Path) -> dict[str, str]:
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
-        if line.startswith("export "):
-            line = line[len("export ") :]
+        line = line.removeprefix("export ")
         key, value = line.split("=", 1)
         value = value.strip()
         if value[:1] in ("'", '"') and value[-1:] == value[:1] and len(value) > 1:
@@ -127,7 +126,8 @@ class EarthlySettings:
     frontend: Frontend = field(default_factory=lambda: Frontend("docker-shell", "default"))
     export_path: str = "proxy"  # none | proxy | buildkitd-8371 | tar | invalid
     export_detail: str = ""
-    processes: dict[int, "EarthlySettings"] = field(default_factory=dict)  # per running earthly pid
+    processes: dict[int, EarthlySettings] = field(default_factory=dict)  # per running earthly pid
+    subject: str = ""  # whose environment was read, when it is not ours (the agent beside the doctor image)
 
 
 def _lookup(names: list[str], env: Mapping[str, str], dotenv: Mapping[str, str], dotenv_path: str) -> tuple[str, str, str] | None:
@@ -140,7 +140,7 @@ def _lookup(names: list[str], env: Mapping[str, str], dotenv: Mapping[str, str],
     return None
 
 
-def evaluate(
+def evaluate(  # noqa: C901, PLR0912, PLR0915 -- grandfathered; split when next changed
     env: Mapping[str, str],
     cwd: Path,
     *,
@@ -261,6 +261,7 @@ def find_binaries(env: Mapping[str, str]) -> list[tuple[str, str]]:
 
 def run_version(binary: str, env: Mapping[str, str], timeout: float) -> str:
     result = subprocess.run(
-        [binary, "--version"], capture_output=True, text=True, timeout=timeout, env=dict(env), stdin=subprocess.DEVNULL
+        [binary, "--version"], capture_output=True, text=True, timeout=timeout, env=dict(env), stdin=subprocess.DEVNULL,
+        check=False,  # the exit status says nothing we use; the text does
     )
     return (result.stdout or result.stderr).strip().splitlines()[0] if (result.stdout or result.stderr).strip() else ""

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from earthly_doctor.context import Context, FactError, provides
 from earthly_doctor.probes.canary import CanaryResult, run_canary
 from earthly_doctor.probes.docker_client import DaemonHandle, connect
 from earthly_doctor.probes.docker_endpoint import find_endpoint
+
+if TYPE_CHECKING:
+    from earthly_doctor.probes.agent import AgentContainer
+    from earthly_doctor.probes.buildkitd import Buildkitd
+    from earthly_doctor.probes.container import ContainerIdentity
+    from earthly_doctor.probes.earthly_settings import EarthlySettings
+    from earthly_doctor.probes.netns import NetnsFacts
+    from earthly_doctor.probes.network_mode import NetworkMode
+    from earthly_doctor.probes.processes import EarthlyProcess
+    from earthly_doctor.probes.reach import Reach
 
 
 def _probe_timeout(ctx: Context) -> float:
@@ -36,7 +47,7 @@ def loopback_canary(ctx: Context) -> CanaryResult:
 
 
 @provides("container", timeout=1.0)
-def container_identity(ctx: Context):
+def container_identity(ctx: Context) -> ContainerIdentity:
     """Whether this process runs in a container, which runtime and id, and the signals that said so (ED101)."""
     from earthly_doctor.probes.container import detect_container
 
@@ -44,7 +55,7 @@ def container_identity(ctx: Context):
 
 
 @provides("netns", timeout=3.0)
-def network_namespace(ctx: Context):
+def network_namespace(ctx: Context) -> NetnsFacts:
     """This process's network namespace, compared with the daemon process's when it is visible (ED102)."""
     from earthly_doctor.probes.netns import compare_with_daemon
 
@@ -52,7 +63,7 @@ def network_namespace(ctx: Context):
 
     # /info tells daemons apart by DockerRootDir, but a stuck daemon must not cost us our own answer: wait a
     # bounded while, then match by the endpoint alone.
-    box: list = []
+    box: list[Any] = []
     waiter = threading.Thread(target=lambda: box.append(ctx.try_fact("docker")), daemon=True)
     waiter.start()
     waiter.join(min(2.0, ctx.remaining()))
@@ -63,7 +74,7 @@ def network_namespace(ctx: Context):
 
 
 @provides("network_mode", timeout=10.0)
-def network_mode(ctx: Context):
+def network_mode(ctx: Context) -> NetworkMode | None:
     """This container's HostConfig.NetworkMode from the daemon, followed through container:<id> (ED103)."""
     from earthly_doctor.probes.container import hostname
     from earthly_doctor.probes.network_mode import resolve
@@ -81,7 +92,7 @@ def network_mode(ctx: Context):
 
 
 @provides("earthly_processes", timeout=3.0)
-def earthly_processes(ctx: Context):
+def earthly_processes(ctx: Context) -> list[EarthlyProcess]:
     """Running earthly/earth processes, their 127.0.0.1 listeners, and whether each answers GET /v2/ (ED130)."""
     from earthly_doctor.probes.processes import find_earthly_processes
 
@@ -89,14 +100,14 @@ def earthly_processes(ctx: Context):
 
 
 @provides("earthly_reach", timeout=30.0)
-def earthly_reach(ctx: Context):
+def earthly_reach(ctx: Context) -> dict[tuple[int, int], Reach]:
     """For each live Earthly listener: can the daemon reach that port on its loopback? {(pid, port): Reach} (ED121)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from earthly_doctor.probes.reach import daemon_reaches
 
     procs = ctx.fact("earthly_processes")
-    targets = [(p.pid, l.port) for p in procs for l in p.listeners if l.address in ("127.0.0.1", "0.0.0.0")]
+    targets = [(p.pid, lst.port) for p in procs for lst in p.listeners if lst.address in ("127.0.0.1", "0.0.0.0")]
     if not targets:
         return {}
     handle = require_daemon(ctx)
@@ -106,7 +117,7 @@ def earthly_reach(ctx: Context):
 
 
 @provides("earthly_settings", timeout=4.0)
-def earthly_settings(ctx: Context):
+def earthly_settings(ctx: Context) -> EarthlySettings:
     """Earthly/EarthBuild version (only when a binary is on PATH) and the effective export settings here (ED140)."""
     from earthly_doctor.probes.earthly_settings import evaluate, find_binaries, run_version
 
@@ -116,9 +127,17 @@ def earthly_settings(ctx: Context):
     if binaries:
         try:
             version_text = run_version(binaries[0][1], ctx.env.env, timeout=min(2.0, _probe_timeout(ctx)))
-        except Exception as exc:  # a broken or hung binary is a finding, not a crash
+        except Exception as exc:  # noqa: BLE001 -- a broken or hung binary is a finding, not a crash
             version_error = f"{binaries[0][1]} --version: {type(exc).__name__}: {exc}"
-    settings = evaluate(ctx.env.env, ctx.env.cwd, product=product, version_text=version_text)
+    agent = ctx.try_fact("agent")
+    if agent is not None:
+        # Beside an agent, Earthly runs with the agent's environment and working directory, not the doctor's; in its
+        # PID namespace the agent's first process is pid 1, so its files are under /proc/1/root.
+        cwd = ctx.env.proc_root / "1" / "root" / agent.working_dir.lstrip("/") if agent.shares_pid else Path("/")
+        settings = evaluate(agent.env, cwd, product=product, version_text=version_text)
+        settings.subject = f"agent container {agent.label} (Config.Env)"
+    else:
+        settings = evaluate(ctx.env.env, ctx.env.cwd, product=product, version_text=version_text)
     settings.binaries = [path for _, path in binaries]
     settings.binary = binaries[0][1] if binaries else None
     settings.version_error = version_error
@@ -135,7 +154,7 @@ def earthly_settings(ctx: Context):
 
 
 @provides("buildkitd", timeout=15.0)
-def buildkitd(ctx: Context):
+def buildkitd(ctx: Context) -> Buildkitd:
     """The earthly-buildkitd container: running, 127.0.0.1:8371 published, reachable from the daemon (ED131)."""
     from earthly_doctor.probes.buildkitd import inspect_buildkitd
 
@@ -144,3 +163,16 @@ def buildkitd(ctx: Context):
     name = settings.buildkitd_name if settings else "earthly-buildkitd"
     port = settings.registry_port if settings else 8371
     return inspect_buildkitd(handle.client, name, port, _probe_timeout(ctx))
+
+
+@provides("agent", timeout=10.0)
+def agent_container(ctx: Context) -> AgentContainer | None:
+    """The agent container the doctor image was started beside (`--network container:<agent>`), or None."""
+    from earthly_doctor.probes.agent import beside_agent, find_agent
+
+    if not beside_agent(ctx.env.env):
+        return None
+    mode = ctx.fact("network_mode")
+    if mode is None:
+        return None
+    return find_agent(require_daemon(ctx).client, mode)

@@ -32,7 +32,8 @@ def renderer(name: str) -> Callable[..., str]:
     import importlib
 
     module, func = _RENDERERS[name].split(":")
-    return getattr(importlib.import_module(module), func)
+    renderer: Callable[..., str] = getattr(importlib.import_module(module), func)
+    return renderer
 
 
 def render(name: str, report: Report, **options: object) -> str:

@@ -89,7 +89,7 @@ def fix_ids(finding: Finding, report: Report) -> list[str]:
 
 def fixes(finding: Finding, report: Report) -> list[tuple[str, str, str]]:
     """(id, title, how) for each remedy, best first."""
-    from earthly_doctor.remedies.catalog import describe
+    from earthly_doctor.remedy_catalog import describe
 
     result = []
     for rid in fix_ids(finding, report):

@@ -54,7 +54,7 @@ def summary_lines(report: Report) -> list[str]:
             cells = (name, str(row["failed_builds"]), str(row["green_builds"]), _counts(row["nodes"]),
                      _counts(row["labels"]), _counts(row["earthly_versions"], 2), _seen(row["first_seen"]),
                      _seen(row["last_seen"]))
-            out.append("  ".join(f"{_cell(c, w):<{w}}" for c, (_, w) in zip(cells, COLUMNS)).rstrip())
+            out.append("  ".join(f"{_cell(c, w):<{w}}" for c, (_, w) in zip(cells, COLUMNS, strict=True)).rstrip())
         if any(row.get("red_herring") for row in rows):
             out.append("* red herring: also seen in green builds, so it is not what failed the others")
     unexplained = summary.get("unexplained_builds") or []

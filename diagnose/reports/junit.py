@@ -68,8 +68,8 @@ def render(report: Report, **_: object) -> str:
         "skipped": str(counts[Status.SKIP]),
         "time": _seconds(report.duration_ms),
     }
-    root = ET.Element("testsuites", name="earthly-doctor", **attrs)
-    suite = ET.SubElement(root, "testsuite", name=f"earthly-doctor {report.command}", **attrs)
+    root = ET.Element("testsuites", {"name": "earthly-doctor", **attrs})
+    suite = ET.SubElement(root, "testsuite", {"name": f"earthly-doctor {report.command}", **attrs})
     props = ET.SubElement(suite, "properties")
     for key, value in (
         ("tool.version", report.tool_version),
@@ -79,7 +79,7 @@ def render(report: Report, **_: object) -> str:
     ):
         ET.SubElement(props, "property", name=key, value=clean(value))
     if findings:
-        for finding, name in zip(findings, unique_names([_case_name(f) for f in findings])):
+        for finding, name in zip(findings, unique_names([_case_name(f) for f in findings]), strict=True):
             _case(suite, finding, name, report)
     else:
         # junit refuses files without a test case ("None of the test reports contained any result").

@@ -33,7 +33,7 @@ def render(report: Report, **_: object) -> str:
     ]
     remedies = []
     if v.remedies:
-        from earthly_doctor.remedies.catalog import describe
+        from earthly_doctor.remedy_catalog import describe
 
         for rank, rid in enumerate(v.remedies, 1):
             info = describe(rid)

@@ -26,7 +26,7 @@ def _show_evidence(f: Finding, verbose: bool) -> bool:
 
 
 def _remedy_lines(report: Report) -> list[tuple[str, str]]:
-    from earthly_doctor.remedies.catalog import describe
+    from earthly_doctor.remedy_catalog import describe
 
     lines = []
     for rank, rid in enumerate(report.verdict.remedies, 1):
@@ -98,8 +98,8 @@ def render_rich(report: Report, console: Any, *, verbose: bool = False) -> None:
     remedies = _remedy_lines(report)
     if remedies:
         parts.append(Text("\nWhat to do (best first):", style="bold"))
-        for title, how in remedies:
-            parts.append(Padding(Text(title, style="bold cyan"), (0, 0, 0, 2)))
+        for remedy_title, how in remedies:
+            parts.append(Padding(Text(remedy_title, style="bold cyan"), (0, 0, 0, 2)))
             if how:
                 parts.append(Padding(Text(how), (0, 0, 0, 5)))
     title = Text.assemble(("Verdict: ", "bold"), (v.cause, "bold"), "  ", (v.confidence.value, CONFIDENCE_STYLE[v.confidence.value]))

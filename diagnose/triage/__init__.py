@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from earthly_doctor.triage.findings import findings_from_scan
 from earthly_doctor.triage.scanner import PROXY_UNREACHABLE, Match, Scanner, scan_chunks, scan_text
-from earthly_doctor.triage.signatures import Signature, SignatureError, load_signatures
+from earthly_doctor.triage.library import load_signatures
+from earthly_doctor.triage.signatures import Signature, SignatureError
 from earthly_doctor.triage.sources import open_log, open_stream
 
 __all__ = [

@@ -13,14 +13,15 @@ How it stays fast and flat:
 
 from __future__ import annotations
 
+import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from earthly_doctor.triage.normalise import RUNNING_ON as _RUNNING_ON
 from earthly_doctor.triage.normalise import PipelineState, clean, decode, timestamp_of
-from earthly_doctor.triage.signatures import Signature, load_signatures
+from earthly_doctor.triage.signatures import Signature, builtin_signatures
 
 HALF = 8 * 1024  # bytes kept either side of a hit: a segment never exceeds 2 * HALF
 LOOKBACK = 32 * 1024  # bytes of already-scanned text kept for context lines
@@ -77,7 +78,7 @@ class Scanner:
         on_match: Callable[[Match], None] | None = None,
         keep: int = 50,
     ) -> None:
-        self.signatures: tuple[Signature, ...] = tuple(load_signatures() if signatures is None else signatures)
+        self.signatures: tuple[Signature, ...] = tuple(builtin_signatures() if signatures is None else signatures)
         self.on_match = on_match
         self.keep = keep
         anchors = {a for s in self.signatures for a in s.anchors} | set(STRUCTURAL_ANCHORS)
@@ -114,7 +115,7 @@ class Scanner:
         self._buf[self._end : self._end + n] = data
         return self._appended(n)
 
-    def feed_stream(self, stream: BinaryIO, size: int = 1 << 20) -> list[Match]:
+    def feed_stream(self, stream: io.BufferedIOBase, size: int = 1 << 20) -> list[Match]:
         """Read a binary stream (file, gzip, stdin) to its end straight into the scan buffer, with no copy per
         chunk; returns the matches found. Call `finish` afterwards."""
         if self._finished:

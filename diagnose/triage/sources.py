@@ -8,7 +8,7 @@ import sys
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from earthly_doctor.errors import DoctorError
 
@@ -20,7 +20,7 @@ def display_name(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
-def iter_chunks(stream: BinaryIO, size: int = CHUNK, *, reuse: bool = False) -> Iterator[bytes | memoryview]:
+def iter_chunks(stream: BinaryIO | io.BufferedIOBase, size: int = CHUNK, *, reuse: bool = False) -> Iterator[bytes | memoryview]:
     """Chunks of at most `size` bytes. With `reuse`, one buffer is refilled: a chunk is valid only until the
     next one (fine for Scanner.feed, which copies), and the loop allocates nothing."""
     if not reuse:
@@ -38,27 +38,27 @@ def iter_chunks(stream: BinaryIO, size: int = CHUNK, *, reuse: bool = False) -> 
 
 
 @contextmanager
-def open_stream(path: str | Path) -> Iterator[BinaryIO]:
+def open_stream(path: str | Path) -> Iterator[io.BufferedIOBase]:
     """A binary stream of the log's bytes, decompressed when gzip; every expected failure, when opening or while
     reading inside the `with`, is one DoctorError line."""
     name = str(path)
     try:
         if name == "-":
-            raw: BinaryIO = sys.stdin.buffer
-            if not hasattr(raw, "peek"):  # a pipe is buffered already; a test's BytesIO is not
-                raw = io.BufferedReader(raw)  # type: ignore[arg-type]
-            if raw.peek(2)[:2] == _GZIP_MAGIC:  # type: ignore[attr-defined]
-                with gzip.GzipFile(fileobj=raw) as unzipped:
-                    yield unzipped  # type: ignore[misc]
+            stdin: Any = sys.stdin.buffer
+            # A pipe is buffered already; a test's BytesIO is not.
+            buffered: io.BufferedReader = stdin if hasattr(stdin, "peek") else io.BufferedReader(stdin)
+            if buffered.peek(2)[:2] == _GZIP_MAGIC:
+                with gzip.GzipFile(fileobj=buffered) as unzipped:
+                    yield unzipped
             else:
-                yield raw
+                yield buffered
             return
         with open(name, "rb") as raw:
             head = raw.read(2)
             raw.seek(0)
             if head == _GZIP_MAGIC:
                 with gzip.GzipFile(fileobj=raw) as unzipped:
-                    yield unzipped  # type: ignore[misc]
+                    yield unzipped
             else:
                 yield raw
     except FileNotFoundError:

@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.harness import dockerd as harness  # noqa: E402
+from tests.harness import dockerd as harness
 
 
 @contextlib.contextmanager
-def daemon(host: str | None):
+def daemon(host: str | None) -> Iterator[harness.Daemon]:
     if host:
         yield harness.Daemon(host)
         return
@@ -40,7 +42,7 @@ def daemon(host: str | None):
             d.stop()
 
 
-def step(title: str, result, expect_ok: bool) -> bool:
+def step(title: str, result: subprocess.CompletedProcess[bytes], expect_ok: bool) -> bool:
     out = (result.stdout.decode(errors="replace") + result.stderr.decode(errors="replace")).rstrip()
     ok = (result.returncode == 0) == expect_ok
     print(f"\n=== {title}: exit {result.returncode} ({'as expected' if ok else 'NOT as expected'})")

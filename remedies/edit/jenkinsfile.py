@@ -12,7 +12,7 @@ from earthly_doctor.remedies.edit.groovy import Tree
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Splicer, indent_unit, newline_of
 from earthly_doctor.gobool import GO_TRUE  # Go strconv.ParseBool, as urfave/cli reads the variable
 
-_NETWORK = shell._NETWORK
+_NETWORK = shell._NETWORK  # noqa: SLF001 -- the shell editor's pattern, shared on purpose
 _OLD_IMAGE = re.compile(r"(?<![\w.-])(?:docker\.io/)?earthly/earthly:v?0\.8\.[01](?![\w.])")
 _GOOD_IMAGE = re.compile(r"(?<![\w.-])(?:docker\.io/)?earthly/earthly:v?0\.8\.(?:[2-9]|\d\d)(?![\w.])")
 NEW_IMAGE_TAG = "v0.8.16"  # the last Earthly release; the ENV that disables the proxy is in every tag >= v0.8.2
@@ -20,7 +20,7 @@ SH_STEPS = {"sh"}
 _WRAPPER = re.compile(r"(?:^|(?<=[\s;&|(]))(?:\S*/)?earthly[\w.-]*\.sh(?=\s|$)", re.M)  # ./earthly.sh, ci/earthly-ci.sh
 
 
-def _key_for(ed: "_Edit") -> str:
+def _key_for(ed: _Edit) -> str:
     scripts = "\n".join(ed.tree.toks[i].body for i in ed.sh_strings())
     return shell.ENV_KEYS[1] if shell.uses_earthbuild(scripts) else shell.ENV_KEYS[0]
 
@@ -37,8 +37,9 @@ class _Edit:
         self.splicer = Splicer(text)
         self.out = EditOutcome(text)
 
-    def line(self, tok: int) -> int:
-        return self.tree.line(tok)
+    def line(self, tok: int | None) -> int:
+        # Named blocks always have their name token; 0 ("no line") only if the parser ever returns one without.
+        return self.tree.line(tok) if tok is not None else 0
 
     def done(self) -> EditOutcome:
         self.out.text = self.splicer.apply()
@@ -71,7 +72,7 @@ class _Edit:
         blk = self.tree.blocks[block]
         direct = self.tree.direct_tokens(block)
         children = [self.tree.blocks[c].name_tok or self.tree.blocks[c].open for c in blk.children]
-        first = min([t for t in direct] + [c for c in children if c is not None], default=None)
+        first = min(list(direct) + [c for c in children if c is not None], default=None)
         if first is not None and self.lines.only_whitespace_before(self.tree.toks[first].start):
             return self.lines.indent_of(self.line(first))
         return self.lines.indent_of(self.line(blk.close)) + self.unit
@@ -300,7 +301,9 @@ def edit_host_network(text: str) -> EditOutcome:
     runners = _runner_blocks(ed)
     if runners is None:
         ed.out.notes.append("no earthly command is visible in an `sh` step, so every docker agent was considered")
-    relevant = lambda b: runners is None or b in runners  # noqa: E731
+    def relevant(b: int | None) -> bool:
+        return runners is None or b in runners
+
     for agent in tree.named("agent"):
         if tree.blocks[agent].parent is None or not relevant(tree.blocks[agent].parent):
             continue
@@ -359,7 +362,7 @@ def _agent_network(ed: _Edit, agent: int) -> None:
             ed.splicer.replace(tok.start, nxt.end, "dockerfile { args '--network host' }")
             ed.out.changes.append(f"line {ed.line(i)}: expanded `dockerfile true` and added args '--network host'")
             return
-        if tok.kind == "ident" and tok.text in ("label", "any") or (tok.kind == "ident" and tok.text == "node"):
+        if (tok.kind == "ident" and tok.text in ("label", "any")) or (tok.kind == "ident" and tok.text == "node"):
             ed.out.notes.append(
                 f"line {ed.line(i)}: this agent is not a docker agent (not edited); if it is a Docker Cloud template, "
                 "set the template's network to host"
@@ -395,8 +398,9 @@ def _inside_network(ed: _Edit, block: int) -> None:
     tree = ed.tree
     blk = tree.blocks[block]
     line = ed.line(blk.name_tok)
-    if blk.paren_open is None:
-        ed.splicer.insert(tree.toks[blk.name_tok].end, "('--network host')")
+    if blk.paren_open is None or blk.paren_close is None:
+        name_tok = blk.open if blk.name_tok is None else blk.name_tok  # a named block always has its name token
+        ed.splicer.insert(tree.toks[name_tok].end, "('--network host')")
         ed.out.changes.append(f"line {line}: added '--network host' to docker.inside")
         return
     inner = list(range(blk.paren_open + 1, blk.paren_close))
@@ -414,7 +418,7 @@ def _with_container_network(ed: _Edit, block: int) -> None:
     tree = ed.tree
     blk = tree.blocks[block]
     line = ed.line(blk.name_tok)
-    if blk.paren_open is None or blk.paren_close == blk.paren_open + 1:
+    if blk.paren_open is None or blk.paren_close is None or blk.paren_close == blk.paren_open + 1:
         raise EditRefused(line, "withDockerContainer without arguments")
     inner = list(range(blk.paren_open + 1, blk.paren_close))
     for pos, i in enumerate(inner):

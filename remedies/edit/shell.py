@@ -49,7 +49,7 @@ class Command:
         return source[self.start : self.end]
 
 
-def _continued(text: str, lines: Lines, offset: int) -> bool:
+def _continued(lines: Lines, offset: int) -> bool:
     """True when `offset` sits on a line that continues the previous one (which ends with a backslash)."""
     line = lines.line_of(offset)
     if line == 1 or not lines.only_whitespace_before(offset):
@@ -76,9 +76,7 @@ def _command_end(text: str, start: int) -> int:
                 j += 1
             i = j + (2 if text.startswith("\r\n", j) else 1) if j < n and text[j] in "\r\n" else i + 2
             continue
-        elif ch in ";|&\n" or ch == ")":
-            return i
-        elif ch == "#" and (i == 0 or text[i - 1] in " \t"):
+        elif ch in ";|&\n" or ch == ")" or (ch == "#" and (i == 0 or text[i - 1] in " \t")):
             return i
         i += 1
     return n
@@ -95,7 +93,7 @@ def earthly_commands(text: str) -> list[Command]:
     found = []
     for m in _EARTHLY.finditer(text):
         start = m.start("cmd")
-        if _continued(text, lines, m.start()) or _comment_line(lines, start):
+        if _continued(lines, m.start()) or _comment_line(lines, start):
             continue
         end = _command_end(text, m.end("cmd"))
         words = text[m.end("cmd") : end].split()
@@ -110,7 +108,7 @@ def docker_runs(text: str) -> list[Command]:
     lines = Lines(text)
     found = []
     for m in _DOCKER_RUN.finditer(text):
-        if _continued(text, lines, m.start()) or _comment_line(lines, m.start("cmd")):
+        if _continued(lines, m.start()) or _comment_line(lines, m.start("cmd")):
             continue
         found.append(Command(m.start("cmd"), m.end("cmd"), _command_end(text, m.end("cmd")), "docker", ""))
     return found

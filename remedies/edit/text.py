@@ -85,7 +85,7 @@ def indent_unit(text: str) -> str:
     if not steps:
         return "  "
     step = steps.most_common(1)[0][0]
-    return step if step.strip(" ") == "" and len(step) <= 8 or step == "\t" else "  "
+    return step if (step.strip(" ") == "" and len(step) <= 8) or step == "\t" else "  "
 
 
 class Splicer:

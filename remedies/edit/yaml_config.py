@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import io
+from typing import Any
 
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, newline_of
 
@@ -40,9 +41,9 @@ def edit_global_key(text: str, key: str, value: str) -> EditOutcome:
             data, indent, block_seq_indent = None, 2, 0
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise EditRefused(mark.line + 1 if mark else 0, f"not valid YAML: {exc.problem or exc}")
+        raise EditRefused(mark.line + 1 if mark else 0, f"not valid YAML: {exc.problem or exc}") from None
     except YAMLError as exc:
-        raise EditRefused(0, f"not valid YAML: {exc}")
+        raise EditRefused(0, f"not valid YAML: {exc}") from None
     if data is None:
         data = CommentedMap()
     if not isinstance(data, CommentedMap):
@@ -71,10 +72,10 @@ def edit_global_key(text: str, key: str, value: str) -> EditOutcome:
     return EditOutcome(new, [f"line {line}: {verb} global.{key}: '{value}'{was}"])
 
 
-def _line_of(mapping, key) -> int:
+def _line_of(mapping: Any, key: str) -> int:
     try:
-        return mapping.lc.key(key)[0] + 1
-    except Exception:  # ruamel keeps no position for keys it created itself
+        return int(mapping.lc.key(key)[0]) + 1
+    except Exception:  # noqa: BLE001 -- ruamel keeps no position for keys it created itself
         return 0
 
 
@@ -84,7 +85,7 @@ def _only_the_key_changed(old: str, new: str, key: str = KEY) -> None:
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False).get_opcodes():
         if tag == "equal":
             continue
-        touched = [line for line in new_lines[j1:j2]]
+        touched = list(new_lines[j1:j2])
         removed = old_lines[i1:i2]
         allowed = all(line.strip().startswith((f"{key}:", "global:")) for line in touched)
         allowed = allowed and all(line.strip().startswith((f"{key}:", "global:")) for line in removed)

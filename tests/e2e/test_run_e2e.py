@@ -154,7 +154,7 @@ def test_sigterm_to_run_reaches_the_build(docker_daemon, fake_bin, tmp_path):
             if not line and proc.poll() is not None:
                 break
         assert b"SAVE IMAGE" in line, proc.stderr.read().decode()
-        earthly_pids = [p for p in _children(proc.pid)]
+        earthly_pids = list(_children(proc.pid))
         assert earthly_pids, "the build is not running under earthly-doctor"
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=15)

@@ -221,7 +221,7 @@ def test_f_docker_in_docker_daemon_in_another_namespace(docker_daemon, namespace
 
 # (g) ------------------------------------------------------------------------------------------------------------
 
-DRIVER = textwrap.dedent('''
+DRIVER = textwrap.dedent("""
     import json, subprocess, sys, time
     fake, out = sys.argv[1], sys.argv[2]
     proc = subprocess.Popen([sys.executable, fake, "-V", "--hold", "60", "+img"], stdout=subprocess.PIPE, text=True)
@@ -237,7 +237,7 @@ DRIVER = textwrap.dedent('''
     finally:
         proc.kill()
         proc.wait(timeout=10)
-''')
+""")
 
 
 def live_listener(report: dict, pid: int) -> str | None:

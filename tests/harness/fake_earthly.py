@@ -63,8 +63,7 @@ def load_dotenv(path: str = ".env") -> None:
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
-        if line.startswith("export "):
-            line = line[len("export "):]
+        line = line.removeprefix("export ")
         key, value = line.split("=", 1)
         key, value = key.strip(), value.strip().strip("'\"")
         os.environ.setdefault(key, value)
@@ -189,7 +188,7 @@ def main(argv: list[str]) -> int:
         if arg == "--hold":
             hold = float(rest.pop(0))
             continue
-        if arg.startswith("+") or "+" in arg and not arg.startswith("-"):
+        if arg.startswith("+") or ("+" in arg and not arg.startswith("-")):
             target = arg
             break  # everything after the target is a build arg (§2.1)
         flags.append(arg)

@@ -52,9 +52,9 @@ PERMALINKS = {
 
 EARTHLY_FAILURE = [
     b"Error: pull ping error: pull ping response: rpc error: code = Unknown desc = image pull: 1 error occurred:",
-    b"\t* command failed: docker pull 127.0.0.1:35137/sess-jwd728vcbn4ni32eu360wnxmi/pullping:img-0: exit status 1: "
+    (b"\t* command failed: docker pull 127.0.0.1:35137/sess-jwd728vcbn4ni32eu360wnxmi/pullping:img-0: exit status 1: "
     b'Error response from daemon: Get "http://127.0.0.1:35137/v2/": dial tcp 127.0.0.1:35137: connect: connection '
-    b"refused: exit status 1",
+    b"refused: exit status 1"),
 ]
 
 
@@ -417,7 +417,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routing
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+    def do_GET(self) -> None:
         j = self.jenkins
         split = urlsplit(self.path)
         path, query = split.path, parse_qs(split.query)
@@ -437,7 +437,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(403, b"<html>Authentication required</html>")
         user = self._auth() if path != "/" else ""
         if user is None:
-            return
+            return None
         for pattern, status in j.status.items():
             if re.search(pattern, path):
                 return self._send(status, f"<html>Error {status}</html>".encode())
@@ -516,7 +516,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _folder_json(self, full: str, members: list[str]) -> dict:
         depth = full.count("/") + 1
         children = sorted({m.split("/")[depth] for m in members})
-        return {"_class": "com.cloudbees.hudson.plugins.folder.Folder", "name": full.split("/")[-1], "fullName": full,
+        return {"_class": "com.cloudbees.hudson.plugins.folder.Folder", "name": full.rsplit("/", maxsplit=1)[-1], "fullName": full,
                 "url": self.jenkins.job_url(full), "jobs": [{"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
                                                              "name": c, "url": self.jenkins.job_url(f"{full}/{c}"), "color": "red"} for c in children]}
 

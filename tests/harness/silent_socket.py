@@ -33,7 +33,7 @@ class SilentSocket:
             conn.close()
         self.server.close()
 
-    def __enter__(self) -> "SilentSocket":
+    def __enter__(self) -> SilentSocket:
         return self
 
     def __exit__(self, *exc: object) -> None:

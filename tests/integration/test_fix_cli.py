@@ -95,8 +95,8 @@ def test_refusal_is_one_line_exit_2_and_nothing_written(work: Path):
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if line.startswith("earthly-doctor: error:")]
     assert errors == [
-        "earthly-doctor: error: Jenkinsfile:2: cannot edit safely: the agent's args is not a plain string; "
-        "add --network host to it yourself; nothing was written"
+        ("earthly-doctor: error: Jenkinsfile:2: cannot edit safely: the agent's args is not a plain string; "
+        "add --network host to it yourself; nothing was written")
     ]
     assert "Traceback" not in proc.stderr
     assert (work / "Jenkinsfile").read_bytes() == broken

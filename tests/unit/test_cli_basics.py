@@ -92,7 +92,7 @@ def test_output_files_are_written_in_each_format(tmp_path):
     assert on_disk["verdict"]["cause"] == "docker-unreachable"
     assert json.loads(result.stdout)["verdict"] == on_disk["verdict"]
     assert text_path.read_text().startswith("Verdict: docker-unreachable")
-    assert not [p for p in tmp_path.rglob(".*.tmp")]  # atomic writes leave no temp files
+    assert not list(tmp_path.rglob(".*.tmp"))  # atomic writes leave no temp files
 
 
 def test_exit_zero_and_fail_on(tmp_path):

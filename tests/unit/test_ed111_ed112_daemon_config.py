@@ -10,7 +10,7 @@ from tests.helpers.facts import daemon, make_ctx
 
 REACHED = CanaryResult(40000, "n", True, PullAttempt("r", "reached", "manifest unknown"), [Hit("GET", "/v2/n/manifests/x")])
 TLS_ONLY = CanaryResult(40000, "n", False, PullAttempt("r", "error", "http: server gave HTTP response"), [Hit("TLS", "", tls=True)])
-PROXIED = CanaryResult(40000, "n", False, PullAttempt("r", "error", 'proxyconnect tcp: dial tcp 10.0.0.5:3128: i/o timeout'), [])
+PROXIED = CanaryResult(40000, "n", False, PullAttempt("r", "error", "proxyconnect tcp: dial tcp 10.0.0.5:3128: i/o timeout"), [])
 
 
 def test_no_proxy_passes():

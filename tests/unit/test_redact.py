@@ -55,8 +55,8 @@ def test_each_kind_is_caught(text, secret, kind):
     "text",
     [
         "              output | --> exporting outputs",
-        '\t* command failed: docker pull 127.0.0.1:35137/sess-jwd728vcbn4ni32eu360wnxmi/pullping:img-0: exit status 1: '
-        'Error response from daemon: Get "http://127.0.0.1:35137/v2/": dial tcp 127.0.0.1:35137: connect: connection refused',
+        ('\t* command failed: docker pull 127.0.0.1:35137/sess-jwd728vcbn4ni32eu360wnxmi/pullping:img-0: exit status 1: '
+        'Error response from daemon: Get "http://127.0.0.1:35137/v2/": dial tcp 127.0.0.1:35137: connect: connection refused'),
         "sha256:" + "a" * 64,
         "commit 6e641c15d3b4d7dd396363b61d2381faa2658f3d",
         "monkey: banana; turkey=3; TOKEN_FILE=/run/secrets/token; cache key: 42",

@@ -22,7 +22,7 @@ from earthly_doctor.cli.output import emit, parse_outputs
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
 from earthly_doctor.model import Finding, Severity, Status
-from earthly_doctor.remedies.catalog import describe
+from earthly_doctor.remedy_catalog import describe
 from tests.helpers import samples
 from tests.helpers.native_formats import SARIF_SUBSET, junit_cases, sarif_log, wng_issues
 

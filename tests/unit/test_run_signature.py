@@ -58,8 +58,8 @@ def test_streams_are_scanned_apart():
         # buildkitd's fixed port: another signature, another fix
         PAIR.replace(b"35137", b"8371"),
         # the daemon reached the proxy and failed later
-        b"\t* command failed: docker pull 127.0.0.1:42737/sess-q1w2e3r4t5y6u7i8o9p0asdfg/pullping:img-0: exit status 1: "
-        b"img-0: Pulling from sess-q1w2e3r4t5y6u7i8o9p0asdfg/pullping\n",
+        (b"\t* command failed: docker pull 127.0.0.1:42737/sess-q1w2e3r4t5y6u7i8o9p0asdfg/pullping:img-0: exit status 1: "
+        b"img-0: Pulling from sess-q1w2e3r4t5y6u7i8o9p0asdfg/pullping\n"),
         # an unrelated refused loopback port
         b"               +test | Error: dial tcp 127.0.0.1:8373: connect: connection refused\n",
         # an ordinary build failure

@@ -125,7 +125,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
 def test_user_signatures_from_a_folder(tmp_path):
     sigs = tmp_path / "sigs"
     sigs.mkdir()
-    (sigs / "oom.toml").write_text(textwrap.dedent('''
+    (sigs / "oom.toml").write_text(textwrap.dedent("""
         id = "buildkitd-oom"
         title = "buildkitd was OOM-killed"
         meaning = "The kernel killed buildkitd."
@@ -140,7 +140,7 @@ def test_user_signatures_from_a_folder(tmp_path):
         [[fixtures.match]]
         text = "kernel: Out of memory: Killed process 4242 (buildkitd)\\n"
         expect = { pid = "4242" }
-    '''))
+    """))
     log = tmp_path / "b.log"
     log.write_text("[Pipeline] { (Build)\nkernel: Out of memory: Killed process 99 (buildkitd)\n")
     data, code = report(str(log), "--signatures", str(sigs))

@@ -144,7 +144,7 @@ def test_a_10mb_line_without_newline_is_scanned_under_a_bounded_buffer():
 
 
 def test_memory_stays_flat_on_a_large_stream():
-    block = (("[2024-01-22T23:20:47.159Z]               +build | compile layer sha256 ok\n" * 12000)).encode()
+    block = ("[2024-01-22T23:20:47.159Z]               +build | compile layer sha256 ok\n" * 12000).encode()
     tracemalloc.start()
     scanner = Scanner(SIGS)
     for _ in range(40):  # ~35 MB

@@ -205,12 +205,12 @@ def _podman_https(by: dict[str, Any], canary: Any) -> tuple[str, bool] | None:
     if not any(str(h).startswith("TLS") for h in canary.fact("requests_seen", []) or []):
         return None
     if "disable-proxy" in verdict_podman.rank(by):
-        return ("the daemon is Podman and pulls 127.0.0.1 only over HTTPS, so Earthly's plain-HTTP registry proxy "
-                "would fail; with a remote BuildKit the proxy-off export is a tar stream, which Podman loads", True)
-    return ("the daemon is Podman and pulls 127.0.0.1 only over HTTPS: the registry proxy fails, and with the local "
-            "earthly-buildkitd so would the proxy-off pull from 127.0.0.1:8371; use Earthly's podman frontend "
-            "(container_frontend: podman-shell) or mark 127.0.0.1 insecure in registries.conf "
-            "(earthly-doctor fix)", False)
+        return (("the daemon is Podman and pulls 127.0.0.1 only over HTTPS, so Earthly's plain-HTTP registry proxy "
+                 "would fail; with a remote BuildKit the proxy-off export is a tar stream, which Podman loads"), True)
+    return (("the daemon is Podman and pulls 127.0.0.1 only over HTTPS: the registry proxy fails, and with the local "
+             "earthly-buildkitd so would the proxy-off pull from 127.0.0.1:8371; use Earthly's podman frontend "
+             "(container_frontend: podman-shell) or mark 127.0.0.1 insecure in registries.conf "
+             "(earthly-doctor fix)"), False)
 
 
 def preflight(

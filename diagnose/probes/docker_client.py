@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import importlib.util
 import os
 import socket
@@ -90,7 +91,7 @@ class DaemonHandle:
         return "local"
 
 
-def _classify(exc: BaseException) -> tuple[str, str]:  # noqa: C901 -- grandfathered; split when next changed
+def _classify(exc: BaseException) -> tuple[str, str]:  # noqa: C901, PLR0912 -- grandfathered; split when next changed
     """Map an exception from the SDK (often wrapped several times) onto one kind and one clear line."""
     seen: list[BaseException] = []
     stack: list[BaseException | None] = [exc]
@@ -138,28 +139,23 @@ def _is_socket(path: str) -> bool:
         return True  # cannot tell (e.g. permission): let the connection attempt say what is wrong
 
 
-_CLIENT_CLASS: Any = None
-
-
+@functools.cache
 def _client_class() -> Any:
     """docker.APIClient whose TLS verification is the daemon's CA, whatever REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE say.
 
     requests merges those variables over `session.verify` on every request (Session.merge_environment_settings),
     so an agent with a corporate bundle would check the daemon against the wrong CA; proxies from the environment
     still apply, as they do for the docker CLI."""
-    global _CLIENT_CLASS
-    if _CLIENT_CLASS is None:
-        import docker
+    import docker
 
-        class DaemonClient(docker.APIClient):  # type: ignore[misc]
-            def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
-                settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-                if self.verify is not True:  # True means "the system's roots", which the variables may well name
-                    settings["verify"] = self.verify
-                return settings
+    class DaemonClient(docker.APIClient):  # type: ignore[misc]
+        def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if self.verify is not True:  # True means "the system's roots", which the variables may well name
+                settings["verify"] = self.verify
+            return settings
 
-        _CLIENT_CLASS = DaemonClient
-    return _CLIENT_CLASS
+    return DaemonClient
 
 
 def open_client(endpoint: Endpoint, timeout: float, version: str = MIN_API_VERSION) -> Any:
@@ -177,9 +173,10 @@ def open_client(endpoint: Endpoint, timeout: float, version: str = MIN_API_VERSI
                            use_ssh_client=endpoint.scheme == "ssh")
 
 
-def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> DaemonHandle:
+def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> DaemonHandle:  # noqa: ARG001
     """Ask the daemon for /version and /info, each bounded by `timeout` (the SDK's own default is 60 s); the SDK
-    is imported only in open_client: importing it costs ~0.2 s, which `--version` must not pay."""
+    is imported only in open_client: importing it costs ~0.2 s, which `--version` must not pay. `env` is kept for
+    callers; the endpoint already carries what the environment said (TLS included)."""
     if endpoint.problem and endpoint.tls is not None and endpoint.problem == endpoint.tls.problem:
         return DaemonHandle(endpoint, False, "tls-files", endpoint.problem, hint=endpoint.problem)
     if endpoint.problem:
@@ -233,6 +230,6 @@ def _libpod_rootless(client: Any, timeout: float) -> bool | None:
         response = client.get(f"{client.base_url}/v4.0.0/libpod/info", timeout=timeout)
         response.raise_for_status()
         value = response.json().get("host", {}).get("security", {}).get("rootless")
-    except Exception:  # an old Podman or a proxy in between: the compat answer stands
+    except Exception:  # noqa: BLE001 -- an old Podman or a proxy in between: the compat answer stands
         return None
     return value if isinstance(value, bool) else None

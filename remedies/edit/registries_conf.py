@@ -23,7 +23,7 @@ def _parse(text: str) -> Any:
     try:
         return tomlkit.parse(text)
     except ParseError as exc:
-        raise EditRefused(getattr(exc, "line", 0) or 0, f"not valid TOML: {exc}")
+        raise EditRefused(getattr(exc, "line", 0) or 0, f"not valid TOML: {exc}") from exc
 
 
 def edit_insecure_loopback(text: str) -> EditOutcome:

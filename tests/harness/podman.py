@@ -48,7 +48,7 @@ class PodmanService:
     def host(self) -> str:
         return f"unix://{self.socket}"
 
-    def start(self) -> "PodmanService":
+    def start(self) -> PodmanService:
         self.socket.unlink(missing_ok=True)
         argv = ["podman", "--root", str(self.root / "storage"), "--runroot", str(self.root / "run"),
                 "--tmpdir", str(self.root / "tmp"), "--storage-driver", "vfs",

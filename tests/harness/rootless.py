@@ -65,7 +65,7 @@ def setup_user() -> pwd.struct_passwd:
                        timeout=30)
     mode = os.stat("/dev/net/tun").st_mode
     if mode & 0o006 != 0o006:
-        os.chmod("/dev/net/tun", stat.S_IMODE(mode) | 0o666)
+        os.chmod("/dev/net/tun", stat.S_IMODE(mode) | 0o666)  # noqa: S103 -- slirp4netns opens it as the user
     runtime = Path(f"/run/user/{entry.pw_uid}")
     runtime.mkdir(parents=True, exist_ok=True)
     os.chown(runtime, entry.pw_uid, entry.pw_gid)

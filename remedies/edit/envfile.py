@@ -19,21 +19,21 @@ def edit_env_disable_proxy(text: str, key: str = "EARTHLY_DISABLE_REMOTE_REGISTR
     matches = list(_LINE.finditer(text))
     if "\x00" in text:
         raise EditRefused(0, "the file is binary")
-    for m in matches:
-        if m.group("key") != key and not key.startswith("EARTH_"):
-            continue  # Earthly reads only EARTHLY_…; EarthBuild reads both spellings
-        value = m.group("val").strip("'\"")
-        line = lines.line_of(m.start())
+    # godotenv reads the file top to bottom and the last assignment wins: only that one says what Earthly sees.
+    relevant = [m for m in matches if m.group("key") == key or key.startswith("EARTH_")]
+    if relevant:
+        last = relevant[-1]
+        value = last.group("val").strip("'\"")
         if value in GO_TRUE:
-            return EditOutcome(text, already=[f"line {line}: {m.group('key')}={value} is already set"])
+            line = lines.line_of(last.start())
+            return EditOutcome(text, already=[f"line {line}: {last.group('key')}={value} is already set"])
     splicer = Splicer(text)
     changes = []
-    own = [m for m in matches if m.group("key") == key]
-    if own:
-        # The last assignment wins in godotenv, so that is the one to correct.
-        m = own[-1]
+    if relevant:
+        m = relevant[-1]  # the one that wins, so the one to correct
         splicer.replace(m.start("val"), m.end("val"), "true")
-        changes.append(f"line {lines.line_of(m.start())}: changed {key}={m.group('val')} to {key}=true")
+        key_set = m.group("key")
+        changes.append(f"line {lines.line_of(m.start())}: changed {key_set}={m.group('val')} to {key_set}=true")
     else:
         nl = newline_of(text) if text else "\n"
         prefix = nl if text and not text.endswith("\n") else ""

@@ -199,7 +199,8 @@ def run_canary(client: Any, timeout: float) -> CanaryResult:
         began = time.monotonic()
         worker.start()
         first_tls: float | None = None
-        while worker.is_alive() and time.monotonic() - began < timeout + 1.0:
+        # The pull bounds itself (a read timeout per answer); this bound only guards against a daemon that trickles.
+        while worker.is_alive() and time.monotonic() - began < max(30.0, 3 * timeout):
             worker.join(0.05)
             if first_tls is None and any(h.tls for h in list(canary.hits)):
                 first_tls = time.monotonic()

@@ -22,6 +22,18 @@ LATENT_PATHS = {"none", "tar", "buildkitd-8371"}  # export paths that never touc
 
 CORE = {"ED110", "ED101", "ED103", "ED102", "ED120", "ED121", "ED140"}
 
+# Causes a log signature can name on its own, most fundamental first: a daemon Earthly cannot use explains a
+# buildkitd that never started, and a port clash explains a start-up that timed out.
+LOG_CAUSES = (
+    "daemon-proxy-captures-loopback",
+    "insecure-loopback-removed",
+    "docker-unreachable",
+    "buildkitd-port-clash",
+    "buildkitd-start-failed",
+    "buildkitd-unreachable",
+)
+LIVE_PROOF_ONLY = frozenset({"pinned-port"})  # needs ED131's proof that the daemon reaches 8371; a log has none
+
 
 def _chain(by: dict[str, Finding], codes: Iterable[str] = STORY) -> list[str]:
     """The findings the story rests on: the core ones that ran, and any other that found something."""
@@ -236,6 +248,10 @@ def _build_elsewhere(by: dict[str, Finding], builds: list[str]) -> Verdict:
     )
 
 
+def _log_remedies(finding: Finding) -> list[str]:
+    return [r for r in finding.remedies if r not in LIVE_PROOF_ONLY]
+
+
 def decide_from_log(findings: list[Finding]) -> Verdict | None:
     """The cause a build log shows (ED160 findings from triage), when the live checks gave no answer; None when
     no log was scanned. A log proves no topology, so the best confidence here is `likely`."""
@@ -263,33 +279,45 @@ def decide_from_log(findings: list[Finding]) -> Verdict | None:
                 "`earthly-doctor diagnose` where Earthly runs to prove the topology."
             )
         else:
+            era = f" ({main.extra['generation']})" if main.extra.get("generation") else ""
             summary = (
                 f"The Docker daemon was refused at buildkitd's registry port 127.0.0.1:{main.extra.get('port', '8371')} "
-                f"({where(main)}): Earthly's proxy was already off; the port is not published or not reachable from "
-                "the daemon, so disabling the proxy or pinning the port changes nothing."
+                f"({where(main)}){era}: Earthly's registry proxy was off or did not exist yet; the port is not "
+                "published or not reachable from the daemon, so disabling the proxy or pinning the port changes nothing."
             )
-        return Verdict("proxy-unreachable", summary, Confidence.LIKELY, list(main.remedies), chain(proxy))
+        return Verdict("proxy-unreachable", summary, Confidence.LIKELY, _log_remedies(main), chain(proxy))
     # Other causes a signature names: the daemon's own settings first, then a daemon Earthly could not use.
-    for cause in ("daemon-proxy-captures-loopback", "insecure-loopback-removed", "docker-unreachable"):
+    for cause in LOG_CAUSES:
         named = [f for f in hits if f.extra.get("cause") == cause]
         if named:
             return Verdict(
                 cause,
                 f"{named[0].title} ({where(named[0])}): {named[0].summary}.",
                 Confidence.LIKELY,
-                list(named[0].remedies),
+                _log_remedies(named[0]),
                 chain(named),
             )
     # A warning-kind hit (the proxy failed to start, Earthly fell back to tar) is not what failed the build.
     failures = [f for f in hits if f.extra.get("kind") in ("failure", "look-alike") and f.status in (Status.FAIL, Status.WARN)]
     if failures:
-        top = max(failures, key=lambda f: f.status.rank)
+        # A signature that says why beats the bare "the build failed" line (a fallback), whatever their status.
+        top = max(failures, key=lambda f: (not f.extra.get("fallback"), f.status.rank))
+        if top.extra.get("fallback"):
+            line = str(top.evidence[0].value) if top.evidence else top.summary
+            return Verdict(
+                "unknown",
+                f"The build failed ({where(top)}: `{line[:300]}`), and no known signature says why; it is not the "
+                "unreachable-proxy failure.",
+                Confidence.POSSIBLE,
+                [],
+                chain(failures),
+            )
         what = top.summary if top.extra.get("kind") == "look-alike" else top.title[:1].lower() + top.title[1:]
         return Verdict(
             "unknown",
             f"Not the unreachable-proxy failure: {what} ({where(top)}).",
             Confidence.POSSIBLE,
-            list(top.remedies),
+            _log_remedies(top),
             chain(failures),
         )
     noted = f"; informational: {', '.join(sorted({str(f.extra['signature']) for f in hits}))}" if hits else ""

@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check whether the Docker daemon can reach Earthly's registry proxy from here, and why not."""
         from earthly_doctor.commands.diagnose import DiagnoseRequest, diagnose
-        from earthly_doctor.context import Context, Options
+        from earthly_doctor.context import Context, Options, process_started
 
         env = Environment()
         terminal = Terminal(env)
@@ -74,7 +74,8 @@ def register(app: typer.Typer) -> None:
         def produce() -> Report:
             request = DiagnoseRequest(only=only or [], skip=skip or [])
             extend_request(request, env, logs=log or [], signature_dirs=signatures or [])
-            ctx = Context(env=env, options=Options(timeout=timeout, probe_timeout=probe_timeout, docker_host=docker_host, verbose=verbose))
+            ctx = Context(env=env, options=Options(timeout=timeout, probe_timeout=probe_timeout, docker_host=docker_host,
+                                                   verbose=verbose), started=process_started())
             terminal.progress("earthly-doctor: probing the Docker daemon and this namespace…")
             return diagnose(ctx, request)
 

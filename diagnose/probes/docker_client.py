@@ -8,6 +8,7 @@ import importlib.util
 import os
 import socket
 import stat
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -173,10 +174,12 @@ def open_client(endpoint: Endpoint, timeout: float, version: str = MIN_API_VERSI
                            use_ssh_client=endpoint.scheme == "ssh")
 
 
-def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> DaemonHandle:  # noqa: ARG001
-    """Ask the daemon for /version and /info, each bounded by `timeout` (the SDK's own default is 60 s); the SDK
-    is imported only in open_client: importing it costs ~0.2 s, which `--version` must not pay. `env` is kept for
-    callers; the endpoint already carries what the environment said (TLS included)."""
+def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float, *,  # noqa: ARG001
+            deadline: float | None = None) -> DaemonHandle:
+    """Ask the daemon for /version and /info, each bounded by `timeout` (the SDK's own default is 60 s) and by
+    what is left before `deadline` (time.monotonic()) when given. The SDK is imported only in open_client
+    (~0.2 s, which `--version` must not pay); `env` is kept for callers: the endpoint already carries what the
+    environment said (TLS included)."""
     if endpoint.problem and endpoint.tls is not None and endpoint.problem == endpoint.tls.problem:
         return DaemonHandle(endpoint, False, "tls-files", endpoint.problem, hint=endpoint.problem)
     if endpoint.problem:
@@ -196,6 +199,8 @@ def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> Daemo
                             f"{path} is {what}, not a socket (a bind mount whose source socket did not exist when the "
                             "container started)")
     try:
+        if deadline is not None:
+            timeout = max(min(timeout, 0.25), min(timeout, deadline - time.monotonic()))
         client = open_client(endpoint, timeout, MIN_API_VERSION)
         version = client.version(api_version=False)
     except Exception as exc:  # noqa: BLE001 -- the SDK raises a zoo of types for the same few conditions
@@ -213,11 +218,14 @@ def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> Daemo
         )
     negotiated = min(api, MAX_API_VERSION, key=_version_tuple)
     client._version = negotiated  # noqa: SLF001 -- talk the newest API both sides know, as the docker CLI does
+    if deadline is not None:
+        client.timeout = max(min(timeout, 0.25), min(timeout, deadline - time.monotonic()))  # /version used some
     try:
         info = client.info()
     except Exception as exc:  # noqa: BLE001 -- any failure of the daemon call is reported, as above
         kind, line = _classify(exc)
         return DaemonHandle(endpoint, False, kind, f"/info: {line} ({endpoint.url})", version=version)
+    client.timeout = timeout  # later callers (network mode, canary) bound their own calls
     handle = DaemonHandle(endpoint, True, version=version, info=info, client=client)
     if handle.engine == "podman":
         handle.libpod_rootless = _libpod_rootless(client, timeout)

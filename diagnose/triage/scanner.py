@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from earthly_doctor.triage.normalise import RUNNING_ON as _RUNNING_ON
 from earthly_doctor.triage.normalise import PipelineState, clean, decode, timestamp_of
-from earthly_doctor.triage.signatures import Signature, builtin_signatures
+from earthly_doctor.triage.signatures import Continuation, Signature, builtin_signatures
 
 HALF = 8 * 1024  # bytes kept either side of a hit: a segment never exceeds 2 * HALF
 LOOKBACK = 32 * 1024  # bytes of already-scanned text kept for context lines
@@ -36,6 +36,14 @@ _TARGET = re.compile(
     r"^\s{0,40}(?P<t>[\w./:@-]{0,200}\+[A-Za-z0-9][\w.-]{0,100})(?:\([0-9a-f]{6,12}\))?\s{0,4}(?:\*[a-z]{1,20}\*\s{0,4})?\|"
     r"|^\+ (?:\S{1,200}/)?(?:earthly|earth)\b[^\n]{0,400}?\s(?P<c>[\w./:@-]{0,200}\+[A-Za-z0-9][\w.-]{0,100})(?:\s|$)"
 )
+
+
+@dataclass
+class _Pending:
+    match: Match
+    continuation: Continuation
+    left: int  # lines still to read
+    pos: int = 0  # absolute offset of the next line to read
 
 
 @dataclass
@@ -101,6 +109,7 @@ class Scanner:
         self.matches: list[Match] = []
         self.bytes_seen = 0
         self._ends_with_newline = True
+        self._pending: list[_Pending] = []  # matches whose continuation lines have not all arrived
 
     # ---- public API -------------------------------------------------------------------------------------------
 
@@ -140,10 +149,13 @@ class Scanner:
         """Scan what is left (a last line without a newline). Idempotent."""
         if self._finished:
             return []
-        self._finished = True
         found: list[Match] = []
         if self._end > self._scan:
             found = self._scan_region(self._scan, self._end, self._end)
+        self._finished = True
+        if self._pending:
+            self._resume(self._end)  # the last line may end without a newline
+            self._pending = []
         self._count_to(self._end)
         self._buf, self._end = bytearray(), 0
         return found
@@ -186,6 +198,8 @@ class Scanner:
     def _scan_region(self, start: int, limit: int, end: int) -> list[Match]:
         """Handle every anchor hit starting in [start, limit); segments may read up to `end`."""
         buf, anchors = self._buf, self._anchors
+        if self._pending:
+            self._resume(end)
         begin = max(start, self._skip - self._base)
         stop = min(end, limit + max(len(a) for a in anchors) - 1)
         nexts = [buf.find(a, begin, stop) for a in anchors]
@@ -254,20 +268,7 @@ class Scanner:
                 if m is not None:
                     self.pipeline.node = m.group("node")
             return seg_end
-        hits = []
-        for sig in self.signatures:
-            if not any(a in text for a in sig.anchors):
-                continue
-            m = sig.regex.search(text)
-            if m is None:
-                continue
-            ctx, ctx_text = (None, None)
-            if sig.context is not None and (sig.context_required or self.on_match is not None
-                                            or self.counts[sig.id] < self.keep):
-                ctx, ctx_text = self._context(seg_start, sig.context, sig.context_within)
-                if ctx is None and sig.context_required:
-                    continue
-            hits.append((sig, m, ctx, ctx_text))
+        hits = self._hits(text, seg_start)
         hidden = {s for sig, *_ in hits for s in sig.supersedes}
         for sig, m, ctx, ctx_text in hits:
             if sig.id in hidden:
@@ -285,8 +286,72 @@ class Scanner:
                     fields["target"] = target
             match = Match(sig, line, text[:TEXT_LIMIT].strip(), stamp, self.pipeline.stage_for(text),
                           self.pipeline.node, fields, ctx_text[:TEXT_LIMIT] if ctx_text else None)
+            if sig.continuation is not None:
+                self._continue(_Pending(match, sig.continuation, sig.continuation.within), m, seg_end, end)
             self._record(match, found)
         return seg_end
+
+    def _hits(self, text: str, seg_start: int) -> list[tuple[Signature, re.Match[str], Any, str | None]]:
+        """Every signature whose anchor, pattern and context lines hold for this segment."""
+        hits = []
+        for sig in self.signatures:
+            if not any(a in text for a in sig.anchors):
+                continue
+            m = sig.regex.search(text)
+            if m is None:
+                continue
+            if sig.unless is not None and sig.vetoable(m) \
+                    and self._context(seg_start, sig.unless, sig.unless_within)[0] is not None:
+                continue  # a line before says this one is quoted where it is not the failure
+            ctx, ctx_text = (None, None)
+            if sig.context is not None and (sig.context_required or self.on_match is not None
+                                            or self.counts[sig.id] < self.keep):
+                ctx, ctx_text = self._context(seg_start, sig.context, sig.context_within)
+                if ctx is None and sig.context_required:
+                    continue
+            hits.append((sig, m, ctx, ctx_text))
+        return hits
+
+    def _continue(self, pending: _Pending, m: re.Match[str], seg_end: int, end: int) -> None:
+        """Fill the continuation field from the matched line, or from the lines after it as they arrive."""
+        cont = pending.continuation
+        start = m.group(cont.start) if cont.start is not None else None
+        value = cont.find(start) if start is not None else None
+        if value is not None:
+            pending.match.fields[cont.field] = value
+            return
+        if start is not None:
+            pending.match.fields[cont.field] = start.strip()  # the best there is until a later line ends it
+        nl = self._buf.find(b"\n", seg_end, max(end, seg_end + 1))
+        pending.pos = self._base + (nl + 1 if nl >= 0 else max(end, seg_end))
+        if not self._follow(pending, end):
+            self._pending.append(pending)
+
+    def _follow(self, pending: _Pending, end: int) -> bool:
+        """Read whole lines from the pending position up to `end`; True once the continuation is settled."""
+        buf, cont = self._buf, pending.continuation
+        pos = max(0, pending.pos - self._base)
+        while pending.left > 0 and pos < end:
+            nl = buf.find(b"\n", pos, min(end, pos + 2 * HALF))
+            if nl < 0 and end - pos < 2 * HALF and not self._finished:
+                return False  # the line is not complete yet
+            stop = nl if nl >= 0 else min(end, pos + 2 * HALF)
+            raw = bytes(buf[pos:stop])
+            pos = stop + 1
+            pending.pos = self._base + pos
+            pending.left -= 1
+            parts = [x for x in raw.split(b"\r") if x.strip()]
+            if not parts:
+                continue
+            text, _ = clean(decode(parts[-1]), at_line_start=len(parts) == 1)
+            value = cont.find(text)
+            if value is not None:
+                pending.match.fields[cont.field] = value
+                return True
+        return pending.left <= 0
+
+    def _resume(self, end: int) -> None:
+        self._pending = [p for p in self._pending if not self._follow(p, end)]
 
     def _record(self, match: Match, found: list[Match]) -> None:
         self.counts[match.id] += 1

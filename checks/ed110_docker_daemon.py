@@ -25,8 +25,10 @@ class DockerDaemon(Check):
     category = "docker"
     needs = ("docker",)
     doc = CheckDoc(
-        what="Finds the daemon the way the docker CLI does (DOCKER_HOST, the CLI context, the default socket), "
-        "connects with explicit timeouts, and records its API version and where it runs (local, remote, rootless, Desktop).",
+        what="Finds the daemon the way the docker CLI does (--docker-host, DOCKER_HOST, the CLI context, the default "
+        "socket; TLS from DOCKER_TLS_VERIFY/DOCKER_CERT_PATH or the context's files), connects with explicit "
+        "timeouts, and tells Docker, rootless Docker, Podman (rootful or rootless) and Docker Desktop apart from the "
+        "API itself (/version Components, /info SecurityOptions and OperatingSystem), and where its loopback is.",
         why="Earthly asks this daemon to `docker pull` every exported image from its registry proxy; "
         "if the daemon is missing, forbidden or stuck, nothing else can be diagnosed, and where it runs decides "
         "whether its 127.0.0.1 is ours.",
@@ -39,13 +41,15 @@ class DockerDaemon(Check):
         evidence = [
             Evidence("endpoint", handle.endpoint.url, handle.endpoint.source),
         ]
+        if handle.endpoint.tls is not None:
+            evidence.append(Evidence("tls", handle.endpoint.tls.summary, handle.endpoint.tls.source))
         if not handle.ok and handle.error_kind == "unsupported":
             # Our limitation, not the daemon's: an error (nothing proven), never a "docker-unreachable" verdict.
             evidence.append(Evidence("error", handle.error, "earthly-doctor"))
             return self.error(handle.error, evidence=evidence, remedies=[], error_kind=handle.error_kind)
         if not handle.ok:
             evidence.append(Evidence("error", handle.error, "docker API /version"))
-            advice = _ADVICE.get(handle.error_kind or "", "")
+            advice = handle.hint or _ADVICE.get(handle.error_kind or "", "")
             return self.fail(
                 f"{handle.error}" + (f"; {advice}" if advice else ""),
                 severity=Severity.CRITICAL,
@@ -54,12 +58,19 @@ class DockerDaemon(Check):
                 error_kind=handle.error_kind,
             )
         evidence += [
-            Evidence("server_version", handle.version.get("Version"), "docker API /version"),
+            Evidence("server_version", handle.engine_version, "docker API /version"),
+            Evidence("daemon_engine", handle.engine, "docker API /version Components (Podman Engine)"),
+            Evidence("daemon_flavour", handle.flavour,
+                     "docker API /version Components, /info SecurityOptions (name=rootless) and OperatingSystem"),
+            Evidence("rootless", handle.rootless, "docker API /info SecurityOptions"),
             Evidence("api_version", handle.api_version, "docker API /version"),
             Evidence("daemon_kind", handle.kind, "docker API /info (SecurityOptions, OperatingSystem) and endpoint"),
             Evidence("daemon_name", handle.info.get("Name"), "docker API /info Name"),
         ]
+        where = {"local": "its loopback is this host's", "remote": "another machine or namespace",
+                 "rootless": "RootlessKit's own network namespace", "desktop": "a VM"}.get(handle.kind, handle.kind)
         return self.passed(
-            f"Docker {handle.version.get('Version')} (API {handle.api_version}) at {handle.endpoint.url}, {handle.kind} daemon",
-            evidence=evidence,
+            f"{handle.flavour} {handle.engine_version} (API {handle.api_version}) at {handle.endpoint.url}, "
+            f"{handle.kind} daemon ({where})",
+            evidence=evidence, daemon_engine=handle.engine,
         )

@@ -23,7 +23,8 @@ class InsecureLoopback(Check):
         "listener then sees only a TLS ClientHello).",
         example="ED112 fail: InsecureRegistryCIDRs is ['10.0.0.0/8']: plain-HTTP pulls from 127.0.0.1 are refused",
         fix="Put 127.0.0.0/8 back into daemon.json `insecure-registries` (or remove the setting that dropped it) and "
-        "restart the daemon; or disable the registry proxy so a remote BuildKit exports by tar.",
+        "restart the daemon; or disable the registry proxy so a remote BuildKit exports by tar. On Podman: "
+        "Earthly's podman frontend, or [[registry]] location = \"127.0.0.1\", insecure = true in registries.conf.",
     )
 
     def run(self, ctx: Context) -> Finding:
@@ -48,6 +49,11 @@ class InsecureLoopback(Check):
         if canary is not None:
             evidence.append(Evidence("canary_tls_only", canary.tls_only, "ED120 canary listener (first byte 0x16)"))
         note = " (the canary saw only TLS: proven)" if canary is not None and canary.tls_only else ""
+        if handle.engine == "podman":
+            # Podman has no insecure-registries setting of its own: registries.conf decides, per registry.
+            return self.fail(f"{handle.flavour} will not pull plain HTTP from 127.0.0.1: registries.conf does not mark "
+                             f"it insecure{note}", severity=Severity.HIGH, evidence=evidence,
+                             remedies=["podman-frontend", "podman-insecure-loopback"])
         if indexes:
             return self.warn(f"127.0.0.0/8 is not insecure, only {', '.join(indexes)}: other loopback ports need TLS{note}",
                              evidence=evidence)

@@ -38,7 +38,10 @@ class EarthlySettingsCheck(Check):
         "the `.env` file in the working directory (it never overrides the environment), `--ci`/`EARTHLY_CI` "
         "(no local output at all), `buildkit_host` (local only for 127.0.0.1, ::1, localhost or docker-container://), "
         "`local_registry_host`, and `EARTHLY_IMAGE` (the earthly/earthly image, whose ENV disables the proxy since "
-        "v0.8.2). For each running earthly it also lists the export path its own flags, variables and working "
+        "v0.8.2), and the container frontend Earthly would pick (`container_frontend` in config.yml, else `docker` "
+        "then `podman` on PATH; a `docker` that is Podman's shim still means the docker frontend): with the podman "
+        "frontend Earthly never starts the proxy. For each running earthly it also lists the export path its own "
+        "flags, variables and working "
         "directory give (evidence only: on a shared host it may be another build).",
         why="The failure needs three things: Earthly v0.8.0 or newer, the proxy enabled, and an image export. Any "
         "setting that removes one of them means the failure cannot happen; an invalid value fails the build earlier.",
@@ -64,6 +67,10 @@ class EarthlySettingsCheck(Check):
             Evidence("buildkit_local", eff.buildkit_local, "containerutil.IsLocal rule"),
             Evidence("local_registry_host", eff.local_registry_host.value, eff.local_registry_host.source),
             Evidence("earthly_image", s.earthly_image, "EARTHLY_IMAGE"),
+            Evidence("container_frontend", eff.frontend.name, eff.frontend.source),
+            Evidence("docker_is_podman_shim", eff.frontend.docker_is_podman,
+                     eff.frontend.docker or "no docker on PATH"),
+            Evidence("proxy_in_play", eff.export_path == "proxy", "export path and container frontend"),
             Evidence("export_path", eff.export_path, eff.export_detail),
         ]
         for pid, other in sorted(s.processes.items()):
@@ -75,7 +82,8 @@ class EarthlySettingsCheck(Check):
             evidence.append(Evidence("config", s.config_path, "EARTHLY_CONFIG / ~/.earthly/config.yml"))
         name = "EarthBuild" if s.product == "earthbuild" else "Earthly"
         who = f"{name} {_version(s)}" if s.binary else f"{name} not on PATH here"
-        extra = {"export_path": eff.export_path, "proxy_disabled_source": eff.proxy_disabled.source}
+        extra = {"export_path": eff.export_path, "proxy_disabled_source": eff.proxy_disabled.source,
+                 "container_frontend": eff.frontend.name}
         if eff.invalid:
             return self.fail(f"{who}: {'; '.join(eff.invalid)}", severity=Severity.HIGH, evidence=evidence,
                              remedies=["disable-proxy"], **extra)

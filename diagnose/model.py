@@ -52,6 +52,7 @@ CAUSES = (
     "proxy-unreachable-rootless-daemon",
     "daemon-proxy-captures-loopback",
     "insecure-loopback-removed",
+    "podman-loopback-not-insecure",  # the docker CLI on Podman: Podman pulls 127.0.0.1 over HTTPS
     "proxy-unreachable",
     "buildkitd-unreachable",  # Earthly could not reach its BuildKit daemon (a remote one refused or never answered)
     "buildkitd-start-failed",  # earthly-buildkitd did not start, or not in time
@@ -61,7 +62,8 @@ CAUSES = (
 )
 
 # Remedy ids (DESIGN §6a).
-REMEDY_IDS = ("disable-proxy", "host-network", "pinned-port", "daemon-no-proxy", "earthly-image")
+REMEDY_IDS = ("disable-proxy", "host-network", "pinned-port", "daemon-no-proxy", "earthly-image", "podman-frontend",
+              "podman-insecure-loopback")
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,19 @@ CATALOG: dict[str, RemedyInfo] = {
             "add NO_PROXY=127.0.0.1,localhost to the daemon's proxy settings (systemd drop-in or daemon.json) and restart it",
         ),
         RemedyInfo(
+            "podman-frontend",
+            "Switch Earthly to its Podman frontend",
+            "earthly config global.container_frontend podman-shell (needs the podman binary where earthly runs, "
+            "talking to the same Podman); Earthly then never starts the registry proxy",
+        ),
+        RemedyInfo(
+            "podman-insecure-loopback",
+            "Mark 127.0.0.1 insecure in Podman's registries.conf",
+            "add [[registry]] location = \"127.0.0.1\", insecure = true to the registries.conf the Podman service "
+            "reads (/etc/containers/registries.conf, or ~/.config/containers/registries.conf when rootless), then "
+            "restart the service",
+        ),
+        RemedyInfo(
             "earthly-image",
             "Use an image that disables the proxy",
             "use earthly/earthly v0.8.2 or newer, or add ENV EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true to the agent's Dockerfile",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from earthly_doctor import verdict_podman
 from earthly_doctor.model import Confidence, Finding, Status, Verdict
 
 
@@ -116,7 +117,7 @@ def rank_remedies(cause: str, by: dict[str, Finding]) -> list[str]:
         remedies.append("earthly-image")
     if pinned:
         remedies.append("pinned-port")  # only with a local buildkitd whose 8371 the daemon reaches (ED131)
-    return remedies
+    return verdict_podman.adjust(cause, remedies, by)
 
 
 def decide(findings: list[Finding]) -> Verdict:
@@ -180,6 +181,8 @@ def decide(findings: list[Finding]) -> Verdict:
     if canary and canary.status == Status.PASS and elsewhere:
         return _build_elsewhere(by, elsewhere)
     if canary and canary.status == Status.WARN and any(h.startswith("TLS") for h in canary.fact("requests_seen", []) or []):
+        if verdict_podman.is_podman(by):
+            return verdict_podman.tls_only(by, _chain(by), LATENT_PATHS)
         return Verdict(
             "insecure-loopback-removed",
             "The daemon reaches this loopback but only over TLS: 127.0.0.0/8 is no longer an insecure registry, so the "

@@ -23,6 +23,7 @@ class Topology:
     cause: str = "unknown"
     confidence: str = "unknown"
     daemon_kind: str | None = None  # local | remote | rootless | desktop (ED110)
+    daemon_engine: str | None = None  # docker | podman (ED110)
     network_mode: str | None = None  # this container's --network (ED103)
     in_container: bool | None = None  # ED101
     buildkitd_8371: bool | None = None  # earthly-buildkitd publishes 8371 on the daemon's loopback (ED131)
@@ -32,7 +33,8 @@ class Topology:
 
     @property
     def proxy_unreachable(self) -> bool:
-        return self.cause.startswith("proxy-unreachable") or self.cause == "insecure-loopback-removed"
+        return self.cause.startswith("proxy-unreachable") or self.cause in ("insecure-loopback-removed",
+                                                                            "podman-loopback-not-insecure")
 
 # The plan's data and the backup names live in remedies.plan and remedies.apply; remedies import them from here.
 __all__ = [

@@ -45,6 +45,7 @@ def topology_from(report: Report) -> Topology:
         cause=report.verdict.cause,
         confidence=report.verdict.confidence.value,
         daemon_kind=_fact(report, "ED110", "daemon_kind"),
+        daemon_engine=_fact(report, "ED110", "daemon_engine"),
         network_mode=network_mode,
         in_container=None if in_container is None else in_container in _TRUE,
         buildkitd_8371=None if published is None else published in _TRUE,
@@ -98,8 +99,8 @@ def applies(remedy: Remedy, topology: Topology) -> bool:
     return _applies(remedy, topology)
 
 
-def kind_by_name(name: str) -> str | None:
-    """Which editor a file needs, from its name alone."""
+def kind_by_name(name: str, parent: str = "") -> str | None:
+    """Which editor a file needs, from its name alone (and its folder's name, for registries.conf.d drop-ins)."""
     name = name.lower()
     if name.startswith("jenkinsfile") or name.endswith((".jenkinsfile", ".groovy")):
         return "jenkinsfile"
@@ -109,6 +110,8 @@ def kind_by_name(name: str) -> str | None:
         return "envfile"
     if name.endswith((".yml", ".yaml")):
         return "yaml"
+    if name == "registries.conf" or (name.endswith(".conf") and parent == "registries.conf.d"):
+        return "registries"
     if name.endswith((".sh", ".bash")):
         return "shell"
     return None
@@ -117,7 +120,7 @@ def kind_by_name(name: str) -> str | None:
 def kind_of(path: Path, name: str | None = None) -> str | None:
     """Which editor a file needs, from its name (or `name`, as the user called it) and a shebang for scripts without
     an extension. Reads only a regular file (a FIFO would block the read)."""
-    kind = kind_by_name(name or path.name) or (kind_by_name(path.name) if name else None)
+    kind = kind_by_name(name or path.name, path.parent.name) or (kind_by_name(path.name, path.parent.name) if name else None)
     if kind is not None:
         return kind
     try:
@@ -153,7 +156,7 @@ def targets_for(remedy: Remedy, files: list[Path], cwd: Path, env: Mapping[str, 
         kind = kind_of(path, Path(named).name)
         if kind is None:
             refusals.append(Refusal(named, 0, "unknown file type (expected a Jenkinsfile, .env, shell script, "
-                                              "Dockerfile or YAML config)"))
+                                              "Dockerfile, YAML config or registries.conf)"))
         elif kind not in remedy.kinds:
             refusals.append(Refusal(named, 0, f"{remedy.id} does not edit {kind} files"))
         elif all(t.path != path for t in targets):  # one file named twice (or through a link) is edited once

@@ -174,6 +174,11 @@ def decide(command: EarthlyCommand, proxy: ProxySetting, report: Report, timeout
         if proxy.source and not proxy.source.startswith("default"):
             reason += f" (overriding {proxy.source})"
         return Preflight("unreachable", reason, proxy, command, dict.fromkeys(command.variables, "true"), report, port)
+    podman = _podman_https(by, canary)
+    if podman is not None:
+        reason, disable = podman
+        return Preflight("unreachable", reason, proxy, command,
+                         dict.fromkeys(command.variables, "true") if disable else {}, report, port)
     if canary is not None and canary.status == Status.PASS:
         return Preflight("reachable", f"the daemon reached the canary on 127.0.0.1:{port}: the proxy works here",
                          proxy, command, {}, report, port)
@@ -189,6 +194,23 @@ def decide(command: EarthlyCommand, proxy: ProxySetting, report: Report, timeout
         return Preflight("timeout", f"{what} within {timeout:g}s", proxy, command, {}, report, port)
     detail = canary.summary if canary is not None else "the canary did not run"
     return Preflight("undecided", detail, proxy, command, {}, report, port)
+
+
+def _podman_https(by: dict[str, Any], canary: Any) -> tuple[str, bool] | None:
+    """(reason, disable the proxy?) when the daemon is Podman and pulled the canary only over HTTPS."""
+    from earthly_doctor import verdict_podman
+
+    if canary is None or canary.status != Status.WARN or not verdict_podman.is_podman(by):
+        return None
+    if not any(str(h).startswith("TLS") for h in canary.fact("requests_seen", []) or []):
+        return None
+    if "disable-proxy" in verdict_podman.rank(by):
+        return (("the daemon is Podman and pulls 127.0.0.1 only over HTTPS, so Earthly's plain-HTTP registry proxy "
+                 "would fail; with a remote BuildKit the proxy-off export is a tar stream, which Podman loads"), True)
+    return (("the daemon is Podman and pulls 127.0.0.1 only over HTTPS: the registry proxy fails, and with the local "
+             "earthly-buildkitd so would the proxy-off pull from 127.0.0.1:8371; use Earthly's podman frontend "
+             "(container_frontend: podman-shell) or mark 127.0.0.1 insecure in registries.conf "
+             "(earthly-doctor fix)"), False)
 
 
 def preflight(

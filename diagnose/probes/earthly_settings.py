@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 from earthly_doctor.errors import DoctorError
 from earthly_doctor.fsutil import read_regular
 from earthly_doctor.gobool import parse_go_bool
+from earthly_doctor.probes.frontend import PROXY_SKIPPED, Frontend, pick
 
 PROXY_SINCE = (0, 8, 0)  # v0.8.0 turned the registry proxy on everywhere (#3629)
 IMAGE_ENV_SINCE = (0, 8, 2)  # earthly/earthly sets EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true since v0.8.2 (#3753)
@@ -163,6 +164,7 @@ class EarthlySettings:
     installation: str = "earthly"
     buildkitd_name: str = "earthly-buildkitd"
     registry_port: int = REGISTRY_PORT
+    frontend: Frontend = field(default_factory=lambda: Frontend("docker-shell", "default"))
     export_path: str = "proxy"  # none | proxy | buildkitd-8371 | tar | invalid
     export_detail: str = ""
     processes: dict[int, EarthlySettings] = field(default_factory=dict)  # per running earthly pid
@@ -255,6 +257,7 @@ def evaluate(  # noqa: C901, PLR0912, PLR0915 -- grandfathered; split when next 
         s.config_path = config_file
     if config_error:
         s.invalid.append(f"{config_error}; Earthly exits with 'failed to parse YAML config'")
+    s.frontend = pick(env, config.get("container_frontend"), config_file or "default")
     bk = _lookup(names("BUILDKIT_HOST"), env, dotenv, str(dotenv_file))
     flag_host = _flag_value(flags, "--buildkit-host")
     if flag_host:
@@ -286,14 +289,19 @@ def evaluate(  # noqa: C901, PLR0912, PLR0915 -- grandfathered; split when next 
         s.export_path, s.export_detail = "none", f"no local image export at all ({s.no_output.source})"
     elif s.affected is False:
         s.export_path, s.export_detail = "tar" if not s.buildkit_local else "buildkitd-8371", s.affected_reason
-    elif not s.proxy_disabled.value:
+    elif not s.proxy_disabled.value and s.frontend.name != "podman-shell":
         s.export_path, s.export_detail = "proxy", "docker pull from 127.0.0.1:<random port> in Earthly's own network namespace"
-    elif s.buildkit_local and s.local_registry_host.value:
-        host = urlparse(str(s.local_registry_host.value)).netloc or str(s.local_registry_host.value)
-        s.export_path, s.export_detail = "buildkitd-8371", f"docker pull from {host}, published by {s.buildkitd_name} on the daemon's loopback"
     else:
-        why = "remote BuildKit" if not s.buildkit_local else "local_registry_host is empty"
-        s.export_path, s.export_detail = "tar", f"tar stream + docker load ({why})"
+        # The podman frontend never starts the proxy; the export then goes the proxy-off way.
+        why = "" if s.proxy_disabled.value else f"Podman frontend ({s.frontend.source}): '{PROXY_SKIPPED}'; "
+        tool = "docker" if s.proxy_disabled.value else "podman"
+        if s.buildkit_local and s.local_registry_host.value:
+            host = urlparse(str(s.local_registry_host.value)).netloc or str(s.local_registry_host.value)
+            s.export_path, s.export_detail = "buildkitd-8371", (f"{why}{tool} pull from {host}, published by "
+                                                                f"{s.buildkitd_name} on the daemon's loopback")
+        else:
+            kind = "remote BuildKit" if not s.buildkit_local else "local_registry_host is empty"
+            s.export_path, s.export_detail = "tar", f"{why}tar stream + {tool} load ({kind})"
     return s
 
 

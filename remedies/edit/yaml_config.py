@@ -1,4 +1,5 @@
-"""`~/.earthly/config.yml`: set `global.local_registry_host` with a round-trip YAML edit (comments and order kept).
+"""`~/.earthly/config.yml`: set `global.local_registry_host` (or another global key) with a round-trip YAML edit
+(comments and order kept).
 
 ruamel.yaml re-emits the whole document, so after the edit we diff old and new lines and refuse when anything
 other than the key itself would change: the user's formatting is never silently rewritten.
@@ -17,6 +18,11 @@ KEY = "local_registry_host"
 
 
 def edit_local_registry_host(text: str, value: str = PINNED) -> EditOutcome:
+    return edit_global_key(text, KEY, value)
+
+
+def edit_global_key(text: str, key: str, value: str) -> EditOutcome:
+    """Set `global.<key>` to a string value; everything else in the file stays byte for byte."""
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -45,24 +51,25 @@ def edit_local_registry_host(text: str, value: str = PINNED) -> EditOutcome:
     section = data.get("global")
     if section is not None and not isinstance(section, CommentedMap):
         raise EditRefused(_line_of(data, "global"), "`global:` is not a mapping")
-    current = section.get(KEY) if section is not None else None
+    current = section.get(key) if section is not None else None
     if current == value:
-        return EditOutcome(text, already=[f"line {_line_of(section, KEY)}: global.{KEY} is already {value}"])
+        return EditOutcome(text, already=[f"line {_line_of(section, key)}: global.{key} is already {value}"])
     if section is None:
         section = CommentedMap()
         data["global"] = section
-    section[KEY] = SingleQuotedScalarString(value)
+    section[key] = SingleQuotedScalarString(value)
     yaml.width = 4096
     yaml.indent(mapping=indent or 2, sequence=(indent or 2) + (block_seq_indent or 0), offset=block_seq_indent or 0)
     buffer = io.StringIO()
     yaml.dump(data, buffer)
     new = buffer.getvalue()
-    _only_the_key_changed(lf_text, new)
+    _only_the_key_changed(lf_text, new, key)
     verb = "changed" if current is not None else "set"
     if nl == "\r\n":
         new = new.replace("\n", "\r\n")
-    line = next((i for i, raw in enumerate(new.splitlines(), 1) if raw.strip().startswith(f"{KEY}:")), 0)
-    return EditOutcome(new, [f"line {line}: {verb} global.{KEY}: '{value}'" + (f" (was {current!r})" if current is not None else "")])
+    line = next((i for i, raw in enumerate(new.splitlines(), 1) if raw.strip().startswith(f"{key}:")), 0)
+    was = f" (was {current!r})" if current is not None else ""
+    return EditOutcome(new, [f"line {line}: {verb} global.{key}: '{value}'{was}"])
 
 
 def _line_of(mapping: Any, key: str) -> int:
@@ -72,7 +79,7 @@ def _line_of(mapping: Any, key: str) -> int:
         return 0
 
 
-def _only_the_key_changed(old: str, new: str) -> None:
+def _only_the_key_changed(old: str, new: str, key: str = KEY) -> None:
     old_lines = old.splitlines()
     new_lines = new.splitlines()
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False).get_opcodes():
@@ -80,7 +87,7 @@ def _only_the_key_changed(old: str, new: str) -> None:
             continue
         touched = list(new_lines[j1:j2])
         removed = old_lines[i1:i2]
-        allowed = all(line.strip().startswith((f"{KEY}:", "global:")) for line in touched)
-        allowed = allowed and all(line.strip().startswith((f"{KEY}:", "global:")) for line in removed)
+        allowed = all(line.strip().startswith((f"{key}:", "global:")) for line in touched)
+        allowed = allowed and all(line.strip().startswith((f"{key}:", "global:")) for line in removed)
         if not allowed:
-            raise EditRefused(i1 + 1, "a YAML round trip would reformat this file; set global.local_registry_host yourself")
+            raise EditRefused(i1 + 1, f"a YAML round trip would reformat this file; set global.{key} yourself")

@@ -82,6 +82,14 @@ test('docker-agent-fixed: the same build passes and the doctor never runs') { h 
     assert h.calls('sh').size() == 1 && h.calls('junit').isEmpty()
 }
 
+test('dind-tls: the docker:dind TLS variables and disable-proxy reach earthly, and the build passes') { h ->
+    earthly(h)
+    assert h.runJenkinsfile(jenkinsfile('dind-tls.Jenkinsfile')) == 'SUCCESS'
+    assert h.env.DOCKER_HOST == 'tcp://docker:2376' && h.env.DOCKER_TLS_VERIFY == '1'
+    assert h.env.DOCKER_CERT_PATH == '/certs/client'
+    assert h.calls('sh').size() == 1 && h.calls('junit').isEmpty()
+}
+
 test('earthly-build: earthlyBuild installs the release wheels, runs the target and skips Push off main') { h ->
     h.env.BRANCH_NAME = 'feature/x'
     h.fakeRelease('0.1.0')

@@ -23,9 +23,10 @@ def ranked(rep: Report) -> list[str]:
     return [r.id for r in engine.rank(engine.topology_from(rep), engine.load_remedies().remedies)]
 
 
-def test_all_five_remedies_load_as_plugins():
+def test_all_remedies_load_as_plugins():
     loaded = engine.load_remedies()
-    assert sorted(loaded.remedies) == sorted(["disable-proxy", "host-network", "pinned-port", "daemon-no-proxy", "earthly-image"])
+    assert sorted(loaded.remedies) == sorted(["disable-proxy", "host-network", "pinned-port", "daemon-no-proxy",
+                                              "earthly-image", "podman-frontend", "podman-insecure-loopback"])
     assert loaded.warnings == []
 
 
@@ -137,7 +138,7 @@ def test_unknown_and_unsupported_files_are_refused(tmp_path: Path):
     env = tmp_path / ".env"
     plan = engine.make_plan(remedy, engine.topology_from(report("proxy-unreachable-bridge-container", ["host-network"])), [notes, env], tmp_path, {})
     assert [r.reason for r in plan.refusals] == [
-        "unknown file type (expected a Jenkinsfile, .env, shell script, Dockerfile or YAML config)",
+        "unknown file type (expected a Jenkinsfile, .env, shell script, Dockerfile, YAML config or registries.conf)",
         "host-network does not edit envfile files",
     ]
 

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from earthly_doctor.check import Check, CheckDoc
+from dataclasses import dataclass
+
+from earthly_doctor.check import Check, CheckDoc, Published
 from earthly_doctor.context import Context, FactError
 from earthly_doctor.model import Evidence, Finding
+
+
+@dataclass(frozen=True)
+class Buildkitd(Published):
+    """ED131: whether exports can be pinned to earthly-buildkitd's 127.0.0.1:8371 (published, and the daemon
+    reaches it)."""
+
+    code = "ED131"
+    pinned_port_ok: bool | None = None
 
 
 class BuildkitdRegistry(Check):
@@ -56,6 +67,6 @@ class BuildkitdRegistry(Check):
             evidence.append(Evidence("daemon_error", r.daemon_error, "docker API /images/create"))
         if r.outcome == "reached":
             return self.passed(f"{bk.name} runs, publishes 127.0.0.1:{bk.port}, and the daemon reaches it", evidence=evidence,
-                               remedies=[], pinned_port_ok=True)
+                               remedies=[], published=Buildkitd(pinned_port_ok=True))
         return self.fail(f"{bk.name} publishes 127.0.0.1:{bk.port} but the daemon cannot reach it ({r.outcome}): {r.daemon_error}",
                          evidence=evidence, remedies=[])

@@ -16,28 +16,10 @@ from typing import Any, Callable
 from earthly_doctor.fsutil import atomic_write_bytes, remove_stale_temps
 from earthly_doctor.remedy_catalog import describe
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused
+from earthly_doctor.remedies.rules import Topology as Topology  # noqa: PLC0414 -- re-exported for the remedies
 
 BACKUP_SUFFIX = ".earthly-doctor.bak"
 CREATED_SUFFIX = ".earthly-doctor.created"  # marker: the file did not exist before, so undo removes it
-
-
-@dataclass(frozen=True)
-class Topology:
-    """What the diagnosis established about where Earthly and the daemon run. None means not known."""
-
-    cause: str = "unknown"
-    confidence: str = "unknown"
-    daemon_kind: str | None = None  # local | remote | rootless | desktop (ED110)
-    network_mode: str | None = None  # this container's --network (ED103)
-    in_container: bool | None = None  # ED101
-    buildkitd_8371: bool | None = None  # earthly-buildkitd publishes 8371 on the daemon's loopback (ED131)
-    buildkit_local: bool | None = None  # Earthly would use the local earthly-buildkitd, not a remote BuildKit (ED140)
-    daemon_proxy: bool | None = None  # the daemon's HTTP proxy captures 127.0.0.1 (ED111)
-    ranking: tuple[str, ...] = ()  # the verdict's remedies, best first
-
-    @property
-    def proxy_unreachable(self) -> bool:
-        return self.cause.startswith("proxy-unreachable") or self.cause == "insecure-loopback-removed"
 
 
 @dataclass

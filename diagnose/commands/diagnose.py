@@ -34,7 +34,8 @@ def diagnose(ctx: Context, request: DiagnoseRequest, checks: list[Any] | None = 
     findings = run_checks(ctx, chosen) + list(request.extra_findings)
     report = Report(
         findings=findings,
-        verdict=decide(findings),
+        # Checks may declare causes of their own (plugins too): the engine weighs them with the built-in rules.
+        verdict=decide(findings, [rule for check in chosen for rule in getattr(check, "rules", ())]),
         tool_version=__version__,
         command="diagnose",
         duration_ms=int((time.monotonic() - began) * 1000),

@@ -94,6 +94,7 @@ Diagnoser = Callable[[list[str]], Report]  # runs the checks (optionally only so
 
 def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: set[str] | None = None) -> FixResult:  # noqa: C901, PLR0912 -- grandfathered; split when next changed
     from earthly_doctor.remedies import engine
+    from earthly_doctor.verdict import topology_from
 
     if request.style is not None and request.style not in STYLES:
         raise UsageError(f"--style {request.style!r}: choose from {', '.join(STYLES)}")
@@ -109,7 +110,7 @@ def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: se
     result.warnings += loaded.warnings
     result.report = _report(request, diagnoser)
     result.warnings += result.report.warnings
-    topology = result.topology = engine.topology_from(result.report)
+    topology = result.topology = topology_from(result.report)
     ranked = engine.rank(topology, loaded.remedies)
     result.ranked = [r.id for r in ranked]
     for rid in topology.ranking:

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlparse
 
-from earthly_doctor.gobool import parse_go_bool
+from earthly_doctor.vocabulary import (BUILDKITD_PORT, EARTHBUILD_PREFIX, EARTHLY_PREFIX, PINNED_REGISTRY, PROXY_FLAG, PROXY_SETTING,
+                                       parse_go_bool)
 
 PROXY_SINCE = (0, 8, 0)  # v0.8.0 turned the registry proxy on everywhere (#3629)
 IMAGE_ENV_SINCE = (0, 8, 2)  # earthly/earthly sets EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true since v0.8.2 (#3753)
 OPT_IN_SINCE = (0, 7, 20)  # v0.7.20-v0.7.23: proxy only with --use-remote-registry
-REGISTRY_PORT = 8371
+REGISTRY_PORT = BUILDKITD_PORT
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -114,7 +115,7 @@ class EarthlySettings:
     no_output: Setting = field(default_factory=lambda: Setting(False, "default"))
     buildkit_host: Setting = field(default_factory=lambda: Setting("", "default (earthly-buildkitd via docker)"))
     buildkit_local: bool = True
-    local_registry_host: Setting = field(default_factory=lambda: Setting("tcp://127.0.0.1:8371", "default"))
+    local_registry_host: Setting = field(default_factory=lambda: Setting(PINNED_REGISTRY, "default"))
     earthly_image: bool = False
     dotenv_path: str | None = None
     dotenv_used: list[str] = field(default_factory=list)
@@ -148,7 +149,7 @@ def evaluate(  # noqa: C901, PLR0912, PLR0915 -- grandfathered; split when next 
     """The effective settings for an `earthly` started with this environment, working directory and flags."""
     flags = flags or []
     s = EarthlySettings(product=product)
-    prefixes = ["EARTH_", "EARTHLY_"] if product == "earthbuild" else ["EARTHLY_"]
+    prefixes = [EARTHBUILD_PREFIX, EARTHLY_PREFIX] if product == "earthbuild" else [EARTHLY_PREFIX]
 
     def names(suffix: str) -> list[str]:
         return [p + suffix for p in prefixes]
@@ -175,7 +176,7 @@ def evaluate(  # noqa: C901, PLR0912, PLR0915 -- grandfathered; split when next 
             s.invalid.append(f"{name}={value!r}: not a Go bool (strconv.ParseBool); Earthly exits with 'could not parse'")
         return Setting(parsed, source, value)
 
-    s.proxy_disabled = boolean("DISABLE_REMOTE_REGISTRY_PROXY", "--disable-remote-registry-proxy", "default (proxy on since v0.8.0)")
+    s.proxy_disabled = boolean(PROXY_SETTING, PROXY_FLAG, "default (proxy on since v0.8.0)")
     ci = boolean("CI", "--ci", "default")
     output = boolean("OUTPUT", "--output", "default")
     no_output = boolean("NO_OUTPUT", "--no-output", "default")

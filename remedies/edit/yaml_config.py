@@ -10,9 +10,10 @@ import difflib
 import io
 from typing import Any
 
+from earthly_doctor.vocabulary import PINNED_REGISTRY
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, newline_of
 
-PINNED = "tcp://127.0.0.1:8371"
+PINNED = PINNED_REGISTRY
 KEY = "local_registry_host"
 
 

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from earthly_doctor.cli.app import build_app
 from earthly_doctor.commands.preflight import decide, env_lines, parse_command, preflight, proxy_setting
 from earthly_doctor.environment import Environment
-from earthly_doctor.model import Confidence, Evidence, Finding, Report, Status, Verdict
+from earthly_doctor.verdict import decide as decide_verdict
+from earthly_doctor.model import Evidence, Finding, Report, Status
 
 VAR = "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY"
 
@@ -75,8 +76,9 @@ def test_earth_reads_the_earth_prefix_first(tmp_path):
     assert setting(tmp_path, ["earthly", "+img"], {"EARTH_DISABLE_REMOTE_REGISTRY_PROXY": "true"}).enabled is True
 
 
-def _report(*findings: Finding, cause: str = "proxy-unreachable-bridge-container") -> Report:
-    return Report(list(findings), Verdict(cause, "…", Confidence.PROVEN), "0")
+def _report(*findings: Finding) -> Report:
+    """The findings with the verdict the engine gives them (preflight reads the engine's cause, never its own)."""
+    return Report(list(findings), decide_verdict(list(findings)), "0")
 
 
 def _f(code: str, status: Status, summary: str = "", **evidence) -> Finding:
@@ -103,7 +105,7 @@ def test_an_explicit_false_is_overridden_and_named(tmp_path):
 
 def test_a_reachable_canary_changes_nothing_and_says_nothing(tmp_path):
     cmd = parse_command(["earthly", "+img"])
-    result = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED120", Status.PASS, port=1), cause="healthy"), 5)
+    result = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED120", Status.PASS, port=1)), 5)
     assert (result.outcome, result.variables, result.line) == ("reachable", {}, None)
     assert env_lines(result) == ""
 
@@ -111,10 +113,10 @@ def test_a_reachable_canary_changes_nothing_and_says_nothing(tmp_path):
 def test_a_timeout_runs_the_build_as_is_and_says_so(tmp_path):
     cmd = parse_command(["earthly", "+img"])
     slow = _f("ED120", Status.ERROR, "did not finish within the 5s deadline (--timeout)", timed_out=True)
-    result = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED110", Status.ERROR, "timed out"), slow, cause="unknown"), 5)
+    result = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED110", Status.ERROR, "timed out"), slow), 5)
     assert result.outcome == "timeout" and result.variables == {}
     assert result.line == "earthly-doctor: preflight: the Docker daemon did not answer within 5s; running the build as is"
-    answered = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED110", Status.PASS), slow, cause="unknown"), 5)
+    answered = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED110", Status.PASS), slow), 5)
     assert answered.line == "earthly-doctor: preflight: the canary did not finish within 5s; running the build as is"
 
 

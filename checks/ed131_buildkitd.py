@@ -15,7 +15,7 @@ class Buildkitd(Published):
     reaches it)."""
 
     code = "ED131"
-    pinned_port_ok: bool | None = None
+    pinned_port_ok: bool | None = None  # None: not known (no earthly-buildkitd yet, or it is stopped)
 
 
 class BuildkitdRegistry(Check):
@@ -60,7 +60,8 @@ class BuildkitdRegistry(Check):
             return self.warn(f"{bk.name} exists but is {bk.status or 'not running'}", evidence=evidence, remedies=[])
         if not bk.published:
             return self.warn(f"{bk.name} runs but does not publish 127.0.0.1:{bk.port} (EARTHLY_WITH_DOCKER=1, or started "
-                             "with the proxy on): the pinned-port path is not available", evidence=evidence, remedies=[])
+                             "with the proxy on): the pinned-port path is not available", evidence=evidence, remedies=[],
+                             published=Buildkitd(pinned_port_ok=False))
         r = bk.reach
         evidence += [Evidence("reach", r.outcome, "docker API /images/create"), Evidence("reference", r.reference, "probe")]
         if r.daemon_error:
@@ -69,4 +70,4 @@ class BuildkitdRegistry(Check):
             return self.passed(f"{bk.name} runs, publishes 127.0.0.1:{bk.port}, and the daemon reaches it", evidence=evidence,
                                remedies=[], published=Buildkitd(pinned_port_ok=True))
         return self.fail(f"{bk.name} publishes 127.0.0.1:{bk.port} but the daemon cannot reach it ({r.outcome}): {r.daemon_error}",
-                         evidence=evidence, remedies=[])
+                         evidence=evidence, remedies=[], published=Buildkitd(pinned_port_ok=False))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlparse
 
+from earthly_doctor.dotenv import DotenvError, read_dotenv
 from earthly_doctor.vocabulary import (BUILDKITD_PORT, EARTHBUILD_PREFIX, EARTHLY_PREFIX, PINNED_REGISTRY, PROXY_FLAG, PROXY_SETTING,
                                        parse_go_bool)
 
@@ -26,28 +27,6 @@ PROXY_SINCE = (0, 8, 0)  # v0.8.0 turned the registry proxy on everywhere (#3629
 IMAGE_ENV_SINCE = (0, 8, 2)  # earthly/earthly sets EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true since v0.8.2 (#3753)
 OPT_IN_SINCE = (0, 7, 20)  # v0.7.20-v0.7.23: proxy only with --use-remote-registry
 REGISTRY_PORT = BUILDKITD_PORT
-
-
-def read_dotenv(path: Path) -> dict[str, str]:
-    """godotenv's format, as far as settings go: KEY=VALUE, comments, `export`, optional quotes."""
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return {}
-    values = {}
-    for raw in lines:
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        line = line.removeprefix("export ")
-        key, value = line.split("=", 1)
-        value = value.strip()
-        if value[:1] in ("'", '"') and value[-1:] == value[:1] and len(value) > 1:
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key.strip()] = value
-    return values
 
 
 def read_global_config(path: Path) -> dict[str, str]:
@@ -156,7 +135,11 @@ def evaluate(  # noqa: C901, PLR0912, PLR0915 -- grandfathered; split when next 
 
     env_file = next((env[n] for n in names("ENV_FILE_PATH") if env.get(n)), ".env")
     dotenv_file = Path(env_file) if os.path.isabs(env_file) else cwd / env_file
-    dotenv = read_dotenv(dotenv_file)
+    try:
+        dotenv = read_dotenv(dotenv_file, env)
+    except DotenvError as exc:
+        dotenv = {}
+        s.invalid.append(f"{dotenv_file}: {exc}; Earthly exits with 'Error loading dot-env file'")
     if dotenv:
         s.dotenv_path = str(dotenv_file)
 

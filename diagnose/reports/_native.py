@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from earthly_doctor.model import Finding, Report, Status
+from earthly_doctor.triage.normalise import ANSI, CONSOLE_NOTE  # the one home of the console escape patterns
 
-# CSI, OSC and single-character escapes (research/jenkins.md §4.5), and Jenkins console notes before them.
-_CONSOLE_NOTE = re.compile(r"\x1b\[8mha:[A-Za-z0-9+/=]*\x1b\[0m")
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 # Characters XML 1.0 cannot carry at all (even escaped); also dropped from JSON reports for the same readers.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
@@ -33,7 +31,7 @@ def clean(value: Any, limit: int | None = None) -> str:
         text = value
     else:
         text = json.dumps(value, default=str) if isinstance(value, (list, dict)) else str(value)
-    text = _ILLEGAL.sub("", _ANSI.sub("", _CONSOLE_NOTE.sub("", text)))
+    text = _ILLEGAL.sub("", ANSI.sub("", CONSOLE_NOTE.sub("", text)))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     return text

@@ -12,6 +12,11 @@ from earthly_doctor.commands.preflight import decide, env_lines, parse_command, 
 from earthly_doctor.environment import Environment
 from earthly_doctor.verdict import decide as decide_verdict
 from earthly_doctor.model import Evidence, Finding, Report, Status
+import functools
+import os
+import sys
+from earthly_doctor.commands.run import RunRequest, run
+from earthly_doctor.stream import run_streaming
 
 VAR = "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY"
 
@@ -186,3 +191,21 @@ def test_preflight_json_when_the_proxy_is_already_off(tmp_path, monkeypatch):
 def test_preflight_rejects_an_unknown_format():
     result = CliRunner().invoke(build_app(), ["preflight", "--format", "yaml"])
     assert result.exit_code == 2
+
+
+def test_run_docker_host_reaches_the_build(tmp_path):
+    """`run --docker-host URL`: the preflight probes URL, so the build must use URL too, not the default socket."""
+    child = tmp_path / "earthly"
+    child.write_text(f"#!{sys.executable}\nimport os\nopen({str(tmp_path / 'seen')!r}, 'w').write(os.environ.get('DOCKER_HOST', '-'))\n")
+    child.chmod(0o755)
+    out = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
+    try:
+        spawn = functools.partial(run_streaming, out_fd=out, err_fd=out, use_pty=False)
+        environment = Environment(env={"PATH": os.environ["PATH"], "DOCKER_HOST": "unix:///elsewhere.sock"}, cwd=tmp_path)
+        request = RunRequest([str(child), "+img"], preflight=False, docker_host="tcp://127.0.0.1:1")
+        result = run(request, environment, lambda line: None, spawn=spawn, checks=[])
+    finally:
+        os.close(out)
+    assert result.exit_code == 0
+    assert (tmp_path / "seen").read_text() == "tcp://127.0.0.1:1"
+    assert result.attempts[0].variables == {}  # not mistaken for "the proxy was already disabled"

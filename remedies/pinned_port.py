@@ -12,7 +12,6 @@ from earthly_doctor.vocabulary import PINNED_REGISTRY
 from earthly_doctor.remedies.base import Editor, Plan, Remedy, Target, Topology
 from earthly_doctor.remedies.proxy_off import proxy_off_editor, proxy_off_targets
 
-PINNED = PINNED_REGISTRY
 
 
 def config_path(env: dict[str, str]) -> Path:
@@ -41,7 +40,7 @@ class PinnedPort(Remedy):
         if kind == "yaml":
             from earthly_doctor.remedies.edit.yaml_config import edit_local_registry_host
 
-            return lambda text: edit_local_registry_host(text, PINNED)
+            return lambda text: edit_local_registry_host(text, PINNED_REGISTRY)
         return proxy_off_editor(kind, options)
 
     def default_targets(self, cwd: Path, env: dict[str, str]) -> list[Target]:
@@ -49,7 +48,7 @@ class PinnedPort(Remedy):
 
     def extras(self, plan: Plan, topology: Topology, options: dict[str, Any]) -> None:
         plan.commands += [
-            f"earthly config global.local_registry_host '{PINNED}'",
+            f"earthly config global.local_registry_host '{PINNED_REGISTRY}'",
             "export EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true",
         ]
         if not any(e.kind == "yaml" for e in plan.edits):

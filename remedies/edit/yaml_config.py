@@ -13,11 +13,10 @@ from typing import Any
 from earthly_doctor.vocabulary import PINNED_REGISTRY
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, newline_of
 
-PINNED = PINNED_REGISTRY
 KEY = "local_registry_host"
 
 
-def edit_local_registry_host(text: str, value: str = PINNED) -> EditOutcome:
+def edit_local_registry_host(text: str, value: str = PINNED_REGISTRY) -> EditOutcome:
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import MarkedYAMLError, YAMLError

@@ -23,6 +23,13 @@ class NetworkMode(Published):
     code = "ED103"
     final_mode: str | None = None  # host | bridge | none | a network name | container-gone
     daemon_runs_us: bool | None = None
+    subject: str | None = None  # beside an agent (the doctor image): the agent container the report is about
+
+
+def _short(mode: str) -> str:
+    """`container:<64 hex>` as Docker's 12-character short id, as `docker ps` shows it."""
+    kind, sep, ref = mode.partition(":")
+    return f"{kind}:{ref[:12]}" if sep and len(ref) == 64 else mode
 
 
 class NetworkModeCheck(Check):
@@ -74,7 +81,21 @@ class NetworkModeCheck(Check):
         final = nm.final
         evidence.append(Evidence("final_mode", final, "followed container:<id>"))
         first = nm.chain[0]
-        via = f" via {' -> '.join(h.mode for h in nm.chain[:-1])}" if len(nm.chain) > 1 else ""
+        via = f" via {' -> '.join(_short(h.mode) for h in nm.chain[:-1])}" if len(nm.chain) > 1 else ""
+        agent = ctx.try_fact("agent")
+        if agent is not None:
+            # The doctor image beside an agent: the agent, whose namespace we joined, is what the report is about.
+            evidence.append(Evidence("agent", agent.label, "the network owner this doctor image joined"))
+            owner = nm.chain[-1]
+            subject = {"published": NetworkMode(final, daemon_runs_us=True, subject=f"agent container {agent.label}")}
+            if final == "host":
+                return self.passed(f"agent container {agent.label} (this doctor joined its network) shares the "
+                                   f"host's network namespace (NetworkMode={owner.mode})", evidence=evidence,
+                                   remedies=[], **subject)
+            kind = "bridge" if final == "bridge" else "no network" if final == "none" else f"network {final!r}"
+            return self.warn(f"agent container {agent.label} (this doctor joined its network) runs with "
+                             f"NetworkMode={owner.mode} ({kind}): its 127.0.0.1 is its own, not the daemon's",
+                             evidence=evidence, **subject)
         if final == "host":
             return self.passed(f"container {first.container} shares the host's network namespace (NetworkMode={first.mode}{via})",
                                evidence=evidence, remedies=[], published=NetworkMode(final, daemon_runs_us=True))

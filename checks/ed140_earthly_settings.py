@@ -64,7 +64,7 @@ class EarthlySettingsCheck(Check):
         s = ctx.fact("earthly_settings")
         # This environment decides (the doctor runs where Earthly runs); running processes are told, not trusted:
         # on a shared host they may be someone else's build.
-        eff, where = s, "with the settings here"
+        eff, where = s, f"with the settings of the {s.subject}" if s.subject else "with the settings here"
         evidence = [
             Evidence("binary", s.binary, "PATH"),
             Evidence("version", s.version_text or s.version_error, f"{s.binary} --version" if s.binary else "not on PATH"),

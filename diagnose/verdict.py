@@ -179,6 +179,8 @@ def _where_cause(s: Situation) -> tuple[str, str]:
         cid = ((s.container.container_id if s.container else None) or "")[:12]
         final = s.mode.final_mode if s.mode else None
         words = ["Earthly would run in a", runtime if runtime not in (None, "unknown") else "", "container", cid]
+        if s.mode is not None and s.mode.subject:  # the doctor image beside an agent: name the agent, not ourselves
+            words = ["Earthly would run in the", s.mode.subject]
         if final == "none":
             words.append("with no network")
         elif final:

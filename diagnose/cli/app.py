@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "earthly_doctor.cli.run",
     "earthly_doctor.cli.bundle",
     "earthly_doctor.cli.fix",
+    "earthly_doctor.cli.merge",
 )
 
 HELP = (

@@ -30,6 +30,15 @@ def register(app: typer.Typer) -> None:
         verbose: bool = common.VerboseOpt,
         log: Optional[List[str]] = typer.Option(None, "--log", help="Also triage this build log (plain, gzip, - for stdin) into the same report. Repeatable."),
         signatures: Optional[List[str]] = typer.Option(None, "--signatures", help="Extra signature folder for --log (see `triage --signatures`)."),
+        container: Optional[str] = typer.Option(
+            None, "--container", metavar="ID|NAME",
+            help="Diagnose this running container from outside: run the doctor image in its network and PID "
+            "namespaces (no Python needed in the container), relay its report and exit code, remove it.",
+        ),
+        image: Optional[str] = typer.Option(
+            None, "--image", help="The doctor image for --container (default earthly-doctor:<this version>; "
+            "build it with docker/build-image.sh).",
+        ),
     ) -> None:
         """Check whether the Docker daemon can reach Earthly's registry proxy from here, and why not."""
         from earthly_doctor.commands.diagnose import DiagnoseRequest, diagnose
@@ -38,6 +47,29 @@ def register(app: typer.Typer) -> None:
 
         env = Environment()
         terminal = Terminal(env)
+        if image is not None and container is None:
+            terminal.error("--image goes with --container")
+            raise typer.Exit(2)
+        if container is not None:
+            if log:
+                terminal.error("--log cannot be combined with --container (triage the log with `earthly-doctor triage`)")
+                raise typer.Exit(2)
+
+            def beside() -> Report:
+                from earthly_doctor.commands.diagnose_container import (
+                    DEFAULT_IMAGE, BesideFailed, BesideRequest, diagnose_beside,
+                )
+
+                request = BesideRequest(container, image or DEFAULT_IMAGE, timeout, probe_timeout, only or [],
+                                        skip or [], docker_host)
+                terminal.progress(f"earthly-doctor: diagnosing container {container} from beside it ({request.image})…")
+                try:
+                    return diagnose_beside(env.env, request)
+                except BesideFailed as exc:  # the inner doctor's own exit status (2 usage, 3 internal) is relayed
+                    terminal.error(str(exc))
+                    raise typer.Exit(exc.code if exc.code in (2, 3) else 3) from None
+
+            run_report(terminal, beside, fmt=fmt, output=output, fail_on=fail_on, exit_zero=exit_zero, verbose=verbose)
 
         def produce() -> Report:
             request = DiagnoseRequest(only=only or [], skip=skip or [])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 import time
+from datetime import UTC, datetime
 from dataclasses import dataclass, field
 from typing import Any
 
 from earthly_doctor import __version__
+from earthly_doctor.checks.ed101_container import Container
+from earthly_doctor.checks.ed103_network_mode import NetworkMode
 from earthly_doctor.context import Context
 from earthly_doctor.errors import UsageError
 from earthly_doctor.model import Finding, Report
@@ -41,4 +45,19 @@ def diagnose(ctx: Context, request: DiagnoseRequest, checks: list[Any] | None = 
         duration_ms=int((time.monotonic() - began) * 1000),
         warnings=warnings,
     )
+    report.extra["subject"] = subject(ctx, findings)
+    report.extra["generated_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return report
+
+
+def subject(ctx: Context, findings: list[Finding]) -> dict[str, str | None]:
+    """Who this report speaks for, so many agents' reports can be folded into one table (`merge`)."""
+    mode, ident = NetworkMode.among(findings), Container.among(findings)
+    agent = mode.subject if mode is not None else None
+    if agent is None and ident is not None and ident.containerized:
+        agent = f"container {str(ident.container_id or '?')[:12]}"
+    return {
+        "host": socket.gethostname(),
+        "node": ctx.env.env.get("NODE_NAME") or None,  # Jenkins sets NODE_NAME in every step's environment
+        "agent": agent,
+    }

@@ -105,6 +105,7 @@ class EarthlySettings:
     export_path: str = "proxy"  # none | proxy | buildkitd-8371 | tar | invalid
     export_detail: str = ""
     processes: dict[int, EarthlySettings] = field(default_factory=dict)  # per running earthly pid
+    subject: str = ""  # whose environment was read, when it is not ours (the agent beside the doctor image)
 
 
 def _lookup(names: list[str], env: Mapping[str, str], dotenv: Mapping[str, str], dotenv_path: str) -> tuple[str, str, str] | None:

@@ -12,6 +12,7 @@ from earthly_doctor.probes.docker_client import DaemonHandle, connect
 from earthly_doctor.probes.docker_endpoint import find_endpoint
 
 if TYPE_CHECKING:
+    from earthly_doctor.probes.agent import AgentContainer
     from earthly_doctor.probes.buildkitd import Buildkitd
     from earthly_doctor.probes.container import ContainerIdentity
     from earthly_doctor.probes.earthly_settings import EarthlySettings
@@ -129,7 +130,15 @@ def earthly_settings(ctx: Context) -> EarthlySettings:
             version_text = run_version(binaries[0][1], ctx.env.env, timeout=min(2.0, _probe_timeout(ctx)))
         except Exception as exc:  # noqa: BLE001 -- a broken or hung binary is a finding, not a crash
             version_error = f"{binaries[0][1]} --version: {type(exc).__name__}: {exc}"
-    settings = evaluate(ctx.env.env, ctx.env.cwd, product=product, version_text=version_text)
+    agent = ctx.try_fact("agent")
+    if agent is not None:
+        # Beside an agent, Earthly runs with the agent's environment and working directory, not the doctor's; in its
+        # PID namespace the agent's first process is pid 1, so its files are under /proc/1/root.
+        cwd = ctx.env.proc_root / "1" / "root" / agent.working_dir.lstrip("/") if agent.shares_pid else Path("/")
+        settings = evaluate(agent.env, cwd, product=product, version_text=version_text)
+        settings.subject = f"agent container {agent.label} (Config.Env)"
+    else:
+        settings = evaluate(ctx.env.env, ctx.env.cwd, product=product, version_text=version_text)
     settings.binaries = [path for _, path in binaries]
     settings.binary = binaries[0][1] if binaries else None
     settings.version_error = version_error
@@ -165,3 +174,16 @@ def build_logs(ctx: Context) -> list[Finding]:
     if not ctx.options.logs:
         return []
     return triage_findings(list(ctx.options.logs), list(ctx.options.signature_dirs))
+
+
+@provides("agent", timeout=10.0)
+def agent_container(ctx: Context) -> AgentContainer | None:
+    """The agent container the doctor image was started beside (`--network container:<agent>`), or None."""
+    from earthly_doctor.probes.agent import beside_agent, find_agent
+
+    if not beside_agent(ctx.env.env):
+        return None
+    mode = ctx.fact("network_mode")
+    if mode is None:
+        return None
+    return find_agent(require_daemon(ctx).client, mode)

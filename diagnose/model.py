@@ -215,6 +215,17 @@ class Report:
     # Extra top-level fields of the JSON envelope (Jenkins triage puts its per-signature `summary` here).
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def remedies_for(self, finding: Finding) -> list[str]:
+        """The remedies to show with a finding: its own, minus those that need a topology the verdict did not find
+        (host-network, pinned-port); a failing finding without any borrows the verdict's ranked list."""
+        from earthly_doctor.remedy_catalog import describe
+
+        if finding.remedies:
+            return [r for r in finding.remedies if not describe(r).topology_bound or r in self.verdict.remedies]
+        if finding.status == Status.FAIL:
+            return list(self.verdict.remedies)
+        return []
+
     def worst(self) -> Status:
         statuses = [f.status for f in self.findings] or [Status.PASS]
         return max(statuses, key=lambda s: s.rank)

@@ -24,7 +24,7 @@ from earthly_doctor.model import CauseRule, Confidence, Finding, Report, Status,
 from earthly_doctor.remedies.rules import Topology, rank
 from earthly_doctor.triage.findings import CODE as LOG_CODE
 from earthly_doctor.triage.findings import LogHit
-from earthly_doctor.vocabulary import LATENT_EXPORT_PATHS
+from earthly_doctor.vocabulary import LATENT_EXPORT_PATHS, parse_go_bool
 
 __all__ = ["CauseRule", "Situation", "Topology", "decide", "topology_from", "topology_of"]
 
@@ -146,10 +146,10 @@ def _topology(s: Situation, cause: str, confidence: str) -> Topology:
 
 
 def _flag(value: object) -> bool | None:
-    """A published yes/no, also as a saved report spells it ("true", "yes")."""
-    if value is None:
-        return None
-    return value in (True, 1, "true", "True", "yes")
+    """A published yes/no (a JSON boolean; a string as Go's ParseBool reads it, in a hand-written report)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    return parse_go_bool(str(value))
 
 
 def _ranked(s: Situation, cause: str) -> list[str]:

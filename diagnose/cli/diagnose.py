@@ -77,7 +77,8 @@ def register(app: typer.Typer) -> None:
                               logs=tuple(log or []), signature_dirs=tuple(signatures or []))
             # A missing log or a bad signature folder is one line and exit 2, before any check runs; ED160 then
             # triages the logs through the `build_logs` fact, under the run's deadline like every other check.
-            check_logs(options.logs, options.signature_dirs)
+            if options.logs:
+                check_logs(options.logs, options.signature_dirs)
             ctx = Context(env=env, options=options)
             terminal.progress("earthly-doctor: probing the Docker daemon and this namespace…")
             return diagnose(ctx, request)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from earthly_doctor.fsutil import atomic_write_bytes, remove_stale_temps
 from earthly_doctor.remedy_catalog import describe
-from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused
+from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, NotApplicable
 from earthly_doctor.remedies.rules import Topology as Topology  # noqa: PLC0414 -- re-exported for the remedies
 
 BACKUP_SUFFIX = ".earthly-doctor.bak"
@@ -74,6 +74,7 @@ class Plan:
     risks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # printed on stderr: the plan may not reach earthly
 
     @property
     def changes_anything(self) -> bool:
@@ -93,6 +94,7 @@ class Plan:
             "risks": list(self.risks),
             "notes": list(self.notes),
             "refusals": [str(r) for r in self.refusals],
+            "warnings": list(self.warnings),
         }
 
 
@@ -194,7 +196,10 @@ class Remedy:
             outcome = editor(before or "")
         except EditRefused as exc:
             # A missing file that this editor cannot create: say so, not what the editor found lacking in "".
-            reason = "no such file" if before is None else f"cannot edit safely: {exc.reason}"
+            if before is None:
+                reason = "no such file"
+            else:  # advice reads as advice; a parse problem says the editor could not follow the file
+                reason = exc.reason if isinstance(exc, NotApplicable) else f"cannot edit safely: {exc.reason}"
             plan.refusals.append(Refusal(target.path, 0 if before is None else exc.line, reason))
             return
         if before is None and not outcome.changes:

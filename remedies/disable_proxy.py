@@ -27,6 +27,15 @@ class DisableProxy(Remedy):
     def editor(self, kind: str, options: dict[str, Any]) -> Editor | None:
         return proxy_off_editor(kind, options)
 
+    def plan_file(self, plan: Plan, target: Target, options: dict[str, Any]) -> None:
+        super().plan_file(plan, target, options)
+        edit = next((e for e in plan.edits if e.path == target.path), None)
+        if edit is not None and edit.before is not None and not _shows_earthly(target.kind, edit.before):
+            plan.warnings.append(
+                f"{target.path}: no earthly call is visible in it; the setting reaches earthly only if earthly runs "
+                "under this file (through a script or a shared library)"
+            )
+
     def default_targets(self, cwd: Path, env: dict[str, str]) -> list[Target]:
         return proxy_off_targets(cwd)
 
@@ -35,3 +44,21 @@ class DisableProxy(Remedy):
             "export EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true   # EarthBuild: EARTH_DISABLE_REMOTE_REGISTRY_PROXY",
             "earthly --disable-remote-registry-proxy +target      # the flag goes before the target",
         ]
+
+
+def _shows_earthly(kind: str, text: str) -> bool:
+    """Whether a Jenkinsfile's steps or a script visibly run earthly (a .env file is read by earthly itself)."""
+    from earthly_doctor.remedies.edit import shell
+
+    if kind == "jenkinsfile":
+        from earthly_doctor.remedies.edit.groovy import Tree
+        from earthly_doctor.remedies.edit.pipeline_model import PipelineModel
+        from earthly_doctor.remedies.edit.text import EditRefused
+
+        try:
+            return bool(PipelineModel(Tree(text)).earthly_steps())
+        except EditRefused:
+            return True  # the editor already refused; no second message
+    if kind == "shell":
+        return bool(shell.earthly_commands(text) or shell.earthly_runs(text))
+    return True

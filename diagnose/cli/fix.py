@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         docker_host: Optional[str] = typer.Option(None, "--docker-host", help="Daemon to diagnose (default: DOCKER_HOST, the docker CLI context, the default socket)."),
     ) -> None:
         """Fix what `diagnose` found: ranked remedies as diffs and commands; a dry run unless --apply."""
-        from earthly_doctor.commands.fix import FixRequest, fix
+        from earthly_doctor.commands.fix import FixRequest, fix, refusal_lines
         from earthly_doctor.reports.plan import render_fix_json, render_fix_plain, render_fix_rich
 
         env = Environment()
@@ -74,8 +74,10 @@ def register(app: typer.Typer) -> None:
             render_fix_rich(result, terminal.console)
         else:
             terminal.out(render_fix_plain(result))
+        # Each refusal once, as one line on stderr: an error when it stops the fix, else a warning.
+        say = terminal.error if result.refused else terminal.warn
+        for line in refusal_lines(result):
+            say(line)
         if result.refused:
-            for refusal in result.applied.refusals:
-                terminal.error(str(refusal))
             raise typer.Exit(int(ExitStatus.USAGE))
         raise typer.Exit(int(ExitStatus.OK))

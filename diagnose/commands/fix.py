@@ -41,13 +41,17 @@ class FixResult:
     undone: list[Any] = field(default_factory=list)
     verify_report: Report | None = None
     verify_note: str | None = None
+    hints: dict[str, str] = field(default_factory=dict)  # remedy id -> the command that applies its plan as shown
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     mode: str = "dry-run"  # dry-run | apply | undo | nothing
 
     @property
     def refused(self) -> bool:
-        return bool(self.applied and self.applied.refusals)
+        """An apply that wrote nothing because a file was refused, or a dry run whose plan to apply is refused."""
+        if self.applied is not None:
+            return bool(self.applied.refusals)
+        return self.mode == "dry-run" and bool(self.plans) and bool(self.plans[0].refusals)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -57,6 +61,7 @@ class FixResult:
             "ranked": list(self.ranked),
             "not_offered": [{"remedy": r, "why": why} for r, why in self.not_offered],
             "plans": [p.to_dict() for p in self.plans],
+            "apply_commands": dict(self.hints),
             "notes": list(self.notes),
             "warnings": list(self.warnings),
         }
@@ -142,7 +147,10 @@ def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: se
 
     options = {"style": request.style, "stage": request.stage, "earthbuild": request.earthbuild}
     result.plans = [engine.make_plan(r, topology, request.files, request.cwd, request.env, options) for r in chosen]
+    for plan in result.plans:
+        result.warnings += plan.warnings
     if not request.apply:
+        result.hints = {p.remedy: apply_command(request, p) for p in result.plans if not p.refusals}
         return result
 
     result.mode = "apply"
@@ -160,6 +168,45 @@ def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: se
                 "show this process's view"
             )
     return result
+
+
+def refusal_lines(result: FixResult) -> list[str]:
+    """Every refusal of the plans shown and of the apply, each once (an apply repeats its plan's refusals)."""
+    lines: list[str] = []
+    refusals = [r for p in result.plans for r in p.refusals] + list(result.applied.refusals if result.applied else [])
+    for refusal in refusals:
+        if str(refusal) not in lines:
+            lines.append(str(refusal))
+    return lines
+
+
+def apply_command(request: FixRequest, plan: Any) -> str:
+    """The command that applies this plan from any folder: the same diagnosis, files, remedy and options, with
+    absolute paths, and the files the plan chose by default named explicitly."""
+    import os
+    import shlex
+
+    def absolute(path: Path | str) -> str:
+        return os.path.abspath(os.path.join(request.cwd, path))
+
+    args = ["earthly-doctor", "fix", "--apply"]
+    if request.from_report:
+        args += ["--from", absolute(request.from_report)]
+    for log in request.logs:
+        args += ["--log", log if log == "-" else absolute(log)]
+    for folder in request.signature_dirs:
+        args += ["--signatures", absolute(folder)]
+    args += ["--remedy", plan.remedy]
+    files = list(request.files) or [edit.path for edit in plan.edits]
+    for path in files:
+        args += ["--file", absolute(path)]
+    if request.style:
+        args += ["--style", request.style]
+    if request.stage:
+        args += ["--stage", request.stage]
+    if request.earthbuild:
+        args.append("--earthbuild")
+    return shlex.join(args)
 
 
 def _report(request: FixRequest, diagnoser: Diagnoser | None) -> Report:

@@ -13,8 +13,9 @@ Line = tuple[str, str]
 
 def _plan_lines(number: int, plan: Any) -> list[Line]:
     out: list[Line] = [("bold", f"{number}. {plan.title} [{plan.remedy}]")]
-    for refusal in plan.refusals:
-        out.append(("bold red", f"   refused: {refusal}"))
+    for refusal in plan.refusals:  # the reason is printed once, as one line on stderr
+        where = f"{refusal.path}:{refusal.line}" if refusal.line else str(refusal.path)
+        out.append(("bold red", f"   refused: {where} (why: on stderr)"))
     for edit in plan.edits:
         head = f"   {edit.name}" + (" (new file)" if edit.before is None else "")
         state = "" if edit.changed else ": already applied, nothing to change" if edit.already else ": nothing to change"
@@ -24,14 +25,14 @@ def _plan_lines(number: int, plan: Any) -> list[Line]:
         for already in edit.already:
             out.append(("dim", f"     already: {already}"))
         for note in edit.notes:
-            out.append(("yellow", f"     note: {note}"))
+            out += _note(note, "     ")
         for line in edit.diff().splitlines():
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else ""
             out.append((style, f"     {line}"))
     if not plan.edits and not plan.refusals and not plan.snippets:
         out.append(("dim", "   no file to edit; use the commands below"))
     for note in plan.notes:
-        out.append(("yellow", f"   note: {note}"))
+        out += _note(note, "   ")
     if plan.commands:
         out.append(("", "   commands (by hand, or instead of the edits):"))
         out += [("", f"     $ {c}") for c in plan.commands]
@@ -42,6 +43,23 @@ def _plan_lines(number: int, plan: Any) -> list[Line]:
         out.append(("", "   risks:"))
         out += [("yellow", f"     - {r}") for r in plan.risks]
     return out
+
+
+def _note(note: str, indent: str) -> list[Line]:
+    """A note over several lines keeps them (a pod spec snippet), each under the `note:` label."""
+    first, *rest = note.split("\n")
+    return [("yellow", f"{indent}note: {first}")] + [("yellow", f"{indent}      {line}") for line in rest]
+
+
+def _file_state(result: Any, written: Any) -> Line:
+    """What happened to one file: written, or told apart as already applied / nothing to change."""
+    if written.written:
+        return ("green", written.message)
+    edits = [e for p in result.plans for e in p.edits if e.path == written.path]
+    if edits and not edits[0].changed:
+        said = "already applied; nothing changed" if edits[0].already else "nothing to change"
+        return ("dim", f"{edits[0].name}: {said}")
+    return ("dim", written.message)
 
 
 def fix_lines(result: Any) -> list[Line]:  # noqa: C901, PLR0912 -- grandfathered; split when next changed
@@ -66,16 +84,24 @@ def fix_lines(result: Any) -> list[Line]:  # noqa: C901, PLR0912 -- grandfathere
         out += _plan_lines(number, plan)
     out.append(("", ""))
     if result.mode == "dry-run" and result.plans:
-        first = result.plans[0].remedy
-        out.append(("bold", f"Dry run: nothing was written. To apply: earthly-doctor fix --apply --remedy {first}"))
+        out.append(("bold", "Dry run: nothing was written."))
+        for plan in result.plans:
+            if plan.refusals:
+                out.append(("bold red", f"{plan.remedy}: refused; there is nothing to apply"))
+            elif plan.changes_anything and plan.remedy in result.hints:
+                out.append(("bold", f"To apply {plan.remedy}: {result.hints[plan.remedy]}"))
+            elif any(e.already for e in plan.edits):
+                out.append(("bold", f"{plan.remedy}: already applied; nothing to write"))
+            else:
+                said = "nothing to change in these files; see the steps and commands above"
+                out.append(("bold", f"{plan.remedy}: {said}"))
     elif result.mode == "apply" and result.applied is not None:
         applied = result.applied
         if applied.refusals:
-            for refusal in applied.refusals:
-                out.append(("bold red", f"refused: {refusal}"))
+            out.append(("bold red", f"{applied.remedy}: refused; nothing was written"))
         else:
             for w in applied.written:
-                out.append(("green" if w.written else "dim", w.message))
+                out.append(_file_state(result, w))
             if not applied.changed and any(e.already for e in result.plans[0].edits):
                 out.append(("bold", f"{applied.remedy}: already applied; nothing changed"))
             elif not applied.changed:

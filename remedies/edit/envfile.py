@@ -24,21 +24,22 @@ def edit_env_disable_proxy(text: str, key: str = "EARTHLY_DISABLE_REMOTE_REGISTR
         values = parse_dotenv(text)  # what Earthly reads: godotenv, where the last assignment wins
     except DotenvError as exc:
         raise EditRefused(0, f"Earthly cannot load this .env ({exc})") from None
-    # Earthly reads only EARTHLY_…; EarthBuild reads both spellings.
+    # Earthly reads only EARTHLY_…; EarthBuild reads both spellings, EARTH_ first.
     for name in [key] if not key.startswith("EARTH_") else [key, *PROXY_VARIABLES]:
         value = values.get(name)
         if value in GO_TRUE:
             last = [m for m in matches if m.group("key") == name][-1:]
             line = lines.line_of(last[0].start()) if last else 0
             return EditOutcome(text, already=[f"line {line}: {name}={value} is already set"])
+    # godotenv reads the file top to bottom and the last assignment wins: only that one says what Earthly sees.
+    relevant = [m for m in matches if m.group("key") == key or key.startswith("EARTH_")]
     splicer = Splicer(text)
     changes = []
-    own = [m for m in matches if m.group("key") == key]
-    if own:
-        # The last assignment wins in godotenv, so that is the one to correct.
-        m = own[-1]
+    if relevant:
+        m = relevant[-1]  # the one that wins, so the one to correct
         splicer.replace(m.start("val"), m.end("val"), "true")
-        changes.append(f"line {lines.line_of(m.start())}: changed {key}={m.group('val')} to {key}=true")
+        key_set = m.group("key")
+        changes.append(f"line {lines.line_of(m.start())}: changed {key_set}={m.group('val')} to {key_set}=true")
     else:
         nl = newline_of(text) if text else "\n"
         prefix = nl if text and not text.endswith("\n") else ""

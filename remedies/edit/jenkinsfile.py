@@ -9,20 +9,14 @@ import re
 
 from earthly_doctor.remedies.edit import shell
 from earthly_doctor.remedies.edit.groovy import Tree
-from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Splicer, indent_unit, newline_of
+from earthly_doctor.remedies.edit.pipeline_model import CONTAINER_KINDS, POD_KINDS, PipelineModel, Runner, Step
+from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, NotApplicable, Splicer, indent_unit, newline_of
 from earthly_doctor.gobool import GO_TRUE  # Go strconv.ParseBool, as urfave/cli reads the variable
 
 _NETWORK = shell._NETWORK  # noqa: SLF001 -- the shell editor's pattern, shared on purpose
 _OLD_IMAGE = re.compile(r"(?<![\w.-])(?:docker\.io/)?earthly/earthly:v?0\.8\.[01](?![\w.])")
 _GOOD_IMAGE = re.compile(r"(?<![\w.-])(?:docker\.io/)?earthly/earthly:v?0\.8\.(?:[2-9]|\d\d)(?![\w.])")
 NEW_IMAGE_TAG = "v0.8.16"  # the last Earthly release; the ENV that disables the proxy is in every tag >= v0.8.2
-SH_STEPS = {"sh"}
-_WRAPPER = re.compile(r"(?:^|(?<=[\s;&|(]))(?:\S*/)?earthly[\w.-]*\.sh(?=\s|$)", re.M)  # ./earthly.sh, ci/earthly-ci.sh
-
-
-def _key_for(ed: _Edit) -> str:
-    scripts = "\n".join(ed.tree.toks[i].body for i in ed.sh_strings())
-    return shell.ENV_KEYS[1] if shell.uses_earthbuild(scripts) else shell.ENV_KEYS[0]
 
 
 class _Edit:
@@ -36,6 +30,7 @@ class _Edit:
         self.unit = indent_unit(text)
         self.splicer = Splicer(text)
         self.out = EditOutcome(text)
+        self.model = PipelineModel(self.tree)
 
     def line(self, tok: int | None) -> int:
         # Named blocks always have their name token; 0 ("no line") only if the parser ever returns one without.
@@ -45,20 +40,13 @@ class _Edit:
         self.out.text = self.splicer.apply()
         return self.out
 
-    # --- earthly usage -------------------------------------------------------------------------------------
-    def sh_strings(self, within: range | None = None) -> list[int]:
-        return self.tree.call_strings(SH_STEPS, within)
+    def allman(self) -> bool:
+        """The file puts block braces on their own line (`stage('x')` then `{`), so new blocks do too."""
+        own = sum(1 for b in self.tree.blocks if b.name_tok is not None and self.line(b.open) > self.line(b.name_tok))
+        return own * 2 > sum(1 for b in self.tree.blocks if b.name_tok is not None)
 
-    def earthly_strings(self, within: range | None = None) -> list[int]:
-        return [i for i in self.sh_strings(within) if shell.earthly_commands(self.tree.toks[i].body)]
-
-    def block_runs_earthly(self, block: int) -> bool:
-        return bool(self.earthly_strings(self.tree.tokens_in(block)))
-
-    def enclosing(self, tok: int) -> list[int]:
-        """Blocks containing a token, innermost first."""
-        inner = self.tree.block_of[tok]
-        return [] if inner is None else [inner] + self.tree.depth_blocks(inner)
+    def open_block(self, indent: str, name: str) -> str:
+        return f"{indent}{name}{self.nl}{indent}{{{self.nl}" if self.allman() else f"{indent}{name} {{{self.nl}"
 
     # --- helpers -------------------------------------------------------------------------------------------
     def require_multiline(self, block: int, what: str) -> None:
@@ -100,24 +88,25 @@ class _Edit:
 
 
 def edit_disable_proxy(text: str, style: str = "env", stage: str | None = None) -> EditOutcome:
-    """Set the variable for the whole pipeline (declarative `environment {}`, scripted `withEnv`), or put the
-    flag on the earthly commands of `sh` steps (style `flag`)."""
+    """Set the variable for the whole pipeline (declarative `environment {}`, scripted `env.X = 'true'` as the
+    first statement of the node), or put the flag on the earthly commands of `sh` steps (style `flag`)."""
     ed = _Edit(text)
-    key = _key_for(ed)
-    # Earthly started by `docker run` in a step gets the variable on that command: the job's environment stops there.
     scope = ed.tree.tokens_in(_stage_block(ed, None, stage)) if stage else None
-    for i in ed.sh_strings(scope):
-        tok = ed.tree.toks[i]
-        if "docker" in tok.body:
-            changes, already = shell.pass_env_to_earthly_runs(tok.body, ed.splicer, key, tok.body_start, ed.line(i) - 1)
+    steps = ed.model.steps_in(scope)
+    keys = shell.keys_for(ed.model.earthly_text())
+    # Earthly started by `docker run` in a step gets the variable on that command: the job's environment stops there.
+    for step in steps:
+        if step.runs:
+            tok = ed.tree.toks[step.tok]
+            changes, already = shell.pass_env_to_earthly_runs(tok.body, ed.splicer, keys, tok.body_start, step.line - 1)
             ed.out.changes += changes
             ed.out.already += already
-    if (ed.out.changes or ed.out.already) and not ed.earthly_strings(scope):
+    if (ed.out.changes or ed.out.already) and not any(s.commands or s.wrappers for s in steps):
         return ed.done()
     if style == "flag":
-        for i in ed.sh_strings():
-            tok = ed.tree.toks[i]
-            changes, already = shell.add_flag(tok.body, ed.splicer, tok.body_start, ed.line(i) - 1)
+        for step in steps:
+            tok = ed.tree.toks[step.tok]
+            changes, already = shell.add_flag(tok.body, ed.splicer, tok.body_start, step.line - 1)
             ed.out.changes += changes
             ed.out.already += already
         if ed.out.changes or ed.out.already:
@@ -127,17 +116,19 @@ def edit_disable_proxy(text: str, style: str = "env", stage: str | None = None) 
     if pipelines:
         for p in pipelines:
             target = _stage_block(ed, p, stage) if stage else p
-            _declarative_env(ed, target, key)
+            for key in keys:
+                _declarative_env(ed, target, key, keys)
+        return ed.done()
+    if stage:
+        _scripted_with_env(ed, _stage_block(ed, None, stage), keys[0])
         return ed.done()
     nodes = [b for b in ed.tree.named("node") if not any(ed.tree.blocks[a].name == "node" for a in ed.tree.depth_blocks(b))]
     if not nodes:
         raise EditRefused(1, "no `pipeline {}` or `node {}` block found; is this a Jenkinsfile?")
     # Only the nodes that run earthly (a Windows or deploy node has no use for the variable); all when none visibly does.
-    nodes = [n for n in nodes if ed.block_runs_earthly(n)] or nodes
-    if stage:
-        nodes = [_stage_block(ed, None, stage)]
+    nodes = [n for n in nodes if ed.model.earthly_steps(ed.tree.tokens_in(n))] or nodes
     for n in nodes:
-        _scripted_with_env(ed, n, key)
+        _scripted_env(ed, n, keys)
     return ed.done()
 
 
@@ -177,7 +168,8 @@ def _set_in_env(ed: _Edit, env: int, key: str, where: str, nested: bool = False)
     return False
 
 
-def _declarative_env(ed: _Edit, target: int, key: str) -> None:
+def _declarative_env(ed: _Edit, target: int, key: str, keys: tuple[str, ...]) -> None:
+    """Set `key` in the target's environment; a new block gets every key at once (the first key's call adds it)."""
     tree = ed.tree
     env = tree.child(target, "environment")
     where = "pipeline" if tree.blocks[target].name == "pipeline" else "stage"
@@ -185,6 +177,8 @@ def _declarative_env(ed: _Edit, target: int, key: str) -> None:
     for inner in tree.named("environment"):
         if inner != env and target in tree.depth_blocks(inner):
             _set_in_env(ed, inner, key, "stage", nested=True)
+    if env is None and key != keys[0]:
+        return  # the new block made for the first key holds this one too
     if env is not None:
         if _set_in_env(ed, env, key, where):
             return
@@ -211,9 +205,11 @@ def _declarative_env(ed: _Edit, target: int, key: str) -> None:
         indent = ed.inner_indent(target)
         line = ed.line(tree.blocks[target].open) + 1
         at = ed.lines.start_of_line(line)
-    block = f"{indent}environment {{{ed.nl}{indent}{ed.unit}{key} = 'true'{ed.nl}{indent}}}{ed.nl}"
+    entries = "".join(f"{indent}{ed.unit}{k} = 'true'{ed.nl}" for k in keys)
+    block = f"{ed.open_block(indent, 'environment')}{entries}{indent}}}{ed.nl}"
     ed.splicer.insert(at, block)
-    ed.out.changes.append(f"line {line}: added a {where} environment block with {key} = 'true'")
+    names = " and ".join(f"{k} = 'true'" for k in keys)
+    ed.out.changes.append(f"line {line}: added a {where} environment block with {names}")
 
 
 def _above_comments(ed: _Edit, line: int, floor: int) -> int:
@@ -229,29 +225,76 @@ def _above_comments(ed: _Edit, line: int, floor: int) -> int:
     return line
 
 
-def _scripted_with_env(ed: _Edit, node: int, key: str) -> None:
+def _env_assignments(ed: _Edit, key: str) -> list[tuple[int, int]]:
+    """`env.KEY = <value>` statements anywhere in the file: (token of KEY, token of the value)."""
+    toks = ed.tree.toks
+    return [
+        (i, i + 2) for i in range(2, len(toks) - 2)
+        if toks[i].text == key and toks[i - 1].text == "." and toks[i - 2].text == "env" and toks[i + 1].text == "="
+    ]
+
+
+def _scripted_env(ed: _Edit, node: int, keys: tuple[str, ...]) -> None:
+    """`env.KEY = 'true'` as the first statement of the node: one line each, nothing re-indented."""
     tree = ed.tree
+    missing = []
+    for key in keys:
+        found = _env_assignments(ed, key)
+        for key_tok, value in found:
+            tok = tree.toks[value]
+            line = ed.line(key_tok)
+            if tok.kind == "str" and not tok.interpolated and tok.body in GO_TRUE:
+                ed.out.already.append(f"line {line}: env.{key} = '{tok.body}' is already set")
+            elif tok.kind == "str" and not tok.interpolated and tree.statement_end_ok(value):
+                ed.splicer.replace(tok.body_start, tok.body_end, "true")
+                ed.out.changes.append(f"line {line}: changed env.{key} from '{tok.body}' to 'true'")
+            else:
+                raise EditRefused(line, f"env.{key} is set to an expression; set it to 'true' yourself")
+        if not found and not _with_env_sets(ed, node, key):
+            missing.append(key)
+    if not missing:
+        return
     blk = tree.blocks[node]
+    ed.require_multiline(node, f"the {blk.name} block")
+    line = ed.line(blk.open) + 1
+    indent = ed.inner_indent(node)
+    ed.splicer.insert(ed.lines.start_of_line(line), "".join(f"{indent}env.{k} = 'true'{ed.nl}" for k in missing))
+    for k in missing:
+        ed.out.changes.append(f"line {line}: added env.{k} = 'true' as the first statement of the {blk.name} block")
+
+
+def _with_env_sets(ed: _Edit, node: int, key: str) -> bool:
+    """A `withEnv([...'KEY=…'])` inside the node already names the variable: fix its value there, add nothing."""
+    tree = ed.tree
     found = False
     for i in tree.tokens_in(node):
         tok = tree.toks[i]
-        if tok.kind == "ident" and tok.text == "withEnv":
-            close = tree.paren_match.get(i + 1, i + 1)
-            for j in range(i + 1, close):
-                t = tree.toks[j]
-                m = re.fullmatch(rf"({'|'.join(shell.ENV_KEYS)})=(.*)", t.body) if t.kind == "str" else None
-                if m is None:
-                    continue
-                found = True
-                if m.group(2) in GO_TRUE:
-                    ed.out.already.append(f"line {ed.line(j)}: withEnv already sets {t.body}")
-                elif t.interpolated:
-                    raise EditRefused(ed.line(j), f"withEnv sets {m.group(1)} from an expression; set it to true yourself")
-                else:
-                    # An inner withEnv wins over an outer one: a 'false' here would undo any wrapping.
-                    ed.splicer.replace(t.body_start + m.start(2), t.body_end, "true")
-                    ed.out.changes.append(f"line {ed.line(j)}: changed withEnv {t.body} to {m.group(1)}=true")
-    if found:
+        if tok.kind != "ident" or tok.text != "withEnv":
+            continue
+        close = tree.paren_match.get(i + 1, i + 1)
+        for j in range(i + 1, close):
+            t = tree.toks[j]
+            m = re.fullmatch(rf"({key})=(.*)", t.body) if t.kind == "str" else None
+            if m is None:
+                continue
+            found = True
+            if m.group(2) in GO_TRUE:
+                ed.out.already.append(f"line {ed.line(j)}: withEnv already sets {t.body}")
+            elif t.interpolated:
+                raise EditRefused(ed.line(j), f"withEnv sets {key} from an expression; set it to true yourself")
+            else:
+                # An inner withEnv wins over an outer one: a 'false' here would undo any setting outside it.
+                ed.splicer.replace(t.body_start + m.start(2), t.body_end, "true")
+                ed.out.changes.append(f"line {ed.line(j)}: changed withEnv {t.body} to {key}=true")
+    return found
+
+
+def _scripted_with_env(ed: _Edit, node: int, key: str) -> None:
+    """Wrap one scripted stage in withEnv: `--stage` asks for the setting in that stage only, which `env.X` is not."""
+    tree = ed.tree
+    blk = tree.blocks[node]
+    found = [_with_env_sets(ed, node, k) for k in shell.ENV_KEYS]
+    if any(found):
         return
     ed.require_multiline(node, f"the {blk.name} block")
     open_line = ed.line(blk.open)
@@ -271,68 +314,79 @@ def _scripted_with_env(ed: _Edit, node: int, key: str) -> None:
 
 # --- host-network --------------------------------------------------------------------------------------------
 
-_RUNNERS = {"inside", "withDockerContainer"}
-
-
-def _runner_blocks(ed: _Edit) -> set[int] | None:
-    """The blocks whose container runs each earthly command: the nearest stage/pipeline with an agent, or a
-    `docker.inside`/`withDockerContainer` closure. None when no earthly command is visible in the file."""
-    tree = ed.tree
-    strings = ed.earthly_strings()
-    if not strings:  # a repository's wrapper script (`./earthly.sh +all`) still shows where earthly runs
-        strings = [i for i in ed.sh_strings() if _WRAPPER.search(tree.toks[i].body)]
-    if not strings:
-        return None
-    runners = set()
-    has_agent: dict[int, bool] = {}  # per block: many steps share ancestors such as a `stages` with many children
-    for i in strings:
-        for b in ed.enclosing(i):
-            if b not in has_agent:
-                has_agent[b] = tree.blocks[b].name in _RUNNERS or tree.child(b, "agent") is not None
-            if has_agent[b]:
-                runners.add(b)
-                break
-    return runners
-
-
 def edit_host_network(text: str) -> EditOutcome:
+    """`--network host` on the containers that run earthly, and on no other; a refusal when earthly runs on the node
+    itself or nowhere visible, since there is then no container to change."""
     ed = _Edit(text)
-    tree = ed.tree
-    runners = _runner_blocks(ed)
-    if runners is None:
-        ed.out.notes.append("no earthly command is visible in an `sh` step, so every docker agent was considered")
-    def relevant(b: int | None) -> bool:
-        return runners is None or b in runners
+    steps = ed.model.earthly_steps()
+    images = ed.model.earthly_image_runners()
+    if not steps and not images:
+        raise NotApplicable(0, "no sh step runs earthly here, so no container to give --network host; add it to the "
+                               "container that runs earthly yourself, or name that script with --file")
+    elsewhere = _network_where_earthly_runs(ed, steps, images)
+    pods = [s for s in elsewhere if s.runner.kind in POD_KINDS]
+    if pods:
+        runner = pods[0].runner
+        ed.out.notes.append(
+            f"line {runner.line}: earthly runs {runner.where} (not edited): add `hostNetwork: true` to the pod "
+            "spec of that pod template:\n  spec:\n    hostNetwork: true\n    dnsPolicy: ClusterFirstWithHostNet"
+        )
+    rest = [s for s in elsewhere if s.runner.kind not in POD_KINDS]
+    if ed.out.changes or ed.out.already or pods:
+        for step in rest:
+            what = f"{step.wrappers[0]} (not edited) runs earthly where it says" if not step.commands else (
+                f"this earthly runs {step.runner.where}, not in a container (not edited)")
+            ed.out.notes.append(f"line {step.line}: {what}")
+        return ed.done()
+    raise _no_container(rest)
 
-    for agent in tree.named("agent"):
-        if tree.blocks[agent].parent is None or not relevant(tree.blocks[agent].parent):
-            continue
-        _agent_network(ed, agent)
-    for b, blk in enumerate(tree.blocks):
-        if not relevant(b):
-            continue
-        if blk.name == "inside" and blk.dotted:
-            _inside_network(ed, b)
-        elif blk.name == "withDockerContainer" and not blk.dotted:
-            _with_container_network(ed, b)
-    for i in ed.sh_strings():
-        tok = tree.toks[i]
-        if "docker" in tok.body and shell.docker_runs(tok.body):
-            changes, already = shell.set_network_host(tok.body, ed.splicer, tok.body_start, ed.line(i) - 1)
+
+def _network_where_earthly_runs(ed: _Edit, steps: list[Step], images: list[Runner]) -> list[Step]:
+    """Edit each container that runs earthly once; return the earthly steps that run outside any editable container."""
+    tree = ed.tree
+    done: set[int] = set()
+    elsewhere = []
+    runners = [s.runner for s in steps if not s.runs] + images  # images: earthly runs there whatever the steps say
+    for step in steps:
+        if step.runs:  # Earthly runs in the container the step starts, not in the step's own
+            tok = tree.toks[step.tok]
+            changes, already = shell.set_network_host(tok.body, ed.splicer, tok.body_start, step.line - 1)
             ed.out.changes += changes
             ed.out.already += already
-    pods = tree.named("podTemplate")
-    if pods and not ed.out.changes and not ed.out.already:
-        ed.out.notes.append(
-            f"line {ed.line(tree.blocks[pods[0]].name_tok)}: podTemplate (not edited): add `hostNetwork: true` to the pod "
-            "spec (spec:\\n  hostNetwork: true) of the pod that runs earthly"
-        )
-    if not ed.out.changes and not ed.out.already and not ed.out.notes:
-        ed.out.notes.append(
-            "no docker agent, docker.inside or docker run found for the earthly steps; if the agent is a Docker Cloud "
-            "template, set its network to host in the cloud configuration (Manage Jenkins → Clouds → template → Network: host)"
-        )
-    return ed.done()
+        elif step.runner.kind not in CONTAINER_KINDS:
+            elsewhere.append(step)
+    for runner in runners:
+        if runner.kind in CONTAINER_KINDS and runner.block is not None and runner.block not in done:
+            done.add(runner.block)
+            _container_network(ed, runner.kind, runner.block)
+    return elsewhere
+
+
+def _no_container(steps: list[Step]) -> NotApplicable:
+    """Why there is nothing to give --network host, and what to change instead."""
+    direct = [s for s in steps if s.commands]
+    if not steps:
+        return NotApplicable(0, "found no container here that runs earthly; add --network host to it yourself")
+    if not direct:
+        step = steps[0]
+        script = step.wrappers[0]
+        return NotApplicable(step.line, f"earthly runs in whatever {script} starts; give that script to "
+                                        f"`fix --remedy host-network --file {script.lstrip('./') or script}`")
+    step = direct[0]
+    if step.runner.kind == "function":
+        return NotApplicable(step.line, f"earthly runs {step.runner.where}, so which container runs it is not "
+                                        "visible here; add --network host to that agent yourself, or use disable-proxy")
+    return NotApplicable(step.line, f"earthly runs {step.runner.where}, not in a container, so there is no container "
+                                    "network to change; use disable-proxy, or run earthly in a docker agent")
+
+
+def _container_network(ed: _Edit, kind: str, block: int) -> None:
+    if kind in ("docker-agent", "dockerfile-agent"):
+        _agent_network(ed, block)
+    elif kind == "inside":
+        _inside_network(ed, block)
+    else:
+        _with_container_network(ed, block)
 
 
 def _agent_network(ed: _Edit, agent: int) -> None:
@@ -342,31 +396,17 @@ def _agent_network(ed: _Edit, agent: int) -> None:
         if child is not None:
             _docker_block_args(ed, child)
             return
-    k8s = tree.child(agent, "kubernetes")
-    if k8s is not None:
-        ed.out.notes.append(
-            f"line {ed.line(tree.blocks[k8s].open)}: kubernetes agent (not edited): add `hostNetwork: true` to the pod spec "
-            "(spec:\\n  hostNetwork: true) of the pod template that runs earthly"
-        )
-        return
     direct = tree.direct_tokens(agent)
-    for pos, i in enumerate(direct):
-        tok = tree.toks[i]
-        nxt = tree.toks[direct[pos + 1]] if pos + 1 < len(direct) else None
-        if tok.kind == "ident" and tok.text == "docker" and nxt is not None and nxt.kind == "str":
+    for pos, i in enumerate(direct[:-1]):
+        tok, nxt = tree.toks[i], tree.toks[direct[pos + 1]]
+        if tok.kind == "ident" and tok.text == "docker" and nxt.kind == "str":
             # Short form `docker 'image'` has no room for args: expand it.
             ed.splicer.replace(tok.start, nxt.end, f"docker {{ image {nxt.text}; args '--network host' }}")
             ed.out.changes.append(f"line {ed.line(i)}: expanded `docker {nxt.text}` and added args '--network host'")
             return
-        if tok.kind == "ident" and tok.text == "dockerfile" and nxt is not None and nxt.text == "true":
+        if tok.kind == "ident" and tok.text == "dockerfile" and nxt.text == "true":
             ed.splicer.replace(tok.start, nxt.end, "dockerfile { args '--network host' }")
             ed.out.changes.append(f"line {ed.line(i)}: expanded `dockerfile true` and added args '--network host'")
-            return
-        if (tok.kind == "ident" and tok.text in ("label", "any")) or (tok.kind == "ident" and tok.text == "node"):
-            ed.out.notes.append(
-                f"line {ed.line(i)}: this agent is not a docker agent (not edited); if it is a Docker Cloud template, "
-                "set the template's network to host"
-            )
             return
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Lines, Splicer, newline_of
+from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Lines, NotApplicable, Splicer, newline_of
 from earthly_doctor.vocabulary import GO_TRUE, NON_BUILD_SUBCOMMANDS, PROXY_FLAG, PROXY_VARIABLES
 
 FLAG = PROXY_FLAG
@@ -22,7 +22,7 @@ _WRAPPERS = r"(?:(?:sudo|exec|time|command|nohup|env)(?:[ \t]+-\S+)*[ \t]+)*"
 _ASSIGNS = r"(?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;&|]*)[ \t]+)*"
 _EARTHLY = re.compile(
     _POSITION + _WRAPPERS + r"(?P<assigns>" + _ASSIGNS + r")"
-    r"(?P<cmd>(?:(?:\.{1,2}|~|\$\{?\w+\}?)?/(?:[\w.+-]+/)*)?(?P<bin>earthly|earth))(?=[ \t]|$|[;&|)])",
+    r"(?P<cmd>(?:(?:\.{1,2}|~|\$\{?\w+\}?)?/(?:[\w.+-]+/)*)?(?P<bin>earthly|earth)(?:\.exe)?)(?=[ \t]|$|[;&|)])",
     re.M,
 )
 _DOCKER_RUN = re.compile(
@@ -84,20 +84,45 @@ def _comment_line(lines: Lines, offset: int) -> bool:
     return lines.text[line_start:offset].lstrip().startswith("#")
 
 
+_PREFIX_ONLY = re.compile(r"[ \t]*" + _WRAPPERS + r"(?P<assigns>" + _ASSIGNS + r")")
+_SPLICE = re.compile(r"\\+\r?\n[ \t]*")  # a backslash-newline (`\\` in a Groovy string body) joins two lines
+
+
+def _continued_prefix(text: str, lines: Lines, offset: int) -> str | None:
+    """For a word that starts a continuation line: the assignments before it (`FORCE_COLOR=1 \\` then
+    `earth \\`), or None when the lines before it hold a command (then the word is an argument)."""
+    first = lines.line_of(offset)
+    while first > 1 and lines.line_text(first - 1).rstrip().endswith("\\"):
+        first -= 1
+    if lines.line_text(first).lstrip().startswith("#"):
+        return None
+    logical = _SPLICE.sub(" ", text[lines.start_of_line(first) : offset])
+    if not logical.strip():
+        return ""
+    m = _PREFIX_ONLY.fullmatch(logical.rstrip(" \t") + " ")
+    return None if m is None else m.group("assigns")
+
+
 def earthly_commands(text: str) -> list[Command]:
     """Every `earthly`/`earth` invocation in command position that would run a build."""
     lines = Lines(text)
     found = []
     for m in _EARTHLY.finditer(text):
         start = m.start("cmd")
-        if _continued(lines, m.start()) or _comment_line(lines, start):
+        assigns = m.group("assigns") or ""
+        if _comment_line(lines, start):
             continue
+        if _continued(lines, m.start()):
+            prefix = _continued_prefix(text, lines, m.start())
+            if prefix is None:
+                continue
+            assigns = prefix + assigns
         end = _command_end(text, m.end("cmd"))
         words = text[m.end("cmd") : end].split()
         first = next((w for w in words if not w.startswith("-") or w in _NOT_BUILDS), "")
         if first in _NOT_BUILDS:
             continue
-        found.append(Command(start, m.end("cmd"), end, m.group("bin"), m.group("assigns") or ""))
+        found.append(Command(start, m.end("cmd"), end, m.group("bin"), assigns))
     return found
 
 
@@ -109,6 +134,27 @@ def docker_runs(text: str) -> list[Command]:
             continue
         found.append(Command(m.start("cmd"), m.end("cmd"), _command_end(text, m.end("cmd")), "docker", ""))
     return found
+
+
+# An image whose repository's last part is earthly or earthbuild: earthly/earthly, ghcr.io/earthbuild/earthbuild,
+# a mirror's registry.example.com/ci/earthly. A volume such as earthly-tmp:/tmp/earthly has a ':' before its '/'.
+_EARTHLY_IMAGE = re.compile(r"(?:[\w.-]+(?::\d+)?/)+earth(?:ly|build)(?::[\w.-]+)?(?:@sha256:[0-9a-f]+)?")
+
+
+def is_earthly_image(word: str) -> bool:
+    return bool(_EARTHLY_IMAGE.fullmatch(word))
+
+
+def is_earthly_run(run_text: str) -> bool:
+    """A `docker run` of the earthly/earthly (or EarthBuild) image, or of any image whose command is earthly."""
+    words = [w.strip("'\"") for w in _SPLICE.sub(" ", run_text).split()]
+    # The command may be a path to the binary (/opt/bin/earthly); a volume (x:/tmp/earthly) has a ':' in it.
+    binaries = ("earthly", "earth")
+    return any(_EARTHLY_IMAGE.fullmatch(w) or (":" not in w and w.rsplit("/", 1)[-1] in binaries) for w in words)
+
+
+def earthly_runs(text: str) -> list[Command]:
+    return [run for run in docker_runs(text) if is_earthly_run(run.text(text))]
 
 
 def uses_earthbuild(text: str) -> bool:
@@ -139,12 +185,10 @@ def add_flag(text: str, splicer: Splicer, base: int = 0, line_base: int = 0) -> 
 
 
 def set_network_host(text: str, splicer: Splicer, base: int = 0, line_base: int = 0) -> tuple[list[str], list[str]]:
-    """Put `--network host` on the `docker run` commands that run Earthly (all of them when none names it)."""
+    """Put `--network host` on the `docker run` commands that run Earthly, and on no other."""
     changes, already = [], []
     lines = Lines(text)
-    runs = docker_runs(text)
-    earthly_runs = [r for r in runs if "earth" in r.text(text).lower()]
-    for run in earthly_runs or runs:
+    for run in earthly_runs(text):
         line = lines.line_of(run.start) + line_base
         segment = text[run.cmd_end : run.end]
         net = _NETWORK.search(segment)
@@ -162,32 +206,38 @@ def set_network_host(text: str, splicer: Splicer, base: int = 0, line_base: int 
     return changes, already
 
 
-_ENV_OPT = re.compile(
-    r"(?<!\S)(?:-e|--env)(?:=|[ \t]+)(?P<q>['\"]?)(?P<key>EARTH(?:LY)?_DISABLE_REMOTE_REGISTRY_PROXY)(?:=(?P<val>[^\s'\"]*))?(?P=q)"
-)
+def _env_opt(key: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\S)(?:-e|--env)(?:=|[ \t]+)(?P<q>['\"]?)(?P<key>{key})(?:=(?P<val>[^\s'\"]*))?(?P=q)")
 
 
-def pass_env_to_earthly_runs(text: str, splicer: Splicer, key: str, base: int = 0, line_base: int = 0) -> tuple[list[str], list[str]]:
-    """Set the variable on `docker run … earthly/earthly …` commands: an exported or job variable never reaches the container."""
+def pass_env_to_earthly_runs(text: str, splicer: Splicer, keys: tuple[str, ...], base: int = 0,
+                             line_base: int = 0) -> tuple[list[str], list[str]]:
+    """Set the variables on `docker run … earthly/earthly …`: the job's environment never reaches the container."""
     changes, already = [], []
     lines = Lines(text)
-    for run in docker_runs(text):
-        if "earth" not in run.text(text).lower():
-            continue
+    for run in earthly_runs(text):
         line = lines.line_of(run.start) + line_base
-        opt = _ENV_OPT.search(text, run.cmd_end, run.end)
-        if opt is None:
-            splicer.insert(base + run.cmd_end, f" -e {key}=true")
-            changes.append(f"line {line}: added -e {key}=true to docker run (the container does not inherit the environment)")
-        elif opt.group("val") in GO_TRUE:
-            already.append(f"line {line}: docker run already passes {opt.group('key')}={opt.group('val')}")
-        elif opt.group("val") is None:
-            splicer.insert(base + opt.end("key"), "=true")
-            changes.append(f"line {line}: docker run now passes {opt.group('key')}=true (it passed the caller's value through)")
-        else:
-            splicer.replace(base + opt.start("val"), base + opt.end("val"), "true")
-            changes.append(f"line {line}: changed docker run's -e {opt.group('key')}={opt.group('val')} to true")
+        for key in keys:
+            opt = _env_opt(key).search(text, run.cmd_end, run.end)
+            if opt is None:
+                splicer.insert(base + run.cmd_end, f" -e {key}=true")
+                why = "the container does not inherit the environment"
+                changes.append(f"line {line}: added -e {key}=true to docker run ({why})")
+            elif opt.group("val") in GO_TRUE:
+                already.append(f"line {line}: docker run already passes {key}={opt.group('val')}")
+            elif opt.group("val") is None:
+                splicer.insert(base + opt.end("key"), "=true")
+                changes.append(f"line {line}: docker run now passes {key}=true (it passed the caller's value through)")
+            else:
+                splicer.replace(base + opt.start("val"), base + opt.end("val"), "true")
+                changes.append(f"line {line}: changed docker run's -e {key}={opt.group('val')} to true")
     return changes, already
+
+
+def keys_for(text: str) -> tuple[str, ...]:
+    """The variables to set: EarthBuild's `earth` reads EARTH_…; old Earthly (also `earth`) reads EARTHLY_…"""
+    bins = {c.binary for c in earthly_commands(text)}
+    return (ENV_KEYS[1], ENV_KEYS[0]) if "earth" in bins else (ENV_KEYS[0],)
 
 
 # `export KEY=true`, or `KEY=true` alone on its line (not a prefix assignment of one command).
@@ -203,8 +253,8 @@ def edit_script_disable_proxy(text: str, style: str = "flag") -> EditOutcome:
     existing = [m for m in _EXPORT.finditer(text) if m.group("val").strip("'\"") in GO_TRUE]
     lines = Lines(text)
     splicer = Splicer(text)
-    key = ENV_KEYS[1] if uses_earthbuild(text) else ENV_KEYS[0]
-    run_changes, run_already = pass_env_to_earthly_runs(text, splicer, key)
+    keys = keys_for(text)
+    run_changes, run_already = pass_env_to_earthly_runs(text, splicer, keys)
     if (run_changes or run_already) and not earthly_commands(text):
         return EditOutcome(splicer.apply(), run_changes, already=run_already)
     if existing:
@@ -228,14 +278,21 @@ def edit_script_disable_proxy(text: str, style: str = "flag") -> EditOutcome:
         offset = pos
     if offset == len(text) and text and not text.endswith("\n"):
         splicer.insert(offset, nl)
-    splicer.insert(offset, f"export {key}=true{nl}")
-    return EditOutcome(splicer.apply(), run_changes + [f"line {lines.line_of(offset)}: added export {key}=true"], already=run_already)
+    splicer.insert(offset, "".join(f"export {k}=true{nl}" for k in keys))
+    added = [f"line {lines.line_of(offset)}: added export {k}=true" for k in keys]
+    return EditOutcome(splicer.apply(), run_changes + added, already=run_already)
 
 
 def edit_script_host_network(text: str) -> EditOutcome:
     splicer = Splicer(text)
     changes, already = set_network_host(text, splicer)
-    notes = []
     if not changes and not already:
-        notes.append("no `docker run` command found; start the Earthly container with --network host yourself")
-    return EditOutcome(splicer.apply(), changes, notes, already)
+        commands = earthly_commands(text)
+        if commands:
+            line = Lines(text).line_of(commands[0].start)
+            raise NotApplicable(line, "earthly runs directly in this script, not in a container it starts; "
+                                      "host-network changes a container: run the script in one with --network host, "
+                                      "or use disable-proxy")
+        raise NotApplicable(0, "no `docker run` of an earthly image here; add --network host to the container that "
+                               "runs earthly yourself")
+    return EditOutcome(splicer.apply(), changes, [], already)

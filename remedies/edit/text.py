@@ -15,6 +15,11 @@ class EditRefused(Exception):
         self.reason = reason
 
 
+class NotApplicable(EditRefused):
+    """The file is fine, but this remedy has nothing to change in it (earthly runs on the node, say): the reason is
+    advice, not a parsing problem."""
+
+
 @dataclass
 class EditOutcome:
     text: str

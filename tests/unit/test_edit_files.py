@@ -142,3 +142,57 @@ def test_a_groovy_escaped_continuation_keeps_the_docker_run_together():
     out = edit_script_host_network(body)
     assert out.text == body.replace("--network bridge", "--network host")
     assert edit_script_disable_proxy(body).text == body.replace("docker run --rm", f"docker run -e {KEY}=true --rm")
+
+
+def test_env_file_the_last_assignment_wins_as_godotenv_reads_it():
+    """Issue 11: an earlier true and a later false is not "already set": the later line is what Earthly sees."""
+    text = "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true\nA=1\nEARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=false\n"
+    out = edit_env_disable_proxy(text)
+    assert not out.already and out.changes == [
+        "line 3: changed EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=false to EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true"
+    ]
+    assert out.text == text.replace("=false", "=true")
+    flipped = "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=false\nEARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=1\n"
+    assert edit_env_disable_proxy(flipped).already == ["line 2: EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=1 is already set"]
+
+
+def test_env_assignments_on_continuation_lines_before_earth_are_one_command():
+    """`FORCE_COLOR=1 \\` then `earth \\` (namely/chief-of-state's Jenkinsfile) is one earth command."""
+    body = "\n    FORCE_COLOR=1 \\\n    earth \\\n    -s JFROG_USERNAME \\\n    +all\n"
+    (cmd,) = earthly_commands(body)
+    assert cmd.binary == "earth" and cmd.assigns == "FORCE_COLOR=1 " and body[cmd.start:].startswith("earth \\")
+    assert earthly_commands("echo \\\n  earthly +a\n") == []  # an argument of echo, not a command
+    assert earthly_commands("# FORCE_COLOR=1 \\\nearthly +a\n") == []
+
+
+def test_a_docker_run_of_an_earthly_image_with_a_target_is_the_earthly_run():
+    """`docker run … earthly/earthly:v0.8.15 +target` is Earthly; the database and the app are not."""
+    text = ("docker run -d -p 5432:5432 postgres:16\n"
+            "docker run --rm -v earthly-tmp:/tmp/earthly \\\n  earthly/earthly:v0.8.15 +target\n"
+            "docker run -d -p 3000:3000 app\n")
+    out = edit_script_host_network(text)
+    assert out.text == text.replace("docker run --rm", "docker run --network host --rm")
+    with pytest.raises(EditRefused, match="no `docker run` of an earthly image"):
+        edit_script_host_network("docker run -d -p 3000:3000 app\n")
+
+
+@pytest.mark.parametrize(
+    "run,earthly",
+    [
+        ("docker run earthly/earthly:v0.8.15 +t", True),
+        ("docker run registry.example.com/ci/earthly:v0.8.15 +b", True),  # a mirror of the image
+        ("docker run ghcr.io/earthbuild/earthbuild:v0.8 +x", True),
+        ("docker run localhost:5000/earthly/earthly@sha256:abcd +x", True),
+        ("docker run myimg earthly +x", True),  # another image, whose command is earthly
+        ("docker run -v /opt/bin:/opt/bin:ro python:3 /opt/bin/earthly +img", True),  # the binary by its path
+        ("docker run -v /opt/bin/earthly:/usr/bin/earthly python:3 make", False),
+        ("docker run -v earthly-tmp:/tmp/earthly app", False),  # a volume named after earthly
+        ("docker run -v $HOME/.earthly:/root/.earthly app", False),
+        ("docker run acme/earthly-builder:1 make", False),
+        ("docker run -d -p 3000:3000 app", False),
+    ],
+)
+def test_which_docker_runs_run_earthly(run: str, earthly: bool):
+    from earthly_doctor.remedies.edit.shell import is_earthly_run
+
+    assert is_earthly_run(run) is earthly

@@ -113,13 +113,15 @@ def test_gstring_interpolation_with_nested_quotes_and_braces_lexes():
 
 def test_earthbuild_spelling_when_only_earth_is_used():
     text = "node {\n  sh 'earth +build'\n}\n"
-    assert "withEnv(['EARTH_DISABLE_REMOTE_REGISTRY_PROXY=true'])" in J.edit_disable_proxy(text).text
+    # `earth` was also old Earthly's name, which reads only the EARTHLY_ spelling: both are set, one line each.
+    head = "node {\n  env.EARTH_DISABLE_REMOTE_REGISTRY_PROXY = 'true'\n"
+    assert J.edit_disable_proxy(text).text == head + f"  env.{KEY} = 'true'\n  sh 'earth +build'\n}}\n"
 
 
 def test_scripted_multiline_strings_are_not_reindented():
     text = "node {\n    sh '''\nearthly +a\ncat <<EOF\nx\nEOF\n'''\n}\n"
     out = J.edit_disable_proxy(text).text
-    assert "\n        sh '''\nearthly +a\ncat <<EOF\nx\nEOF\n'''\n    }\n}\n" in out
+    assert out == text.replace("node {\n", f"node {{\n    env.{KEY} = 'true'\n")  # one line added, none re-indented
 
 
 def test_flag_style_without_earthly_steps_falls_back_to_the_environment():
@@ -177,10 +179,11 @@ def test_host_network_looks_at_each_block_once_for_many_earthly_stages(monkeypat
 def test_scripted_only_the_nodes_that_run_earthly_get_with_env():
     text = "node('windows') {\n    bat 'build.cmd'\n}\nnode('docker') {\n    sh 'earthly +image'\n}\n"
     out = J.edit_disable_proxy(text)
-    assert out.text == f"node('windows') {{\n    bat 'build.cmd'\n}}\nnode('docker') {{\n    withEnv(['{KEY}=true']) {{\n        sh 'earthly +image'\n    }}\n}}\n"
+    windows = "node('windows') {\n    bat 'build.cmd'\n}\n"
+    assert out.text == windows + f"node('docker') {{\n    env.{KEY} = 'true'\n    sh 'earthly +image'\n}}\n"
     assert J.edit_disable_proxy(out.text).text == out.text
     unknown = "node('a') {\n    build()\n}\nnode('b') {\n    deploy()\n}\n"
-    assert J.edit_disable_proxy(unknown).text.count("withEnv") == 2
+    assert J.edit_disable_proxy(unknown).text.count(f"env.{KEY} = 'true'") == 2
 
 
 def test_a_false_in_a_stage_environment_is_changed_too_because_it_overrides_the_pipeline():
@@ -212,7 +215,8 @@ def test_scripted_pod_template_gets_the_pod_spec_note_not_the_docker_cloud_one()
     text = "podTemplate(yaml: '''\nspec:\n  containers:\n  - name: earthly\n''') {\n    node(POD_LABEL) {\n        container('earthly') {\n            sh 'earthly +all'\n        }\n    }\n}\n"
     out = J.edit_host_network(text)
     assert out.text == text and not out.changes
-    assert len(out.notes) == 1 and out.notes[0].startswith("line 1: podTemplate") and "hostNetwork: true" in out.notes[0]
+    assert len(out.notes) == 1 and out.notes[0].startswith("line 7: earthly runs in container(")
+    assert "\n    hostNetwork: true" in out.notes[0] and "\\n" not in out.notes[0]  # a real newline, not backslash-n
 
 
 def test_stage_option_in_a_scripted_pipeline_wraps_that_stage_only():
@@ -250,3 +254,107 @@ def test_disable_proxy_passes_the_variable_to_a_docker_run_earthly_container():
     out = J.edit_disable_proxy(both)
     assert f"docker run -e {KEY}=true --rm" in out.text and f"    environment {{\n        {KEY} = 'true'\n    }}\n" in out.text
     assert J.edit_disable_proxy(out.text).text == out.text
+
+
+
+def _pipeline(stages: str, agent: str = "any") -> str:
+    """A declarative pipeline around stage blocks given as `name: step` lines (four-space indentation)."""
+    body = "".join(
+        f"        stage('{name}') {{\n            steps {{\n                {step}\n            }}\n        }}\n"
+        for name, step in (line.split(": ", 1) for line in stages.strip().splitlines())
+    )
+    return f"pipeline {{\n    agent {agent}\n    stages {{\n{body}    }}\n}}\n"
+
+
+def test_flag_style_with_a_stage_edits_only_that_stage():
+    """Issue 11: `--style flag --stage X` put the flag on other stages' sh steps too."""
+    text = _pipeline("Lint: sh 'earthly +lint'\nImage: sh 'earthly --push +image'")
+    out = J.edit_disable_proxy(text, style="flag", stage="Image")
+    assert out.text == text.replace("earthly --push", "earthly --disable-remote-registry-proxy --push")
+    assert out.changes == ["line 11: added --disable-remote-registry-proxy before the target"]
+
+
+def test_earth_in_a_multi_line_sh_call_with_continuations_is_found():
+    """Issue 11: `FORCE_COLOR=1 \\` then `earth \\` in a multi-line `sh(...)` is an earth call; both spellings set."""
+    quotes = "'" * 3
+    text = f"node {{\n    sh({quotes}\n        FORCE_COLOR=1 \\\n        earth \\\n        +all\n    {quotes})\n}}\n"
+    out = J.edit_disable_proxy(text, style="flag")
+    assert "        earth --disable-remote-registry-proxy \\\n" in out.text
+    lines = J.edit_disable_proxy(text).text.splitlines()
+    assert lines[1:3] == ["    env.EARTH_DISABLE_REMOTE_REGISTRY_PROXY = 'true'", f"    env.{KEY} = 'true'"]
+    assert lines[3] == f"    sh({quotes}"
+
+
+def test_host_network_refuses_when_earthly_runs_on_the_node_and_leaves_the_deploy_container_alone():
+    """Issue 11: with `agent any`, the deploy's `docker run -p 3000:3000 app` got --network host (-p then ignored)."""
+    text = _pipeline("Build: sh 'earthly --ci +docker'\nDeploy: sh 'docker run -d -p 3000:3000 app'")
+    with pytest.raises(EditRefused) as info:
+        J.edit_host_network(text)
+    assert info.value.line == 6 and "runs on the node (agent any, line 2)" in info.value.reason
+    assert "use disable-proxy" in info.value.reason
+
+
+def test_host_network_edits_the_earthly_docker_run_not_the_agent_or_the_other_runs():
+    earthly = "sh 'docker run --rm -v /var/run/docker.sock:/var/run/docker.sock earthly/earthly:v0.8.15 +target'"
+    agent = "{ docker { image 'docker:27' } }"
+    text = _pipeline(f"Build: {earthly}\nServe: sh 'docker run -d -p 3000:3000 app'", agent=agent)
+    out = J.edit_host_network(text)
+    assert out.text == text.replace("docker run --rm", "docker run --network host --rm")
+    proxy = J.edit_disable_proxy(text)
+    assert proxy.text == text.replace("docker run --rm", f"docker run -e {KEY}=true --rm")
+
+
+def test_host_network_on_a_file_without_earthly_refuses():
+    text = _pipeline("Test: sh 'npm test'", agent="{ docker { image 'node:20' } }")
+    with pytest.raises(EditRefused, match="no sh step runs earthly"):
+        J.edit_host_network(text)
+
+
+def test_a_new_environment_block_follows_allman_braces():
+    lines = _pipeline("b: sh 'earthly +b'").splitlines(keepends=True)
+    allman = []  # each opening brace on its own line, at the indentation of the line it opens
+    for line in lines:
+        if line.rstrip().endswith(" {"):
+            indent = line[: len(line) - len(line.lstrip())]
+            allman += [line.rstrip()[:-2] + "\n", indent + "{\n"]
+        else:
+            allman.append(line)
+    text = "".join(allman)
+    assert "    stages\n    {\n" in text
+    out = J.edit_disable_proxy(text)
+    block = f"    environment\n    {{\n        {KEY} = 'true'\n    }}\n"
+    assert out.text == text.replace("    stages\n", block + "    stages\n")
+
+
+def test_earthly_in_a_function_is_not_pinned_on_an_agent_it_may_not_run_in():
+    """A `def build() { sh 'earthly …' }` runs wherever it is called: host-network cannot tell which container."""
+    text = "def build() {\n    sh 'earthly +all'\n}\n\n" + _pipeline("Build: build()", agent="{ docker { image 'node:20' } }")
+    with pytest.raises(EditRefused) as info:
+        J.edit_host_network(text)
+    assert info.value.line == 2 and "in build() (line 1), on whatever agent calls it" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    "agent,earthly",
+    [
+        ("{ docker { image 'earthly/earthly:v0.8.15' } }", True),
+        ("{ docker { image 'node:20' } }", False),
+    ],
+)
+def test_a_container_of_the_earthly_image_runs_earthly_even_when_its_steps_hide_it(agent: str, earthly: bool):
+    """`./ci/build.sh` in a container started from earthly/earthly: that container is the one to change."""
+    text = _pipeline("Build: sh './ci/build.sh'", agent=agent)
+    if earthly:
+        assert J.edit_host_network(text).text == text.replace("' } }", "'; args '--network host' } }")
+    else:
+        with pytest.raises(EditRefused, match="no sh step runs earthly"):
+            J.edit_host_network(text)
+
+
+def test_the_image_of_each_kind_of_container_is_read():
+    text = ("node {\n    docker.image('earthly/earthly:v0.8.15').inside('-u 0') {\n        sh 'ls'\n    }\n"
+            "    withDockerContainer(image: 'ghcr.io/earthbuild/earthbuild:v0.8', args: '-u 0') {\n        sh 'ls'\n    }\n"
+            "    docker.image(\"${img}\").inside {\n        sh 'ls'\n    }\n}\n")
+    out = J.edit_host_network(text)
+    assert out.text.count("--network host") == 2 and "inside('--network host -u 0')" in out.text
+    assert "args: '--network host -u 0'" in out.text and ".inside {" in out.text  # an expression image stays

@@ -13,7 +13,7 @@ from earthly_doctor.remedies.edit.shell import edit_script_disable_proxy, edit_s
 from earthly_doctor.remedies.edit.text import EditRefused
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [p.read_bytes().decode() for p in sorted((ROOT / "examples" / "jenkinsfiles").iterdir())]
+SOURCES = [p.read_bytes().decode() for p in sorted((ROOT / "examples" / "jenkinsfiles").glob("**/*.Jenkinsfile"))]
 EDITORS = [J.edit_disable_proxy, J.edit_host_network, J.edit_image, lambda t: J.edit_disable_proxy(t, style="flag")]
 
 

@@ -88,7 +88,7 @@ def test_plan_apply_second_apply_and_undo(tmp_path: Path):
     topo = topology_from(rep)
     plan = engine.make_plan(remedy, topo, [], tmp_path, {})
     assert [e.label for e in plan.edits] == ["Jenkinsfile"]
-    assert "+  withEnv(['EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true']) {" in plan.edits[0].diff()
+    assert "+  env.EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY = 'true'\n" in plan.edits[0].diff()
     first = engine.apply_plan(plan)
     assert first.changed and backup_path(tmp_path / "Jenkinsfile").read_text() == "node {\n  sh 'earthly +a'\n}\n"
     fixed = (tmp_path / "Jenkinsfile").read_text()

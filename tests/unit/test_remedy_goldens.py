@@ -12,23 +12,30 @@ from pathlib import Path
 
 import pytest
 
+from earthly_doctor.remedies.edit.text import EditRefused
 from earthly_doctor.remedies.engine import kind_of, load_remedies
 
 ROOT = Path(__file__).resolve().parents[2]
 JENKINSFILES = ROOT / "examples" / "jenkinsfiles"
+PUBLIC = JENKINSFILES / "public"  # real repositories' files, see public/SOURCES
 INPUTS = ROOT / "examples" / "remedy-inputs"
 GOLDENS = ROOT / "tests" / "goldens" / "remedies"
 UPDATE = bool(os.environ.get("EARTHLY_DOCTOR_UPDATE_GOLDENS"))
 
-# Jenkinsfiles whose host-network result is print-only (no docker container to edit).
+# Jenkinsfiles whose host-network result is print-only (earthly runs in a pod: the pod spec is not edited).
 PRINT_ONLY_HOST_NETWORK = {
-    "kubernetes-agent.Jenkinsfile", "kubernetes-yaml.Jenkinsfile", "earthly-sh-wrapper.Jenkinsfile", "pod-template-scripted.Jenkinsfile",
+    "kubernetes-agent.Jenkinsfile", "kubernetes-yaml.Jenkinsfile", "pod-template-scripted.Jenkinsfile",
 }
+
+
+def corpus() -> list[Path]:
+    """Every example Jenkinsfile: the hand-written shapes and the public ones."""
+    return sorted(JENKINSFILES.glob("*.Jenkinsfile")) + sorted(PUBLIC.glob("*.Jenkinsfile"))
 
 
 def _cases():
     cases = []
-    for path in sorted(JENKINSFILES.iterdir()):
+    for path in corpus():
         cases.append((path, "disable-proxy", {}, "disable-proxy"))
         if path.name not in PRINT_ONLY_HOST_NETWORK:
             cases.append((path, "host-network", {}, "host-network"))
@@ -61,11 +68,24 @@ def golden_path(path: Path, variant: str) -> Path:
     return GOLDENS / f"{path.name}.{variant}.expected"
 
 
+def refusal_path(path: Path, variant: str) -> Path:
+    """A reviewed refusal: the one line the remedy says instead of editing."""
+    return GOLDENS / f"{path.name}.{variant}.refused"
+
+
 def run_editor(remedy_id: str, path: Path, text: str, options: dict):
     remedy = load_remedies().remedies[remedy_id]
     editor = remedy.editor(kind_of(path), {"style": None, "stage": None, **options})
     assert editor is not None, f"{remedy_id} has no editor for {path.name}"
     return editor(text)
+
+
+def refused(remedy_id: str, path: Path, options: dict) -> str | None:
+    try:
+        run_editor(remedy_id, path, read(path), options)
+    except EditRefused as exc:
+        return f"line {exc.line}: {exc.reason}\n"
+    return None
 
 
 def read(path: Path) -> str:
@@ -75,17 +95,30 @@ def read(path: Path) -> str:
 @pytest.mark.parametrize("path,remedy_id,options,variant", CASES, ids=[f"{c[0].name}-{c[3]}" for c in CASES])
 def test_golden(path, remedy_id, options, variant):
     source = read(path)
-    outcome = run_editor(remedy_id, path, source, options)
+    golden, refusal = golden_path(path, variant), refusal_path(path, variant)
+    try:
+        outcome = run_editor(remedy_id, path, source, options)
+    except EditRefused as exc:
+        if UPDATE:
+            refusal.write_text(f"line {exc.line}: {exc.reason}\n")
+            golden.unlink(missing_ok=True)
+        assert refusal.exists(), f"{remedy_id} refused {path.name} ({exc.reason}); no reviewed refusal {refusal.name}"
+        assert f"line {exc.line}: {exc.reason}\n" == refusal.read_text()
+        assert not golden.exists(), f"{golden.name} and {refusal.name} cannot both hold"
+        return
     assert outcome.changes, f"{remedy_id} changed nothing in {path.name}"
-    golden = golden_path(path, variant)
     if UPDATE:
         golden.write_bytes(outcome.text.encode("utf-8"))
+        refusal.unlink(missing_ok=True)
     assert golden.exists(), f"missing golden {golden.name}; run with EARTHLY_DOCTOR_UPDATE_GOLDENS=1"
+    assert not refusal.exists(), f"{refusal.name} says the remedy refuses, but it edited"
     assert outcome.text == read(golden)
 
 
 @pytest.mark.parametrize("path,remedy_id,options,variant", CASES, ids=[f"{c[0].name}-{c[3]}" for c in CASES])
 def test_idempotent(path, remedy_id, options, variant):
+    if refusal_path(path, variant).exists():
+        pytest.skip("a refusal has no second run")
     fixed = read(golden_path(path, variant))
     again = run_editor(remedy_id, path, fixed, options)
     assert again.text == fixed
@@ -96,6 +129,8 @@ def test_idempotent(path, remedy_id, options, variant):
 @pytest.mark.parametrize("path,remedy_id,options,variant", CASES, ids=[f"{c[0].name}-{c[3]}" for c in CASES])
 def test_only_the_edit_changes(path, remedy_id, options, variant):
     """Line endings are kept, and every line of the input survives in order (edits only add or change lines)."""
+    if refusal_path(path, variant).exists():
+        pytest.skip("refused: nothing changes")
     source, fixed = read(path), read(golden_path(path, variant))
     if "\r\n" in source:
         assert fixed.count("\r\n") == fixed.count("\n"), "a CRLF file must stay CRLF throughout"
@@ -121,7 +156,7 @@ def test_kubernetes_agent_is_print_only():
 
 
 def test_corpus_covers_the_required_shapes():
-    names = {p.name for p in JENKINSFILES.iterdir()}
+    names = {p.name for p in JENKINSFILES.glob("*.Jenkinsfile")}
     assert len(names) >= 28
     texts = {n: read(JENKINSFILES / n) for n in names}
     assert any("dockerfile {" in t for t in texts.values())

@@ -26,10 +26,34 @@ def test_plain():
     assert "\x1b[" not in text
     assert "Verdict: proxy-unreachable (likely)" in text
     assert "  not offered: host-network (does not apply)" in text
-    assert "   refused: build.sh:4: cannot edit safely: nope; nothing was written" in text
+    assert "   refused: build.sh:4 (why: on stderr)" in text
     assert "     +b" in text and "     --- a/Jenkinsfile" in text
     assert "     $ export X=true" in text and "     - slower" in text
-    assert text.rstrip().endswith("Dry run: nothing was written. To apply: earthly-doctor fix --apply --remedy disable-proxy")
+    # A refused plan is not offered for applying, and its reason is printed once.
+    assert text.rstrip().endswith("Dry run: nothing was written.\ndisable-proxy: refused; there is nothing to apply")
+    assert "cannot edit safely: nope" not in text and "To apply" not in text  # the CLI prints why once, on stderr
+
+
+def test_plain_offers_the_exact_command_and_tells_already_from_nothing():
+    res = result()
+    res.plans[0].refusals = []
+    command = "earthly-doctor fix --apply --from /r/report.json --remedy disable-proxy --file /w/Jenkinsfile"
+    res.hints = {"disable-proxy": command}
+    assert render_fix_plain(res).rstrip().endswith(f"To apply disable-proxy: {res.hints['disable-proxy']}")
+    edit = res.plans[0].edits[0]
+    edit.after = edit.before
+    nothing = "disable-proxy: nothing to change in these files; see the steps and commands above"
+    assert render_fix_plain(res).rstrip().endswith(nothing)
+    edit.already = ["line 2: already there"]
+    assert render_fix_plain(res).rstrip().endswith("disable-proxy: already applied; nothing to write")
+
+
+def test_multi_line_notes_render_as_lines():
+    res = result()
+    res.plans[0].edits[0].notes = ["add this to the pod spec:\n  spec:\n    hostNetwork: true"]
+    text = render_fix_plain(res)
+    assert "     note: add this to the pod spec:\n             spec:\n               hostNetwork: true\n" in text
+    assert "\\n" not in text
 
 
 def test_rich_prints_brackets_literally():

@@ -45,57 +45,67 @@ def _unescape(value: str) -> str:
     return _UNESCAPE.sub(r"\1", value)
 
 
-def _key(src: str) -> tuple[str, str]:
-    """The key at the start of `src` and the text after its `=` or `:`."""
-    src = src.lstrip(_SPACE)
-    if src.startswith("export") and src[6:7] and src[6] in _SPACE:
-        src = src[6:].lstrip(_SPACE)
-    for i, char in enumerate(src):
-        if char in _SPACE:
-            continue
-        if char in "=:":
-            return src[:i].rstrip(), src[i + 1 :].lstrip(_SPACE)
-        if not (char in "_." or char.isalnum()):
-            raise DotenvError(f"unexpected character {char!r} in variable name near {src[:40]!r}")
-    raise DotenvError(f"no '=' after {src[:40]!r}")
+_BLANK = "[\t\v\f\r \x85\xa0]"
+_WHITESPACE = re.compile(r"\s*")
+# Possessive: a long run of blanks or letters without `=` fails in linear time, never by backtracking.
+_KEY = re.compile(
+    rf"{_BLANK}*+(?:export{_BLANK}++)?((?:[\w.]++(?:{_BLANK}++[\w.]++)*+)?){_BLANK}*+[=:]{_BLANK}*+"
+)
+_LINE_END = re.compile(r"[\r\n]")
 
 
-def _value(src: str, known: Mapping[str, str], environ: Mapping[str, str]) -> tuple[str, str]:
-    """The value at the start of `src` and the rest of the text."""
-    quote = src[:1]
-    if quote not in ("'", '"'):
-        end = next((i for i, c in enumerate(src) if c in "\r\n"), len(src))
-        line = src[:end]
-        cut = len(line)
-        for i in range(len(line) - 1, 0, -1):  # the last `#` after a blank starts a comment
-            if line[i] == "#" and line[i - 1] in _SPACE:
-                cut = i
-                break
-        return _expand(line[:cut].strip(_SPACE), known, environ), src[end:]
-    for i in range(1, len(src)):
-        if src[i] == quote and src[i - 1] != "\\":
-            value = src[:i].strip(quote)
-            if quote == '"':
-                value = _expand(_unescape(value), known, environ)
-            return value, src[i + 1 :]
-    raise DotenvError(f"unterminated quoted value {src.splitlines()[0][:40]}")
+def _unquoted(line: str, known: Mapping[str, str], environ: Mapping[str, str]) -> str:
+    cut = line.rfind("#")
+    while cut > 0 and line[cut - 1] not in _SPACE:  # the last `#` after a blank starts a comment
+        cut = line.rfind("#", 0, cut)
+    return _expand((line[:cut] if cut > 0 else line).strip(_SPACE), known, environ)
+
+
+def _quoted(text: str, pos: int, known: Mapping[str, str], environ: Mapping[str, str]) -> tuple[str, int]:
+    """The quoted value starting at `pos` and the offset after its closing quote (which may be lines later)."""
+    quote, end = text[pos], pos + 1
+    while True:
+        end = text.find(quote, end)
+        if end < 0:
+            raise DotenvError(f"unterminated quoted value {text[pos : pos + 40].splitlines()[0]}")
+        if text[end - 1] != "\\":
+            break
+        end += 1
+    value = text[pos:end].strip(quote)
+    if quote == '"':
+        value = _expand(_unescape(value), known, environ)
+    return value, end + 1
 
 
 def parse_dotenv(text: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Every key the file sets, as godotenv reads it (the last assignment wins); DotenvError when godotenv fails."""
+    """Every key the file sets, as godotenv reads it (the last assignment wins); DotenvError when godotenv fails.
+    One pass over the text (offsets, no re-slicing), so a large file costs linear time."""
     environ = environ or {}
-    src = text.replace("---\n", "\n").replace("\r\n", "\n")
+    text = text.replace("---\n", "\n").replace("\r\n", "\n")
     values: dict[str, str] = {}
+    pos, size = 0, len(text)
     while True:
-        src = src.lstrip()
-        while src.startswith("#"):
-            newline = src.find("\n")
-            src = "" if newline < 0 else src[newline:].lstrip()
-        if not src:
+        pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]  # `\s*` always matches
+        if pos >= size:
             return values
-        key, src = _key(src)
-        value, src = _value(src, values, environ)
-        values[key] = value
+        if text[pos] == "#":
+            newline = text.find("\n", pos)
+            if newline < 0:
+                return values
+            pos = newline
+            continue
+        key = _KEY.match(text, pos)
+        if key is None:
+            bad = next((c for c in text[pos : pos + 200] if not (c in "_.=:" or c.isalnum() or c in _SPACE)), "")
+            raise DotenvError(f"unexpected character {bad!r} in variable name near {text[pos : pos + 40]!r}")
+        pos = key.end()
+        if pos < size and text[pos] in "'\"":
+            value, pos = _quoted(text, pos, values, environ)
+        else:
+            end = _LINE_END.search(text, pos)
+            stop = end.start() if end else size
+            value, pos = _unquoted(text[pos:stop], values, environ), stop
+        values[key.group(1).rstrip(_SPACE)] = value
 
 
 def read_dotenv(path: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -69,3 +70,17 @@ def test_the_editor_reads_what_earthly_reads():
     assert not already.changes and already.already
     with pytest.raises(EditRefused):
         edit_env_disable_proxy("not a setting\n")
+
+
+@pytest.mark.parametrize("text", [
+    "".join(f"# padding line {i:08d}\n" for i in range(300_000)) + "A=1\n",  # a large file: one pass
+    "A" + " " * 500_000 + "B\n",  # long runs that fail: no backtracking
+    "K" * 500_000 + " " * 500_000 + "\n",
+])
+def test_reading_is_linear_even_for_hostile_files(text):
+    began = time.monotonic()
+    try:
+        parse_dotenv(text)
+    except DotenvError:
+        pass
+    assert time.monotonic() - began < 3.0

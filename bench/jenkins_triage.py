@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
+    uptime_before = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     server = Server(args.builds, args.mb, args.latency_ms)
     try:
         main_run = measure(server, args.builds, args.repeat, args.workers)
@@ -147,15 +148,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
 
+    uptime_after = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     ours, naive_s = main_run["ours"], main_run["naive"]
     ratio = naive_s["median"] / ours["median"]
     failing = args.builds - args.builds // 10
     body = "\n".join([
         f"## Jenkins triage: {args.builds} builds x {args.mb:g} MB logs, {args.latency_ms:g} ms added per request",
         "",
-        f"Machine: {machine()}",
+        f"Machine: {machine()}; shared: `uptime` before `{uptime_before}`, after `{uptime_after}`.",
         (f"Command: `python -m bench.jenkins_triage --builds {args.builds} --mb {args.mb:g} --latency-ms "
-        f"{args.latency_ms:g} --repeat {args.repeat} --workers {args.workers}`"),
+         f"{args.latency_ms:g} --repeat {args.repeat} --workers {args.workers}`"),
         ("Stand-in Jenkins (tests/harness/fake_jenkins.py) in its own process, logs generated while streaming; "
         f"{failing} builds fail with the unreachable-proxy error, {args.builds - failing} are green. Both sides are "
         "child processes, alternating; peak RSS from wait4()."),

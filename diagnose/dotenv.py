@@ -11,9 +11,7 @@ environment. Anything else is an error, and Earthly stops on it ("Error loading 
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from pathlib import Path
 from typing import Mapping
 
@@ -109,18 +107,13 @@ def parse_dotenv(text: str, environ: Mapping[str, str] | None = None) -> dict[st
 
 
 def read_dotenv(path: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The file's keys ({} when it does not exist or cannot be read); DotenvError when godotenv would fail."""
+    """The file's keys ({} when it is missing, unreadable or not a regular file: a FIFO `.env` must not hang the
+    run); DotenvError when godotenv would fail. Read through fsutil's one bounded reader."""
+    from earthly_doctor.errors import DoctorError
+    from earthly_doctor.fsutil import read_regular
+
     try:
-        # Non-blocking, and regular files only: a FIFO or a device named .env must not hang the run.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
+        data = read_regular(path, limit=MAX_BYTES, follow=True)
+    except (OSError, DoctorError):  # DoctorError: fsutil.UnsafePath
         return {}
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return {}
-        data = os.read(fd, MAX_BYTES)
-    except OSError:
-        return {}
-    finally:
-        os.close(fd)
-    return parse_dotenv(data.decode("utf-8", errors="replace"), environ)
+    return parse_dotenv((data or b"").decode("utf-8", errors="replace"), environ)

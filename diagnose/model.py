@@ -54,6 +54,9 @@ CAUSES = (
     "daemon-proxy-captures-loopback",
     "insecure-loopback-removed",
     "proxy-unreachable",
+    "buildkitd-unreachable",  # Earthly could not reach its BuildKit daemon (a remote one refused or never answered)
+    "buildkitd-start-failed",  # earthly-buildkitd did not start, or not in time
+    "buildkitd-port-clash",  # earthly-buildkitd could not publish 8371/8372: something else holds the port
     "no-known-failure",
     "unknown",
 )

@@ -17,8 +17,11 @@ and records *where* it redacted (file, kind, line, variable name) but never the 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
+
+from earthly_doctor.secret_rules import gitleaks_rules
 
 PLACEHOLDER = "<redacted:{kind}>"
 MIN_KNOWN = 6  # a learned value shorter than this would redact ordinary words
@@ -67,24 +70,92 @@ def _kind_for_name(name: str, value: str = "") -> str:
 
 
 # Text rules, in order: the specific kinds first, so a token in `FOO_TOKEN=ghp_…` is recorded as a GitHub token.
-# Each rule is (kind, pattern, group holding the secret); a callable kind decides from the match.
+# Each rule is (kind, pattern, group holding the secret); a callable kind decides from the match. Rules see one line
+# at a time (private key blocks, which span lines, are the KeyBlocks filter's); gitleaks' rules run after these.
 _NAME = r"(?<![A-Za-z0-9_])(?P<name>(?i:(?:[A-Za-z0-9]+[_.-])*" + _SECRET_WORDS + r")|[a-z0-9]+(?:Token|Secret|Password|Key|Auth))"
+_VALUE = r"""(?P<s>"[^"\r\n]*"|'[^'\r\n]*'|[^\s"']+)"""
 _RULES: list[tuple[str | Callable[[re.Match[str]], str], re.Pattern[str], str]] = [
-    ("private-key", re.compile(
-        r"(?P<s>-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----(?:.*?-----END [A-Z ]{0,40}PRIVATE KEY-----|[^\n]*))", re.S), "s"),
     ("authorization-header", re.compile(
         r"(?i)\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:(?:basic|bearer|token|digest|negotiate)\s+)?(?P<s>[^\s\"',]+(?:[^\r\n\"']*)?)"), "s"),
-    ("url-credentials", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s/:@\"'<>]{1,256}:(?P<s>[^\s/@\"'<>]{1,512})@"), "s"),
+    # The password may hold `/` (`https://u:ab/cd@host`): only whitespace, `@` and quotes end it.
+    ("url-credentials", re.compile(
+        r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s/:@\"'<>]{1,256}:(?P<s>[^\s@\"'<>]{1,512})@(?=[\w\[])"), "s"),
     ("jenkins-api-token", re.compile(r"(?<![0-9A-Za-z])(?P<s>11[0-9a-f]{32})(?![0-9A-Za-z])"), "s"),
     ("github-token", re.compile(r"(?<![0-9A-Za-z_])(?P<s>(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}))"), "s"),
+    ("gitlab-token", re.compile(
+        r"(?<![\w-])(?P<s>gl(?:pat|dt|rt|ptt|cbt|ft|imt|oas|soat|ffct|agent)-[\w-]{20,255})"), "s"),
+    ("slack-token", re.compile(r"(?<![\w-])(?P<s>xox[abeoprs]-(?:[0-9]{1,20}-)*[A-Za-z0-9-]{8,255})"), "s"),
+    ("slack-webhook", re.compile(
+        r"(?i)hooks\.slack\.com/(?P<s>(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{16,255})"), "s"),
+    ("jwt", re.compile(r"(?<![\w-])(?P<s>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"), "s"),
     ("aws-access-key-id", re.compile(r"(?<![0-9A-Z])(?P<s>(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})(?![0-9A-Z])"), "s"),
+    # curl -u user:password (quoted or not); `docker run -u 1000:1000` is a uid, not a secret.
+    ("curl-credentials", re.compile(
+        r"\bcurl\b[^\n]{0,500}?\s(?:-u|--user)(?:=|\s+)(?P<q>[\"'])?[^\s:\"']{1,256}:"
+        r"(?P<s>(?(q)[^\"'\r\n]+|[^\s\"']+))"), "s"),
+    ("docker-login-password", re.compile(
+        r"\bdocker\b[^\n]{0,300}?\blogin\b[^\n]{0,300}?\s(?:-p|--password)(?:=|\s+)" + _VALUE), "s"),
     # NAME = "quoted value" / NAME: 'quoted' / "name": "json value"
     (lambda m: _kind_for_name(m.group("name")), re.compile(
         _NAME + r"[\"']?[ \t]*(?:=|:|\s=\s)[ \t]*(?P<q>[\"'])(?P<s>[^\"'\r\n]+)(?P=q)"), "s"),
     # NAME=value / NAME: value / --name=value (unquoted, up to whitespace or a delimiter)
     (lambda m: _kind_for_name(m.group("name")), re.compile(
         _NAME + r"[ \t]*(?:=|:)[ \t]*(?P<s>[^\s\"',;)}\]]+)"), "s"),
+    # --password VALUE (a space instead of `=`) on any command line; `--password-stdin` is not followed by one.
+    ("command-line-secret", re.compile(
+        r"(?<![\w-])--(?:password|passwd|pass|token|api-key|apikey|secret|client-secret|access-token|auth-token)"
+        r"[ \t]+" + _VALUE), "s"),
 ]
+# A PEM, OpenSSH or PGP private key's BEGIN or END line (gitleaks' private-key rule, as two markers).
+KEY_MARKER = re.compile(rb"-{4,5} ?(?P<kind>BEGIN|END) (?:[A-Z0-9_-]{1,24} ){0,6}PRIVATE KEY(?: BLOCK)? ?-{4,5}",
+                        re.IGNORECASE)
+KEY_MARKER_MAX = 200  # bytes: no marker is longer (a streaming reader keeps this much overlap between chunks)
+_KEY_PLACEHOLDER = PLACEHOLDER.format(kind="private-key").encode()
+
+
+class KeyBlocks:
+    """Which bytes of a whole input lie inside a private key block, from its BEGIN to its END, line after line.
+
+    The state lives across lines, so a body line is redacted whether or not the BEGIN is in what is shown, and
+    everything after a BEGIN stays redacted until an END (to the end of the input when none comes).
+    """
+
+    def __init__(self) -> None:
+        self.inside = False
+        self.blocks = 0  # blocks opened so far; the current one's id while inside
+        self.recorded = 0  # the last block id a caller listed (blocks are numbered in order)
+
+    def line(self, shown: bytes, markers: Iterable[tuple[bool, int, int]] | None = None) -> tuple[bytes, list[int]]:
+        """`shown` (a line, or the first part of a long one) with key material replaced, and the ids of the blocks
+        it touched. `markers` are (is_begin, start, end) for the whole line in order; None: found in `shown`."""
+        if markers is None:
+            markers = [(m.group("kind").upper() == b"BEGIN", m.start(), m.end()) for m in KEY_MARKER.finditer(shown)]
+        n = len(shown)
+        spans: list[list[int]] = []
+        touched: list[int] = []
+        if self.inside:
+            spans.append([0, n])
+            touched.append(self.blocks)
+        for is_begin, start, end in markers:
+            if is_begin and not self.inside:
+                self.inside = True
+                self.blocks += 1
+                if start < n:
+                    spans.append([start, n])
+                    touched.append(self.blocks)
+            elif not is_begin and self.inside:
+                self.inside = False
+                if spans and spans[-1][1] == n:
+                    spans[-1][1] = min(end, n)
+        if not spans:
+            return shown, touched
+        out = bytearray()
+        pos = 0
+        for start, end in spans:
+            out += shown[pos:start] + _KEY_PLACEHOLDER
+            pos = end
+        out += shown[pos:]
+        return bytes(out), touched
 
 
 @dataclass
@@ -105,26 +176,67 @@ class Redactor:
     # ---- text -------------------------------------------------------------------------------------------------
 
     def text(self, text: str, file: str, *, first_line: int = 1) -> str:
-        """Every secret in free text (logs, Jenkinsfiles, YAML, .env, ini) replaced; line numbers are recorded."""
-        for value in sorted(self.known, key=len, reverse=True):
-            if value in text:
-                kind, name = self.known[value]
-                text = self._apply(text, file, kind, re.compile(f"(?P<s>{re.escape(value)})"), "s", first_line, name)
-        for rule_kind, pattern, group in _RULES:
-            text = self._apply(text, file, rule_kind, pattern, group, first_line)
-        return text
+        """Every secret in free text (logs, Jenkinsfiles, YAML, .env, ini) replaced; line numbers are recorded.
+        Private key blocks are followed across lines from their BEGIN to their END."""
+        keys = KeyBlocks()
+        out: list[str] = []
+        for offset, line in enumerate(text.splitlines(keepends=True) or [text]):
+            number = first_line + offset
+            body = line.rstrip("\r\n")
+            raw, touched = keys.line(body.encode("utf-8", "surrogateescape"))
+            for block in touched:
+                if block > keys.recorded:  # one manifest entry per key block, at its first line
+                    keys.recorded = block
+                    self._record(file, "private-key", number)
+            if touched:
+                body = raw.decode("utf-8", "surrogateescape")
+            out.append(self.line(body, file, number) + line[len(line.rstrip("\r\n")):])
+        return "".join(out)
 
-    def _apply(self, text: str, file: str, kind: Any, pattern: re.Pattern[str], group: str, first_line: int,
+    def line(self, line: str, file: str, number: int | None) -> str:
+        """One line through the learned values, the named rules and gitleaks' rules (keys are KeyBlocks' job)."""
+        for value in sorted(self.known, key=len, reverse=True):
+            if value in line:
+                known_kind, name = self.known[value]
+                line = self._apply(line, file, known_kind, re.compile(f"(?P<s>{re.escape(value)})"), "s", number,
+                                   name)
+        for rule_kind, pattern, group in _RULES:
+            line = self._apply(line, file, rule_kind, pattern, group, number)
+        return self._gitleaks(line, file, number)
+
+    def _gitleaks(self, line: str, file: str, number: int | None) -> str:
+        rules = gitleaks_rules()
+        lowered = line.lower()
+        gated = rules.keyword_gate.search(lowered) is not None
+        for rule in rules.rules:
+            if rule.keywords and not (gated and any(k in lowered for k in rule.keywords)):
+                continue
+            spans = []
+            for m in rule.regex.finditer(line):
+                span = rule.secret_span(m)
+                if span is not None and span[1] > span[0] and not _in_placeholder(line, *span):
+                    spans.append(span)
+            if spans:
+                parts, last = [], 0
+                for start, end in spans:
+                    if start < last:
+                        continue
+                    parts += [line[last:start], self._record(file, rule.id, number)]
+                    last = end
+                line = "".join(parts) + line[last:]
+                lowered = line.lower()
+        return line
+
+    def _apply(self, text: str, file: str, kind: Any, pattern: re.Pattern[str], group: str, line: int | None,
                known_name: str | None = None) -> str:
         out: list[str] = []
         last = 0
         for m in pattern.finditer(text):
             secret = m.group(group)
             name = None if known_name else m.groupdict().get("name")
-            if not secret or _REFERENCE.match(secret) or (name and not is_secret_name(name)):
+            if not secret or _REFERENCE.match(secret.strip("\"'")) or (name and not is_secret_name(name)):
                 continue
             this_kind = kind(m) if callable(kind) else kind
-            line = first_line + text.count("\n", 0, m.start(group))
             out.append(text[last : m.start(group)])
             out.append(self._record(file, this_kind, line, name or known_name))
             last = m.end(group)
@@ -182,6 +294,12 @@ class Redactor:
 
     def summary(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.redactions]
+
+
+def _in_placeholder(line: str, start: int, end: int) -> bool:
+    """A span inside an earlier rule's `<redacted:KIND>` (gitleaks' generic rules would see its kind as a value)."""
+    opening = line.rfind("<redacted:", 0, end)
+    return opening >= 0 and line.find(">", opening) >= start
 
 
 def redact_text(text: str, file: str = "<text>") -> tuple[str, list[Redaction]]:

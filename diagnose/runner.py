@@ -8,7 +8,7 @@ import traceback
 from concurrent.futures import Future
 from typing import Any, Iterable
 
-from earthly_doctor.context import Context, FactError, FactTimeout
+from earthly_doctor.context import GRACE, Context, FactError, FactTimeout
 from earthly_doctor.model import Evidence, Finding, Severity, Status
 
 TIMED_OUT = "timed_out"  # the evidence fact the runner adds to a finding cut short by a timeout
@@ -66,9 +66,10 @@ def run_checks(ctx: Context, checks: Iterable[Any]) -> list[Finding]:
         threading.Thread(target=work, name=f"check:{check.code}", daemon=True).start()
 
     findings: list[Finding] = []
+    end = ctx.deadline + GRACE  # one bound for all: the grace is not given again to each check in turn
     for check, future in zip(checks, futures, strict=True):
         try:
-            findings.extend(future.result(timeout=ctx.remaining() + 0.05))
+            findings.extend(future.result(timeout=max(0.0, end - time.monotonic())))
         except TimeoutError:
             finding = _error_finding(
                 check,

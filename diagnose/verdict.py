@@ -40,6 +40,18 @@ def _by_code(findings: Iterable[Finding]) -> dict[str, Finding]:
 STORY = ("ED110", "ED101", "ED103", "ED102", "ED120", "ED121", "ED130", "ED111", "ED112", "ED131", "ED140")
 CORE = {"ED110", "ED101", "ED103", "ED102", "ED120", "ED121", "ED140"}
 
+# Causes a log signature can name on its own, most fundamental first: a daemon Earthly cannot use explains a
+# buildkitd that never started, and a port clash explains a start-up that timed out.
+LOG_CAUSES = (
+    "daemon-proxy-captures-loopback",
+    "insecure-loopback-removed",
+    "docker-unreachable",
+    "buildkitd-port-clash",
+    "buildkitd-start-failed",
+    "buildkitd-unreachable",
+)
+LIVE_PROOF_ONLY = frozenset({"pinned-port"})  # needs ED131's proof that the daemon reaches 8371; a log has none
+
 
 @dataclass(frozen=True)
 class Situation:
@@ -332,6 +344,10 @@ def _suspected(s: Situation) -> Verdict | None:
     )
 
 
+def _log_remedies(finding: Finding) -> list[str]:
+    return [r for r in finding.remedies if r not in LIVE_PROOF_ONLY]
+
+
 def _from_log(s: Situation) -> Verdict | None:
     """The cause a build log shows (ED160 findings from triage), when the live checks gave no answer; None when
     no log was scanned. A log proves no topology, so the best confidence here is `likely`. Hits that also appear
@@ -357,26 +373,32 @@ def _from_log(s: Situation) -> Verdict | None:
                 "`earthly-doctor diagnose` where Earthly runs to prove the topology."
             )
         else:
+            era = f" ({hit.generation})" if hit.generation else ""
             summary = (
                 f"The Docker daemon was refused at buildkitd's registry port 127.0.0.1:{hit.port or '8371'} "
-                f"({hit.where()}): Earthly's proxy was already off; the port is not published or not reachable from "
-                "the daemon, so disabling the proxy or pinning the port changes nothing."
+                f"({hit.where()}){era}: Earthly's registry proxy was off or did not exist yet; the port is not "
+                "published or not reachable from the daemon, so disabling the proxy or pinning the port changes nothing."
             )
-        return Verdict("proxy-unreachable", summary, Confidence.LIKELY, list(main.remedies), chain(proxy))
+        return Verdict("proxy-unreachable", summary, Confidence.LIKELY, _log_remedies(main), chain(proxy))
     # Other causes a signature names: the daemon's own settings first, then a daemon Earthly could not use.
-    for cause in ("daemon-proxy-captures-loopback", "insecure-loopback-removed", "docker-unreachable"):
+    for cause in LOG_CAUSES:
         named = [(f, h) for f, h in hits if h.cause == cause]
         if named:
             first, hit = named[0]
             return Verdict(cause, f"{first.title} ({hit.where()}): {first.summary}.", Confidence.LIKELY,
-                           list(first.remedies), chain(named))
+                           _log_remedies(first), chain(named))
     # A warning-kind hit (the proxy failed to start, Earthly fell back to tar) is not what failed the build.
     failures = [(f, h) for f, h in hits if h.kind in ("failure", "look-alike") and f.status in (Status.FAIL, Status.WARN)]
     if failures:
-        top, hit = max(failures, key=lambda item: item[0].status.rank)
+        # A signature that says why beats the bare "the build failed" line (a fallback), whatever their status.
+        top, hit = max(failures, key=lambda item: (not item[1].fallback, item[0].status.rank))
+        if hit.fallback:
+            line = str(top.evidence[0].value) if top.evidence else top.summary
+            return Verdict("unknown", f"The build failed ({hit.where()}: `{line[:300]}`), and no known signature says "
+                           "why; it is not the unreachable-proxy failure.", Confidence.POSSIBLE, [], chain(failures))
         what = top.summary if hit.kind == "look-alike" else top.title[:1].lower() + top.title[1:]
         return Verdict("unknown", f"Not the unreachable-proxy failure: {what} ({hit.where()}).", Confidence.POSSIBLE,
-                       list(top.remedies), chain(failures))
+                       _log_remedies(top), chain(failures))
     noted = f"; informational: {', '.join(sorted({str(h.signature) for _, h in hits}))}" if hits else ""
     return Verdict("no-known-failure", f"No known failure signature in {', '.join(logs)}{noted}.", Confidence.LIKELY,
                    [], chain(hits))

@@ -41,9 +41,13 @@ class EarthlyImage(Remedy):
         from earthly_doctor.remedies.edit.jenkinsfile import dockerfile_agents
 
         targets = [Target(jenkinsfile, "jenkinsfile")]
-        try:
-            text = jenkinsfile.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        from earthly_doctor.fsutil import UnsafePath, workspace_path
+        from earthly_doctor.remedies.base import read_text
+        from earthly_doctor.remedies.edit.text import EditRefused
+
+        try:  # the safe layer's read: a regular file, capped (planning refuses the rest with the reason)
+            text = read_text(workspace_path(jenkinsfile, cwd)) or ""
+        except (EditRefused, UnsafePath):
             return targets
         for name in dockerfile_agents(text):
             path = (cwd / name).resolve()

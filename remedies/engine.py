@@ -3,14 +3,18 @@ all-or-nothing apply."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from earthly_doctor.fsutil import UnsafePath, read_regular, workspace_path
 from earthly_doctor.model import REMEDY_IDS
-from earthly_doctor.remedies.base import ApplyResult, Plan, Refusal, Remedy, Target, Topology, WriteResult, apply_plan, undo_file
+from earthly_doctor.remedies.apply import ApplyResult, WriteResult, apply_plan, undo_files
+from earthly_doctor.remedies.base import Plan, Refusal, Remedy, Target, Topology
 
 __all__ = ["ApplyResult", "apply_plan", "load_remedies", "make_plan", "rank", "undo"]
+
 
 @dataclass
 class Loaded:
@@ -56,9 +60,9 @@ def applies(remedy: Remedy, topology: Topology) -> bool:
     return _applies(remedy, topology)
 
 
-def kind_of(path: Path) -> str | None:
-    """Which editor a file needs, from its name (and a shebang for scripts without an extension)."""
-    name = path.name.lower()
+def kind_by_name(name: str) -> str | None:
+    """Which editor a file needs, from its name alone."""
+    name = name.lower()
     if name.startswith("jenkinsfile") or name.endswith((".jenkinsfile", ".groovy")):
         return "jenkinsfile"
     if name.startswith(("dockerfile", "containerfile")) or name.endswith((".dockerfile", ".containerfile")):
@@ -69,27 +73,52 @@ def kind_of(path: Path) -> str | None:
         return "yaml"
     if name.endswith((".sh", ".bash")):
         return "shell"
+    return None
+
+
+def kind_of(path: Path, name: str | None = None) -> str | None:
+    """Which editor a file needs, from its name (or `name`, as the user called it) and a shebang for scripts without
+    an extension. Reads only a regular file (a FIFO would block the read)."""
+    kind = kind_by_name(name or path.name) or (kind_by_name(path.name) if name else None)
+    if kind is not None:
+        return kind
     try:
-        with open(path, "rb") as handle:
-            head = handle.readline(200)
-    except OSError:
+        data = read_regular(path)
+    except OSError:  # UnsafePath too: the read for the edit refuses it with the reason
         return None
+    head = (data or b"").split(b"\n", 1)[0][:200]
     if head.startswith(b"#!") and any(s in head for s in (b"sh", b"bash", b"dash", b"zsh")):
         return "shell"
     return None
 
 
 def targets_for(remedy: Remedy, files: list[Path], cwd: Path, env: Mapping[str, str]) -> tuple[list[Target], list[Refusal]]:
+    """The files to edit, each resolved by the workspace rule (fsutil.workspace_path); a refused path is a Refusal."""
+    targets: list[Target] = []
+    refusals: list[Refusal] = []
     if not files:
-        return remedy.default_targets(cwd, dict(env)), []
-    targets, refusals = [], []
-    for path in files:
-        kind = kind_of(path)
+        for target in remedy.default_targets(cwd, dict(env)):
+            try:
+                real = workspace_path(target.path, cwd)
+            except UnsafePath as exc:
+                refusals.append(Refusal(target.path, 0, exc.reason))
+                continue
+            if all(t.path != real for t in targets):
+                targets.append(Target(real, target.kind))
+        return targets, refusals
+    for named in files:
+        try:
+            path = workspace_path(named, cwd)
+        except UnsafePath as exc:
+            refusals.append(Refusal(named, 0, exc.reason))
+            continue
+        kind = kind_of(path, Path(named).name)
         if kind is None:
-            refusals.append(Refusal(path, 0, "unknown file type (expected a Jenkinsfile, .env, shell script, Dockerfile or YAML config)"))
+            refusals.append(Refusal(named, 0, "unknown file type (expected a Jenkinsfile, .env, shell script, "
+                                              "Dockerfile or YAML config)"))
         elif kind not in remedy.kinds:
-            refusals.append(Refusal(path, 0, f"{remedy.id} does not edit {kind} files"))
-        else:
+            refusals.append(Refusal(named, 0, f"{remedy.id} does not edit {kind} files"))
+        elif all(t.path != path for t in targets):  # one file named twice (or through a link) is edited once
             targets.append(Target(path, kind))
     return targets, refusals
 
@@ -107,14 +136,29 @@ def make_plan(remedy: Remedy, topology: Topology, files: list[Path], cwd: Path, 
 
 
 def _label(path: Path, cwd: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(Path(cwd).resolve()))
-    except ValueError:
-        return str(path)
+    """The path relative to the working directory when inside it; never resolved (a refused link is named as is)."""
+    named = os.path.normpath(os.path.join(os.path.abspath(cwd), path))
+    for root in (os.path.normpath(os.path.abspath(cwd)), os.path.realpath(cwd)):
+        if named.startswith(root.rstrip("/") + "/"):
+            return os.path.relpath(named, root)
+    return str(path)
 
 
-def undo(paths: list[Path]) -> list[WriteResult]:
-    return [undo_file(p) for p in paths]
+def undo(paths: list[Path], cwd: Path | None = None, *, force: bool = False) -> tuple[list[WriteResult], list[Refusal]]:
+    """Undo apply on these files (resolved by the workspace rule): all checked first, then restored."""
+    real: list[Path] = []
+    refusals: list[Refusal] = []
+    for named in paths:
+        try:
+            real.append(workspace_path(named, cwd if cwd is not None else Path.cwd()))
+        except UnsafePath as exc:
+            refusals.append(Refusal(named, 0, exc.reason, "nothing was restored"))
+    if refusals:
+        return [], refusals
+    results, refusals = undo_files(real, force=force)
+    for refusal in refusals:
+        refusal.path = Path(_label(refusal.path, cwd if cwd is not None else Path.cwd()))
+    return results, refusals
 
 
 def known(remedy_id: str) -> bool:

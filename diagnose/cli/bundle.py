@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from earthly_doctor.cli.common import seconds
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
 from earthly_doctor.errors import DoctorError
@@ -19,8 +20,9 @@ def register(app: typer.Typer) -> None:
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where to write the bundle (default: ./earthly-doctor-bundle-<UTC time>.tar.gz)."),
         log: Optional[List[str]] = typer.Option(None, "--log", help="A build log to triage and excerpt (plain, gzip, - for stdin). Repeatable."),
         jenkinsfile: Optional[str] = typer.Option(None, "--jenkinsfile", help="The Jenkinsfile to include (default: ./Jenkinsfile when present)."),
-        context: int = typer.Option(20, "--context", min=0, help="Log lines kept before and after each finding."),
-        timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Deadline for the checks, in seconds."),
+        context: int = typer.Option(20, "--context", min=0, max=100_000,
+                                    help="Log lines kept before and after each finding."),
+        timeout: float = seconds(10.0, "--timeout", "Deadline for the checks, in seconds."),
         docker_host: Optional[str] = typer.Option(None, "--docker-host", help="Daemon to diagnose (default: DOCKER_HOST, the docker CLI context, /var/run/docker.sock)."),
     ) -> None:
         """Write a support bundle: report, environment facts, Earthly/Docker config, Jenkinsfile, log excerpts,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import Any, List
 
 import typer
 
@@ -16,3 +16,10 @@ FailOnOpt = typer.Option("fail", "--fail-on", help=f"Exit 1 when a finding is at
 ExitZeroOpt = typer.Option(False, "--exit-zero", help="Always exit 0 on findings (for steps that must never fail a stage).")
 VerboseOpt = typer.Option(False, "--verbose", "-v", help="Show evidence for every finding and tracebacks of crashed checks.")
 OutputList = List[str]
+# Seconds options take no more than a week: inf, 1e309 (which parses as inf) and NaN reach timers that overflow.
+MAX_SECONDS = 7 * 86400.0
+
+
+def seconds(default: float, flag: str, help: str, *, minimum: float = 0.1) -> Any:
+    """A seconds option, bounded on both sides so inf, 1e309, NaN and negatives are usage errors (exit 2)."""
+    return typer.Option(default, flag, metavar="SECONDS", help=help, min=minimum, max=MAX_SECONDS)

@@ -8,6 +8,7 @@ import typer
 
 from earthly_doctor.cli import common
 from earthly_doctor.cli.output import run_report
+from earthly_doctor.cli.common import seconds
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
 
@@ -20,8 +21,8 @@ def register(app: typer.Typer) -> None:
     def diagnose_cmd(
         only: Optional[List[str]] = typer.Option(None, "--only", help="Run only these check codes or categories (comma-separated or repeated)."),
         skip: Optional[List[str]] = typer.Option(None, "--skip", help="Skip these check codes or categories."),
-        timeout: float = typer.Option(10.0, "--timeout", help="Deadline for the whole run, in seconds.", min=0.1),
-        probe_timeout: float = typer.Option(5.0, "--probe-timeout", help="Deadline for one daemon call or probe, in seconds.", min=0.1),
+        timeout: float = seconds(10.0, "--timeout", "Deadline for the whole run, in seconds."),
+        probe_timeout: float = seconds(5.0, "--probe-timeout", "Deadline for one daemon call or probe, in seconds."),
         docker_host: Optional[str] = typer.Option(None, "--docker-host", help="Daemon to diagnose (default: DOCKER_HOST, the docker CLI context, /var/run/docker.sock)."),
         fmt: str = common.FormatOpt,
         output: Optional[List[str]] = common.OutputOpt,
@@ -42,7 +43,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check whether the Docker daemon can reach Earthly's registry proxy from here, and why not."""
         from earthly_doctor.commands.diagnose import DiagnoseRequest, diagnose
-        from earthly_doctor.context import Context, Options
+        from earthly_doctor.context import Context, Options, process_started
         from earthly_doctor.triage.library import check_logs
 
         env = Environment()
@@ -75,11 +76,12 @@ def register(app: typer.Typer) -> None:
             request = DiagnoseRequest(only=only or [], skip=skip or [])
             options = Options(timeout=timeout, probe_timeout=probe_timeout, docker_host=docker_host, verbose=verbose,
                               logs=tuple(log or []), signature_dirs=tuple(signatures or []))
-            # A missing log or a bad signature folder is one line and exit 2, before any check runs; ED160 then
-            # triages the logs through the `build_logs` fact, under the run's deadline like every other check.
-            if options.logs:
+            # A missing log or a bad signature folder (even without a log: a mistyped folder must not pass
+            # silently) is one line and exit 2, before any check runs; ED160 then triages the logs through the
+            # `build_logs` fact, under the run's deadline like every other check.
+            if options.logs or options.signature_dirs:
                 check_logs(options.logs, options.signature_dirs)
-            ctx = Context(env=env, options=options)
+            ctx = Context(env=env, options=options, started=process_started())
             terminal.progress("earthly-doctor: probing the Docker daemon and this namespace…")
             return diagnose(ctx, request)
 

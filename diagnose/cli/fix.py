@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
+from earthly_doctor.cli.common import seconds
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
 
@@ -27,12 +28,14 @@ def register(app: typer.Typer) -> None:
         apply: bool = typer.Option(False, "--apply", help="Write the edits (with a backup next to each file, atomically). Default: dry run."),
         verify: bool = typer.Option(False, "--verify", help="After --apply, re-run the checks that show the remedy's effect."),
         undo: bool = typer.Option(False, "--undo", help="Restore the files from earthly-doctor's backups."),
+        force: bool = typer.Option(False, "--force", help="--apply: write read-only files too. --undo: restore even "
+                                   "a file changed since apply (its later edits are lost)."),
         style: Optional[str] = typer.Option(None, "--style", help="disable-proxy: `env` (environment/withEnv/export) or `flag` (on earthly command lines)."),
         stage: Optional[str] = typer.Option(None, "--stage", help="disable-proxy in a declarative Jenkinsfile: this stage's environment instead of the pipeline's."),
         earthbuild: bool = typer.Option(False, "--earthbuild", help="Spell variables for EarthBuild (EARTH_…) in .env files."),
         fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
-        timeout: float = typer.Option(10.0, "--timeout", help="Deadline for a live diagnosis, in seconds.", min=0.1),
-        probe_timeout: float = typer.Option(5.0, "--probe-timeout", help="Deadline for one daemon call or probe, in seconds.", min=0.1),
+        timeout: float = seconds(10.0, "--timeout", "Deadline for a live diagnosis, in seconds."),
+        probe_timeout: float = seconds(5.0, "--probe-timeout", "Deadline for one daemon call or probe, in seconds."),
         docker_host: Optional[str] = typer.Option(None, "--docker-host", help="Daemon to diagnose (default: DOCKER_HOST, the docker CLI context, the default socket)."),
     ) -> None:
         """Fix what `diagnose` found: ranked remedies as diffs and commands; a dry run unless --apply."""
@@ -61,7 +64,8 @@ def register(app: typer.Typer) -> None:
 
             request = FixRequest(
                 from_report=from_report, logs=list(log or []), signature_dirs=list(signatures or []), remedy=remedy,
-                files=[Path(f) for f in files or []], apply=apply, verify=verify, undo=undo, style=style, stage=stage,
+                files=[Path(f) for f in files or []], apply=apply, verify=verify, undo=undo, force=force, style=style,
+                stage=stage,
                 earthbuild=earthbuild, cwd=env.cwd, env=dict(env.env),
             )
             codes = {c.code for c in load_checks().items} if verify else None

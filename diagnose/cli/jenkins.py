@@ -8,6 +8,7 @@ import typer
 
 from earthly_doctor.cli import common
 from earthly_doctor.cli.output import run_report
+from earthly_doctor.cli.common import seconds
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.cli.triage import SignaturesOpt
 from earthly_doctor.environment import Environment
@@ -32,9 +33,10 @@ def register(app: typer.Typer) -> None:
         build: Optional[str] = typer.Argument(None, metavar="[BUILD]", help="A build number or permalink (default: lastFailedBuild)."),
         last: Optional[int] = typer.Option(None, "--last", "-n", metavar="N", help="Triage the newest N builds (failed and green) and summarise.", min=1),
         workers: int = typer.Option(8, "--workers", "-j", metavar="N", help="Builds read at the same time.", min=1, max=64),
-        request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help="Seconds to wait for Jenkins to connect or send more data.", min=0.1),
-        timeout: float = typer.Option(600.0, "--timeout", metavar="SECONDS", help="Deadline for the whole run, in seconds.", min=0.1),
-        wait: float = typer.Option(0.0, "--wait", metavar="SECONDS", help="Follow a running build's log for up to this many seconds.", min=0.0),
+        request_timeout: float = seconds(10.0, "--request-timeout",
+                                         "Seconds to wait for Jenkins to connect or send more data."),
+        timeout: float = seconds(600.0, "--timeout", "Deadline for the whole run, in seconds."),
+        wait: float = seconds(0.0, "--wait", "Follow a running build's log for up to this many seconds.", minimum=0.0),
         signatures: Optional[List[str]] = SignaturesOpt,
         fmt: str = common.FormatOpt,
         output: Optional[List[str]] = common.OutputOpt,

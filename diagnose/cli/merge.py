@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
         from earthly_doctor.commands.merge import merge
         from earthly_doctor.errors import DoctorError, UsageError
-        from earthly_doctor.fsutil import atomic_write_text
+        from earthly_doctor.fsutil import create_file
         from earthly_doctor.reports.fleet import RENDERERS
 
         terminal = Terminal(Environment())
@@ -47,10 +47,11 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         failed = False
         for name, path in outputs:
-            try:
-                atomic_write_text(path, RENDERERS[name](fleet))
-            except OSError as exc:
-                terminal.error(f"could not write {path}: {exc.strerror or exc}")
+            try:  # the safe file layer, as every --output: never through a symlink
+                create_file(path, RENDERERS[name](fleet).encode("utf-8"))
+            except (OSError, DoctorError) as exc:
+                reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+                terminal.error(f"could not write {path}: {reason}")
                 failed = True
         terminal.out(RENDERERS[fmt](fleet))
         if failed and not exit_zero:

@@ -7,9 +7,9 @@ from typing import Callable
 
 from earthly_doctor import reports
 from earthly_doctor.cli.terminal import Terminal
-from earthly_doctor.errors import UsageError
+from earthly_doctor.errors import DoctorError, UsageError
 from earthly_doctor.exitstatus import ExitStatus
-from earthly_doctor.fsutil import atomic_write_text
+from earthly_doctor.fsutil import create_file
 from earthly_doctor.model import Report, Status
 
 FAIL_ON = ("warn", "error", "fail", "never")
@@ -36,13 +36,17 @@ def check_format(name: str) -> None:
 
 
 def emit(terminal: Terminal, report: Report, fmt: str, outputs: list[tuple[str, Path]], verbose: bool) -> bool:
-    """Write the --output files and stdout; False when a file could not be written (said in one line each)."""
+    """Write the --output files and stdout; False when a file could not be written (said in one line each).
+
+    Through the safe file layer: never through a symlink, folders created only inside the working directory."""
     written = True
     for name, path in outputs:
         try:
-            atomic_write_text(path, reports.render(name, report, verbose=verbose))
-        except OSError as exc:
-            terminal.error(f"could not write {path}: {exc.strerror or exc}")
+            data = reports.render(name, report, verbose=verbose).encode("utf-8")
+            create_file(path, data, cwd=terminal.environment.cwd)
+        except (OSError, DoctorError) as exc:
+            reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+            terminal.error(f"could not write {path}: {reason}")
             written = False
     if fmt == "text" and terminal.rich:
         from earthly_doctor.reports.text import render_rich
@@ -70,6 +74,9 @@ def run_report(terminal: Terminal, produce: Callable[[], Report], *, fmt: str, o
             raise UsageError(f"--fail-on {fail_on!r}: choose from {', '.join(FAIL_ON)}")
         check_format(fmt)
         outputs = parse_outputs(output or [])
+        from earthly_doctor.secret_rules import preload
+
+        preload()  # the redaction rules every rendered report needs, read while the checks run
         report = produce()
     for warning in report.warnings:
         terminal.warn(warning)

@@ -9,15 +9,26 @@ from typing import Optional
 
 import typer
 
+from earthly_doctor.cli.common import seconds
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
 from earthly_doctor.errors import UsageError
 from earthly_doctor.exitstatus import ExitStatus
 
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
-PreflightTimeoutOpt = typer.Option(5.0, "--preflight-timeout", min=0.1, help="Bound for the preflight checks, in seconds; on timeout the build runs as is.")
+PreflightTimeoutOpt = seconds(
+    5.0, "--preflight-timeout", "Bound for the preflight checks, in seconds; on timeout the build runs as is.")
 DockerHostOpt = typer.Option(None, "--docker-host", help="Daemon Earthly uses (default: DOCKER_HOST, the docker CLI context, /var/run/docker.sock).")
 RunDockerHostOpt = typer.Option(None, "--docker-host", help="Daemon Earthly uses; the build gets DOCKER_HOST=URL too (default: DOCKER_HOST, the docker CLI context, /var/run/docker.sock).")
+
+
+def command_args(ctx: typer.Context) -> list[str]:
+    """The build command after `--`. An unknown option before it lands here too (ignore_unknown_options keeps the
+    command's own options intact), and no build command starts with `-`: that is a mistyped option of ours."""
+    args = list(ctx.args)
+    if args and args[0].startswith("-"):
+        raise UsageError(f"no such option: {args[0]} (the build command goes after `--`; see --help)")
+    return args
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -48,8 +59,9 @@ def register(app: typer.Typer) -> None:
             sys.stderr.write(line + "\n")
             sys.stderr.flush()
 
-        request = RunRequest(list(ctx.args), retry=not no_retry, preflight=not no_preflight,
-                             preflight_timeout=preflight_timeout, docker_host=docker_host)
+        with terminal.expected_failures():
+            request = RunRequest(command_args(ctx), retry=not no_retry, preflight=not no_preflight,
+                                 preflight_timeout=preflight_timeout, docker_host=docker_host)
         sys.stdout.flush()
         # Outside the build (preflight, between attempts) a Jenkins abort ends us at once, even as a container's PID 1.
         for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -63,7 +75,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         fmt: str = typer.Option("env", "--format", "-f", help="env: KEY=VALUE lines to build with (none when nothing needs changing); json: the decision and evidence."),
         binary: str = typer.Option("earthly", "--binary", help="earthly or earth (EarthBuild: EARTH_ variables). A full command after `--` is read instead when given."),
-        timeout: float = typer.Option(5.0, "--timeout", min=0.1, help="Bound for the preflight checks, in seconds."),
+        timeout: float = seconds(5.0, "--timeout", "Bound for the preflight checks, in seconds."),
         docker_host: Optional[str] = DockerHostOpt,
     ) -> None:
         """Print the environment to run Earthly with here (for pipelines that run Earthly themselves).
@@ -80,8 +92,9 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--format {fmt!r}: choose env or json")
             if binary not in ("earthly", "earth"):
                 raise UsageError(f"--binary {binary!r}: choose earthly or earth")
-            command = parse_command(list(ctx.args) or [binary])
-            result = preflight(env, command, timeout=timeout, docker_host=docker_host, assume_export=not ctx.args)
+            args = command_args(ctx)
+            command = parse_command(args or [binary])
+            result = preflight(env, command, timeout=timeout, docker_host=docker_host, assume_export=not args)
         if result.proxy.warning:
             terminal.warn(result.proxy.warning)
         line = result.describe("build with {env}", "nothing to change")

@@ -8,6 +8,7 @@ from typing import Any, Iterator, NoReturn
 from earthly_doctor.environment import Environment
 from earthly_doctor.errors import DoctorError, UsageError
 from earthly_doctor.exitstatus import ExitStatus
+from earthly_doctor.sanitize import clean
 
 
 class Terminal:
@@ -40,11 +41,12 @@ class Terminal:
         self.environment.stdout.write(text)
         self.environment.stdout.flush()
 
+    # Messages can quote a server or a file (a job's class, a path): one line each, no control characters.
     def warn(self, message: str) -> None:
-        self.environment.stderr.write(f"earthly-doctor: warning: {message}\n")
+        self.environment.stderr.write(f"earthly-doctor: warning: {clean(message, multiline=False)}\n")
 
     def error(self, message: str) -> None:
-        self.environment.stderr.write(f"earthly-doctor: error: {message}\n")
+        self.environment.stderr.write(f"earthly-doctor: error: {clean(message, multiline=False)}\n")
 
     def abort(self, message: str, code: ExitStatus = ExitStatus.USAGE) -> NoReturn:
         """End the command with one error line and the exit code (2, a usage error, unless told otherwise)."""
@@ -64,4 +66,4 @@ class Terminal:
     def progress(self, message: str) -> None:
         """A status line on stderr, only on an interactive terminal (CI logs stay clean)."""
         if self.rich:
-            self.environment.stderr.write(f"{message}\n")
+            self.environment.stderr.write(f"{clean(message, multiline=False)}\n")

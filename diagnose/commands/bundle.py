@@ -15,26 +15,26 @@ import json
 import os
 import platform
 import socket
+import stat
 import sys
 import tarfile
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, UTC
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from earthly_doctor import __version__
 from earthly_doctor.triage.findings import CODE as LOG_CODE
 from earthly_doctor.environment import home_dir
 from earthly_doctor.errors import DoctorError, UsageError
-from earthly_doctor.fsutil import atomic_write_bytes
+from earthly_doctor.fsutil import create_file
 from earthly_doctor.redact import Redactor
+from earthly_doctor.sanitize import clean
+from earthly_doctor.secret_rules import gitleaks_rules
 
 SCHEMA = "earthly-doctor/bundle/v1"
 MAX_FILE = 256 * 1024  # a config or Jenkinsfile larger than this is cut (and the manifest says so)
-MAX_LINE = 2000  # characters of one log line kept in an excerpt
-MAX_EXCERPTS = 50  # per log
 FACTS = ("docker", "container", "netns", "network_mode", "earthly_settings", "canary", "buildkitd", "earthly_processes")
 
 
@@ -64,7 +64,8 @@ class _Bundle:
         self.notes: list[str] = []
 
     def add(self, name: str, data: str | bytes, what: str) -> None:
-        self.files.append((name, data.encode() if isinstance(data, str) else data, what))
+        # Text is read with cat and less: no escape sequence or control character from a workspace file survives.
+        self.files.append((name, clean(data).encode() if isinstance(data, str) else data, what))
 
 
 def _jsonable(value: Any, depth: int = 0) -> Any:
@@ -85,17 +86,47 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     return f"<{type(value).__name__}>"
 
 
-def _read_text(path: Path, bundle: _Bundle) -> str | None:
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _read_text(path: Path, bundle: _Bundle, *, workspace: Path | None = None) -> str | None:
+    """A regular file's text, at most MAX_FILE bytes. A file in the workspace (which any committer controls) is
+    read only where it really is inside the workspace: a link out of it (`Jenkinsfile -> /etc/shadow`) is left out
+    and the manifest says so. FIFOs, devices and folders are never opened for reading."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE + 1)
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            bundle.notes.append(f"{path}: not included: not a regular file")
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
         bundle.notes.append(f"{path}: not read ({exc.strerror or exc})")
         return None
+    with os.fdopen(fd, "rb") as handle:
+        opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino) or not stat.S_ISREG(opened.st_mode):
+            bundle.notes.append(f"{path}: not included: it changed while it was opened")
+            return None
+        if workspace is not None:
+            # What was opened, not what the path said before: a link swapped in between cannot get past this.
+            real, folder = _opened_path(fd, path), os.path.realpath(workspace)
+            if not _inside(real, folder):
+                bundle.notes.append(f"{path}: not included: it is a symbolic link to {real}, outside the workspace "
+                                    f"{folder}")
+                return None
+        data = handle.read(MAX_FILE + 1)
     if len(data) > MAX_FILE:
         bundle.notes.append(f"{path}: cut at {MAX_FILE} bytes")
         data = data[:MAX_FILE]
     return data.decode("utf-8", errors="replace")
+
+
+def _opened_path(fd: int, path: Path) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:  # no /proc: the resolved path is the next best answer
+        return os.path.realpath(path)
 
 
 def _earthly_config_paths(env: dict[str, str]) -> list[Path]:
@@ -119,57 +150,6 @@ def _docker_config_path(env: dict[str, str]) -> Path | None:
     return base / "config.json" if base is not None else None
 
 
-def _lines(path: str) -> Iterator[bytes]:
-    """The log's lines (bytes, newline kept), streamed: a file, gzip or stdin (see triage.sources)."""
-    from earthly_doctor.triage.sources import open_log
-
-    pending = b""
-    for chunk in open_log(path):
-        data = pending + bytes(chunk)
-        parts = data.split(b"\n")
-        pending = parts.pop()
-        for part in parts:
-            yield part + b"\n"
-    if pending:
-        yield pending
-
-
-def _excerpt_log(path: str, context: int, signatures: Any) -> tuple[Any, str, int]:
-    """One pass: triage scan plus the lines around each hit. Returns (scanner, excerpt text, excerpts)."""
-    from earthly_doctor.triage import Scanner
-
-    scanner = Scanner(signatures)
-    before: deque[tuple[int, str]] = deque(maxlen=context)
-    out: list[str] = []
-    after_until = 0
-    excerpts = 0
-    last_written = 0
-    for number, raw in enumerate(_lines(path), 1):
-        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")[:MAX_LINE]
-        hits = scanner.feed(raw)
-        if hits and excerpts < MAX_EXCERPTS:
-            excerpts += 1
-            ids = ", ".join(sorted({m.id for m in hits}))
-            first = before[0][0] if before else number
-            if first > last_written + 1:
-                out.append(f"----- {ids}: lines {first}.. -----\n")
-            for n, line in before:
-                if n > last_written:
-                    out.append(f"{n:>8}: {line}\n")
-            before.clear()
-            after_until = number + context
-        if number <= after_until:
-            out.append(f"{number:>8}: {text}\n")
-            last_written = number
-        else:
-            before.append((number, text))
-    scanner.finish()
-    if not excerpts:
-        out = [f"----- no known failure signature; the last {len(before)} lines -----\n"]
-        out += [f"{n:>8}: {line}\n" for n, line in before]
-    return scanner, "".join(out), excerpts
-
-
 def _versions(ctx: Any) -> dict[str, Any]:
     from importlib import metadata
 
@@ -190,6 +170,7 @@ def _versions(ctx: Any) -> dict[str, Any]:
 
 
 def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:  # noqa: C901, PLR0912, PLR0915 -- grandfathered; split when next changed
+    from earthly_doctor.commands.bundle_excerpt import excerpt_log
     from earthly_doctor.commands.diagnose import DiagnoseRequest, diagnose
     from earthly_doctor.context import Context, Options
     from earthly_doctor.triage import findings_from_scan, load_signatures
@@ -211,11 +192,10 @@ def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:  # n
     signatures = load_signatures()
     log_findings = []
     for log in request.logs:
-        scanner, excerpt, _ = _excerpt_log(log, request.context_lines, signatures)
-        log_findings += findings_from_scan(scanner, display_name(log))
         name = "stdin" if log == "-" else Path(log).name
-        bundle.add(f"logs/{name}.excerpt.txt", redactor.text(excerpt, f"logs/{name}.excerpt.txt"),
-                   f"lines around the findings in {display_name(log)}")
+        excerpt = excerpt_log(log, request.context_lines, signatures, redactor, f"logs/{name}.excerpt.txt")
+        log_findings += findings_from_scan(excerpt.scanner, display_name(log))
+        bundle.add(f"logs/{name}.excerpt.txt", excerpt.text, f"lines around the findings in {display_name(log)}")
 
     ctx = Context(env=environment, options=Options(timeout=request.timeout, docker_host=request.docker_host))
     diagnose_request = DiagnoseRequest(extra_findings=log_findings, skip=[LOG_CODE] if request.logs else [])
@@ -249,8 +229,8 @@ def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:  # n
         if text is not None:
             bundle.add(name, redactor.text(text, name), f"Earthly config from {path}")
     dotenv = Path(environment.cwd) / ".env"
-    if os.path.isfile(dotenv):
-        text = _read_text(dotenv, bundle)
+    if os.path.lexists(dotenv):
+        text = _read_text(dotenv, bundle, workspace=Path(environment.cwd))
         if text is not None:
             bundle.add("earthly/dotenv", redactor.text(text, "earthly/dotenv"), f".env in the working directory ({dotenv})")
 
@@ -266,10 +246,11 @@ def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:  # n
                            f"Docker CLI config from {docker_config} (not valid JSON)")
 
     jenkinsfile = Path(request.jenkinsfile) if request.jenkinsfile else Path(environment.cwd) / "Jenkinsfile"
-    if request.jenkinsfile and not jenkinsfile.is_file():
+    if request.jenkinsfile and not os.path.lexists(jenkinsfile):
         raise DoctorError(f"{jenkinsfile}: no such file")
-    if jenkinsfile.is_file():
-        text = _read_text(jenkinsfile, bundle)
+    if os.path.lexists(jenkinsfile):
+        # The folder that holds it is the workspace its link (if it is one) must stay in.
+        text = _read_text(jenkinsfile, bundle, workspace=Path(environment.cwd, jenkinsfile).parent)
         if text is not None:
             bundle.add("jenkins/Jenkinsfile", redactor.text(text, "jenkins/Jenkinsfile"), f"Jenkinsfile from {jenkinsfile}")
     else:
@@ -292,10 +273,12 @@ def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:  # n
         "files": entries,
         "redactions": redactions,
         "redactions_by_kind": by_kind,
+        "redaction_rules": {"own": "earthly_doctor.redact", "gitleaks": gitleaks_rules().source,
+                            "gitleaks_rules": len(gitleaks_rules().rules)},
         "notes": bundle.notes,
     }
     bundle.add("manifest.json", json.dumps(manifest, indent=2) + "\n", "this list")
-    atomic_write_bytes(output, _tar_gz(bundle), mode=0o600)
+    create_file(output, _tar_gz(bundle), cwd=environment.cwd, mode=0o600)
     return BundleResult(output, entries, redactions, bundle.notes, report.verdict.cause)
 
 

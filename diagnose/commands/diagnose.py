@@ -29,6 +29,8 @@ class DiagnoseRequest:
 def diagnose(ctx: Context, request: DiagnoseRequest, checks: list[Any] | None = None) -> Report:
     warnings: list[str] = []
     if checks is None:
+        if not request.only:
+            ctx.prefetch("docker")  # a full run always asks; loading the checks meanwhile costs it nothing
         loaded = load_checks()
         checks, warnings = loaded.items, list(loaded.warnings)
     chosen, unknown = select(checks, request.only, request.skip)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -23,6 +24,7 @@ class FixRequest:
     apply: bool = False
     verify: bool = False
     undo: bool = False
+    force: bool = False  # write a read-only file; undo over a file changed since apply
     style: str | None = None  # env | flag; None: each editor's default
     stage: str | None = None
     earthbuild: bool = False
@@ -39,6 +41,7 @@ class FixResult:
     plans: list[Any] = field(default_factory=list)
     applied: Any = None  # ApplyResult
     undone: list[Any] = field(default_factory=list)
+    undo_refusals: list[Any] = field(default_factory=list)  # Refusal: undo checked every file and restored none
     verify_report: Report | None = None
     verify_note: str | None = None
     hints: dict[str, str] = field(default_factory=dict)  # remedy id -> the command that applies its plan as shown
@@ -47,11 +50,15 @@ class FixResult:
     mode: str = "dry-run"  # dry-run | apply | undo | nothing
 
     @property
+    def refusals(self) -> list[Any]:
+        return list(self.applied.refusals if self.applied else []) + list(self.undo_refusals)
+
+    @property
     def refused(self) -> bool:
-        """An apply that wrote nothing because a file was refused, or a dry run whose plan to apply is refused."""
-        if self.applied is not None:
-            return bool(self.applied.refusals)
-        return self.mode == "dry-run" and bool(self.plans) and bool(self.plans[0].refusals)
+        """An apply or undo that wrote nothing because a file was refused, or a dry run whose plan is refused."""
+        if self.refusals:
+            return True
+        return self.applied is None and self.mode == "dry-run" and bool(self.plans) and bool(self.plans[0].refusals)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -74,41 +81,66 @@ class FixResult:
             }
         if self.undone:
             data["undone"] = [{"path": str(w.path), "restored": w.written, "message": w.message} for w in self.undone]
+        if self.undo_refusals:
+            data["undo_refusals"] = [str(r) for r in self.undo_refusals]
         if self.verify_report is not None:
             data["verify"] = self.verify_report.to_dict()
         return data
 
 
+MAX_REPORT = 64 * 1024 * 1024  # a report of 200 triaged builds is a few MB; a device or a FIFO is refused outright
+
+
 def load_report(path: Path) -> Report:
+    from earthly_doctor.fsutil import UnsafePath, read_regular
+
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"--from {path}: no such file") from None
+        raw = read_regular(path, limit=MAX_REPORT, follow=True)
+        if raw is None:
+            raise UsageError(f"--from {path}: no such file")
+        data = json.loads(raw.decode("utf-8"))
+    except UnsafePath as exc:
+        raise UsageError(f"--from {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--from {path}: cannot read: {exc}") from None
+        raise UsageError(f"--from {path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"--from {path}: not JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise UsageError(f"--from {path}: JSON nested too deeply to be a report") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--from {path}: not a report (a JSON {type(data).__name__}, not an object)")
     try:
         return Report.from_dict(data)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise UsageError(f"--from {path}: {exc}") from None
 
 
 Diagnoser = Callable[[list[str]], Report]  # runs the checks (optionally only some codes) and returns the report
 
 
-def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: set[str] | None = None) -> FixResult:  # noqa: C901, PLR0912 -- grandfathered; split when next changed
-    from earthly_doctor.remedies import engine
-    from earthly_doctor.verdict import topology_from
-
+def _check(request: FixRequest) -> None:
+    """Options that are wrong whatever the diagnosis: one line, exit 2, before any work."""
     if request.style is not None and request.style not in STYLES:
         raise UsageError(f"--style {request.style!r}: choose from {', '.join(STYLES)}")
     if request.remedy is not None and request.remedy not in REMEDY_IDS:
         raise UsageError(f"--remedy {request.remedy!r}: choose from {', '.join(REMEDY_IDS)}")
     if request.undo:
-        return _undo(request)
+        return
     if request.from_report and request.logs:
         raise UsageError("--from and --log are two sources of a diagnosis: give one")
+    if request.signature_dirs and not request.logs:  # a mistyped folder must not pass silently
+        from earthly_doctor.triage import load_signatures
+
+        load_signatures(request.signature_dirs)
+
+
+def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: set[str] | None = None) -> FixResult:
+    from earthly_doctor.remedies import engine
+    from earthly_doctor.verdict import topology_from
+
+    _check(request)
+    if request.undo:
+        return _undo(request)
 
     result = FixResult()
     loaded = engine.load_remedies()
@@ -154,26 +186,16 @@ def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: se
         return result
 
     result.mode = "apply"
-    result.applied = chosen[0].apply(result.plans[0])
+    result.applied = chosen[0].apply(result.plans[0], force=request.force)
     if request.verify and not result.refused:
-        if diagnoser is None:
-            result.verify_note = "no diagnosis available to verify with"
-            return result
-        result.verify_report, codes = chosen[0].verify(diagnoser, check_codes)
-        if result.verify_report is None:
-            result.verify_note = f"no installed check shows the effect of {chosen[0].id} yet (wanted {', '.join(chosen[0].verify_codes)})"
-        else:
-            result.verify_note = (
-                f"re-ran {', '.join(codes)}; edits to pipeline files take effect on the next build, so these checks "
-                "show this process's view"
-            )
+        _verify(result, chosen[0], diagnoser, check_codes)
     return result
 
 
 def refusal_lines(result: FixResult) -> list[str]:
     """Every refusal of the plans shown and of the apply, each once (an apply repeats its plan's refusals)."""
     lines: list[str] = []
-    refusals = [r for p in result.plans for r in p.refusals] + list(result.applied.refusals if result.applied else [])
+    refusals = [r for p in result.plans for r in p.refusals] + result.refusals
     for refusal in refusals:
         if str(refusal) not in lines:
             lines.append(str(refusal))
@@ -209,6 +231,21 @@ def apply_command(request: FixRequest, plan: Any) -> str:
     return shlex.join(args)
 
 
+def _verify(result: FixResult, remedy: Any, diagnoser: Diagnoser | None, check_codes: set[str] | None) -> None:
+    if diagnoser is None:
+        result.verify_note = "no diagnosis available to verify with"
+        return
+    result.verify_report, codes = remedy.verify(diagnoser, check_codes)
+    if result.verify_report is None:
+        wanted = ", ".join(remedy.verify_codes)
+        result.verify_note = f"no installed check shows the effect of {remedy.id} yet (wanted {wanted})"
+    else:
+        result.verify_note = (
+            f"re-ran {', '.join(codes)}; edits to pipeline files take effect on the next build, so these checks "
+            "show this process's view"
+        )
+
+
 def _report(request: FixRequest, diagnoser: Diagnoser | None) -> Report:
     if request.from_report:
         return load_report(request.from_report)
@@ -222,6 +259,7 @@ def _report(request: FixRequest, diagnoser: Diagnoser | None) -> Report:
 
 
 def _undo(request: FixRequest) -> FixResult:
+    from earthly_doctor.fsutil import UnsafePath, workspace_path
     from earthly_doctor.remedies import engine
     from earthly_doctor.remedies.base import backup_path, created_marker
 
@@ -233,11 +271,15 @@ def _undo(request: FixRequest) -> FixResult:
         seen: set[Path] = set()
         for remedy in loaded.remedies.values():
             for target in remedy.default_targets(request.cwd, dict(request.env)):
-                if target.path not in seen and (backup_path(target.path).exists() or created_marker(target.path).exists()):
-                    seen.add(target.path)
+                try:
+                    real = workspace_path(target.path, request.cwd)
+                except UnsafePath:
+                    real = target.path  # undo refuses it by name below, if it has backups
+                if real not in seen and any(os.path.lexists(p) for p in (backup_path(real), created_marker(real))):
+                    seen.add(real)
                     paths.append(target.path)
     if not paths:
         result.notes.append("no earthly-doctor backups here; name the files with --file")
         return result
-    result.undone = engine.undo(paths)
+    result.undone, result.undo_refusals = engine.undo(paths, request.cwd, force=request.force)
     return result

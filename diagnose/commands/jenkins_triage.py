@@ -51,7 +51,7 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
         raise UsageError("--last N takes a job, not a build URL")
     creds = resolve_credentials(env, target.root)
     scanning = Scanning(request.signature_dirs)  # bad signature files fail before any request
-    client = JenkinsClient(creds, timeout=request.timeout, workers=request.workers)
+    client = JenkinsClient(creds, timeout=request.timeout, workers=request.workers, deadline=began + request.deadline)
     warnings: list[str] = []
     try:
         me = client.whoami()

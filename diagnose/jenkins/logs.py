@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from earthly_doctor.jenkins.client import CHUNK, FATAL, JenkinsClient, JenkinsError, job_path
 from earthly_doctor.jenkins.scan import Sniffer, is_hit
@@ -85,6 +85,19 @@ class Reader:
         base = f"{job_path(job)}{number}/"
         out = LogRead()
         sniff = Sniffer()
+        try:
+            self._read(job, number, build, base, out, sniff)
+        except JenkinsError as exc:
+            if exc.kind != "timeout" or not self.budget.over():
+                raise
+            out.complete = False  # the run's deadline came mid-read: report what was read, marked incomplete
+        out.node = out.node or sniff.node
+        out.earthly_version = sniff.version
+        for found in out.found:
+            found.match.stage = found.match.stage or out.stage
+        return out
+
+    def _read(self, job: str, number: int, build: dict[str, Any], base: str, out: LogRead, sniff: Sniffer) -> None:
         if build.get("building"):
             self._follow(base, f"log of {job} #{number}", out, sniff)
         elif build.get("result") in ("SUCCESS", None):
@@ -98,11 +111,6 @@ class Reader:
                                     out, sniff, f"step {step} log")
             if not out.failed and not self.budget.over():
                 self._whole(base, f"log of {job} #{number}", out, sniff)
-        out.node = out.node or sniff.node
-        out.earthly_version = sniff.version
-        for found in out.found:
-            found.match.stage = found.match.stage or out.stage
-        return out
 
     # -- Pipeline REST API
 
@@ -134,7 +142,8 @@ class Reader:
         """Feed chunks to a fresh scanner; False when time ran out before the end."""
         scanner = self.scanner()
         finished = True
-        for chunk in _coalesce(chunks):
+        stopped: list[bool] = []
+        for chunk in _coalesce(self._within(chunks, stopped)):
             if skip_first_line:  # a tail starts mid-line (maybe mid-note): drop up to the first newline
                 cut = chunk.find(b"\n")
                 if cut < 0:
@@ -147,9 +156,20 @@ class Reader:
             if self.budget.over():
                 finished = False
                 break
+        finished = finished and not stopped
         out.collect(scanner, log)
         out.complete = out.complete and finished
         return finished
+
+    def _within(self, chunks: Iterable[bytes], stopped: list[bool]) -> Iterator[bytes]:
+        """The chunks until the run's deadline cuts the answer off mid-body (then `stopped` gets an entry): what
+        was read so far is still scanned and reported, marked incomplete."""
+        try:
+            yield from chunks
+        except JenkinsError as exc:
+            if exc.kind != "timeout" or not self.budget.over():
+                raise
+            stopped.append(True)
 
     def _whole(self, base: str, what: str, out: LogRead, sniff: Sniffer) -> None:
         out.found.clear()  # the whole log supersedes any head or tail already scanned
@@ -180,10 +200,14 @@ class Reader:
             page = self.client.page(base + "logText/progressiveText", what, {"start": start})
             if 0 <= page.size < start:  # the server restarted from 0 (the log rolled over): so do we
                 scanner, out.bytes_read = self.scanner(), 0
-            for chunk in page.chunks:
+            stopped: list[bool] = []
+            for chunk in self._within(page.chunks, stopped):
                 out.bytes_read += len(chunk)
                 sniff.feed(chunk)
                 scanner.feed(chunk)
+            if stopped:
+                out.complete = False
+                break
             advanced = page.size > start
             start = page.size if page.size >= 0 else start
             if not page.more:

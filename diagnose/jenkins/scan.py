@@ -29,6 +29,9 @@ class Scanning:
 
 
 def is_hit(match: Any) -> bool:
+    # A fallback ("the build failed") says nothing Jenkins' own build result does not: it is no hit here.
+    if getattr(match.signature, "fallback", False):
+        return False
     return getattr(match.signature.status, "value", match.signature.status) in HIT_STATUSES
 
 

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import socket
 import stat
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -100,8 +101,10 @@ def _is_socket(path: str) -> bool:
         return True  # cannot tell (e.g. permission): let the connection attempt say what is wrong
 
 
-def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> DaemonHandle:
-    """Ask the daemon for /version and /info, each bounded by `timeout` (the SDK's own default is 60 s)."""
+def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float, *,
+            deadline: float | None = None) -> DaemonHandle:
+    """Ask the daemon for /version and /info, each bounded by `timeout` (the SDK's own default is 60 s) and by
+    what is left before `deadline` (time.monotonic()) when given."""
     import docker  # deferred: importing the SDK costs ~0.2 s, which `--version` must not pay
 
     if endpoint.problem:
@@ -126,6 +129,8 @@ def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> Daemo
             kwargs = docker.utils.kwargs_from_env(environment=dict(env))
             kwargs.pop("base_url", None)
         kwargs.pop("version", None)
+        if deadline is not None:
+            timeout = max(min(timeout, 0.25), min(timeout, deadline - time.monotonic()))
         client = docker.APIClient(
             base_url=endpoint.url,
             version=MIN_API_VERSION,
@@ -148,9 +153,12 @@ def connect(endpoint: Endpoint, env: Mapping[str, str], timeout: float) -> Daemo
         )
     negotiated = min(api, MAX_API_VERSION, key=_version_tuple)
     client._version = negotiated  # noqa: SLF001 -- talk the newest API both sides know, as the docker CLI does
+    if deadline is not None:
+        client.timeout = max(min(timeout, 0.25), min(timeout, deadline - time.monotonic()))  # /version used some
     try:
         info = client.info()
     except Exception as exc:  # noqa: BLE001 -- any failure of the daemon call is reported, as above
         kind, line = _classify(exc)
         return DaemonHandle(endpoint, False, kind, f"/info: {line} ({endpoint.url})", version=version)
+    client.timeout = timeout  # later callers (network mode, canary) bound their own calls
     return DaemonHandle(endpoint, True, version=version, info=info, client=client)

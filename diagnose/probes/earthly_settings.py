@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
 import zlib
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from typing import Mapping
 from urllib.parse import urlparse
 
 from earthly_doctor.dotenv import DotenvError, read_dotenv
+from earthly_doctor.errors import DoctorError
+from earthly_doctor.fsutil import read_regular
 from earthly_doctor.vocabulary import (BUILDKITD_PORT, EARTHBUILD_PREFIX, EARTHLY_PREFIX, PINNED_REGISTRY, PROXY_FLAG, PROXY_SETTING,
                                        parse_go_bool)
 
@@ -29,27 +32,68 @@ OPT_IN_SINCE = (0, 7, 20)  # v0.7.20-v0.7.23: proxy only with --use-remote-regis
 REGISTRY_PORT = BUILDKITD_PORT
 
 
-def read_global_config(path: Path) -> dict[str, str]:
-    """The scalar keys under `global:` in Earthly's config.yml (no YAML library needed for these)."""
+def _lines(path: Path) -> list[str]:
+    """A workspace file's lines; none when it is missing, unreadable, or not a regular file (a FIFO `.env` must not
+    hang the diagnosis, nor `.env -> /dev/zero` fill memory)."""
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        data = read_regular(path, follow=True)
+    except (OSError, DoctorError):  # DoctorError: fsutil.UnsafePath
+        return []
+    return (data or b"").decode("utf-8", errors="replace").splitlines()
+
+
+CONFIG_MAX_BYTES = 256 * 1024  # a config.yml is a few hundred bytes; anything bigger is not one to trust
+STRING_KEYS = ("buildkit_host", "local_registry_host", "container_frontend")  # the ones the export path depends on
+
+
+def _go_scalar(value: object) -> str:
+    """A YAML scalar as Go's yaml.v3 hands it to a string field: the text, `true`/`false` for booleans."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def read_global_config(path: Path) -> tuple[dict[str, str], str | None]:
+    """The scalar keys under `global:` in Earthly's config.yml, parsed as YAML the way Earthly's yaml.v3 does (block
+    and flow style alike), and the reason Earthly would refuse the file (`failed to parse YAML config`), if any.
+    A null value leaves Earthly's default in place, so it is left out; keys Earthly does not know are ignored, as
+    yaml.v3 ignores them. An unreadable or missing file is no config at all (Earthly creates one)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return {}, None if not path.exists() else f"{path} is not a regular file"
+        if info.st_size > CONFIG_MAX_BYTES:
+            return {}, f"{path} is {info.st_size} bytes, too big to be Earthly's config (read at most {CONFIG_MAX_BYTES})"
+        with open(path, "rb") as f:
+            text = f.read(CONFIG_MAX_BYTES).decode("utf-8", errors="replace")
     except OSError:
-        return {}
+        return {}, None
+    try:
+        data = YAML(typ="safe", pure=True).load(text)
+    except (YAMLError, ValueError) as exc:
+        return {}, f"{path} is not valid YAML: {' '.join(str(exc).split())[:200]}"
+    if data is None:
+        return {}, None
+    if not isinstance(data, dict):
+        return {}, f"{path}: the top level is a {type(data).__name__}, not a mapping"
+    section = data.get("global")
+    if section is None:
+        return {}, None
+    if not isinstance(section, dict):
+        return {}, f"{path}: `global` is a {type(section).__name__}, not a mapping"
     values: dict[str, str] = {}
-    inside = False
-    for raw in lines:
-        if not raw.strip() or raw.lstrip().startswith("#"):
+    for key, value in section.items():
+        if value is None:
             continue
-        if not raw[0].isspace():
-            inside = raw.split("#", 1)[0].strip() == "global:"
+        if isinstance(value, (dict, list)):
+            if key in STRING_KEYS:
+                return {}, f"{path}: global.{key} is a {type(value).__name__}, not a string"
             continue
-        if inside and ":" in raw:
-            key, _, value = raw.strip().partition(":")
-            value = value.split(" #", 1)[0].strip()
-            if value[:1] in ("'", '"') and value[-1:] == value[:1] and len(value) > 1:
-                value = value[1:-1]
-            values[key.strip()] = value
-    return values
+        values[str(key)] = _go_scalar(value)
+    return values, None
 
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
@@ -118,6 +162,16 @@ def _lookup(names: list[str], env: Mapping[str, str], dotenv: Mapping[str, str],
     return None
 
 
+def _flag_value(flags: list[str], name: str) -> str | None:
+    """The value of `--name=value` or `--name value` in Earthly's flags (urfave/cli accepts both)."""
+    for i, flag in enumerate(flags):
+        if flag.startswith(name + "="):
+            return flag.split("=", 1)[1]
+        if flag == name and i + 1 < len(flags):
+            return flags[i + 1]
+    return None
+
+
 def evaluate(  # noqa: C901, PLR0912, PLR0915 -- grandfathered; split when next changed
     env: Mapping[str, str],
     cwd: Path,
@@ -183,11 +237,16 @@ def evaluate(  # noqa: C901, PLR0912, PLR0915 -- grandfathered; split when next 
                           Path("/etc/.earthly/config.yml")) if os.path.exists(p)),
         None,
     )
-    config = read_global_config(Path(config_file)) if config_file else {}
-    if config_file and config:
+    config, config_error = read_global_config(Path(config_file)) if config_file else ({}, None)
+    if config_file and (config or config_error):
         s.config_path = config_file
+    if config_error:
+        s.invalid.append(f"{config_error}; Earthly exits with 'failed to parse YAML config'")
     bk = _lookup(names("BUILDKIT_HOST"), env, dotenv, str(dotenv_file))
-    if bk and bk[1]:
+    flag_host = _flag_value(flags, "--buildkit-host")
+    if flag_host:
+        s.buildkit_host = Setting(flag_host, "--buildkit-host flag")
+    elif bk and bk[1]:
         s.buildkit_host = Setting(bk[1], bk[2])
     elif config.get("buildkit_host"):
         s.buildkit_host = Setting(config["buildkit_host"], f"buildkit_host ({config_file})")

@@ -22,15 +22,23 @@ if TYPE_CHECKING:
     from earthly_doctor.probes.reach import Reach
 
 
+# Kept back from each probe's share of the run's deadline, so a probe that times out still has its finding told
+# (a check reporting, the verdict) before `--timeout`: a silent daemon is then a finding, not "did not finish".
+RESERVE = 0.3
+MIN_PROBE = 0.25  # even a nearly spent run gives a daemon this long: a healthy local one answers in milliseconds
+
+
 def _probe_timeout(ctx: Context) -> float:
-    return max(0.1, min(ctx.options.probe_timeout, ctx.options.timeout))
+    """One probe's bound: --probe-timeout, clamped to what is left of --timeout (less the reserve)."""
+    return max(MIN_PROBE, min(ctx.options.probe_timeout, ctx.remaining() - RESERVE))
 
 
 @provides("docker", timeout=30.0)
 def docker_daemon(ctx: Context) -> DaemonHandle:
     """The Docker daemon Earthly would use, connected with explicit timeouts (never raises for a dead daemon)."""
     endpoint = find_endpoint(ctx.env.env, ctx.options.docker_host)
-    return connect(endpoint, ctx.env.env, _probe_timeout(ctx))
+    # The bound is taken again at each request (importing the SDK alone can cost a loaded machine half a second).
+    return connect(endpoint, ctx.env.env, _probe_timeout(ctx), deadline=ctx.deadline - RESERVE)
 
 
 def require_daemon(ctx: Context) -> DaemonHandle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from earthly_doctor.model import Report
@@ -36,5 +37,13 @@ def renderer(name: str) -> Callable[..., str]:
     return renderer
 
 
+# Any surrogate code point in a str is a lone one: a path from argv or a file name that was not UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def render(name: str, report: Report, **options: object) -> str:
-    return renderer(name)(report, **options)
+    """Every format renders a sanitised report (strings from logs and servers redacted and cleaned first), always
+    encodable as UTF-8 (a lone surrogate becomes U+FFFD)."""
+    from earthly_doctor.sanitize import sanitize_report
+
+    return _SURROGATE.sub("\ufffd", renderer(name)(sanitize_report(report), **options))

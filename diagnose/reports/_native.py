@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from earthly_doctor.model import Finding, Report, Status
-from earthly_doctor.triage.normalise import ANSI, CONSOLE_NOTE  # the one home of the console escape patterns
-
-# Characters XML 1.0 cannot carry at all (even escaped); also dropped from JSON reports for the same readers.
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+from earthly_doctor.sanitize import clean
 
 # Keys under which a finding may name the file it points into (a Jenkinsfile, a saved log).
 FILE_KEYS = ("file", "fileName", "file_name", "path", "log_file", "log")
@@ -23,18 +19,6 @@ FILE_KEYS = ("file", "fileName", "file_name", "path", "log_file", "log")
 STABLE_KEYS = ("signature", "stage", "cause", "store")
 # Statuses that are a problem worth publishing as an issue or failure.
 PROBLEMS = (Status.FAIL, Status.WARN, Status.ERROR)
-
-
-def clean(value: Any, limit: int | None = None) -> str:
-    """Text safe for XML and plugin UIs: no console notes, no ANSI, no control characters, optionally capped."""
-    if isinstance(value, str):
-        text = value
-    else:
-        text = json.dumps(value, default=str) if isinstance(value, (list, dict)) else str(value)
-    text = _ILLEGAL.sub("", ANSI.sub("", CONSOLE_NOTE.sub("", text)))
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text
 
 
 @dataclass(frozen=True)

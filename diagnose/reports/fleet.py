@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from typing import Callable
 
 from earthly_doctor.fleet import Fleet, FleetRow
-from earthly_doctor.reports._native import clean
+from earthly_doctor.sanitize import clean, escape_markdown
 
 COLUMNS = ("agent", "node", "daemon", "verdict", "confidence", "first remedy", "when")
 CELL_LIMIT = 80
@@ -35,7 +35,7 @@ def render_json(fleet: Fleet) -> str:
 
 
 def _md(cell: str) -> str:
-    return cell.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("<", "&lt;")
+    return escape_markdown(cell)
 
 
 def render_markdown(fleet: Fleet) -> str:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from earthly_doctor.model import Finding, Report, Status
-from earthly_doctor.reports._native import clean, detail_lines, location, unique_names, verdict_lines
+from earthly_doctor.reports._native import detail_lines, location, unique_names, verdict_lines
+from earthly_doctor.sanitize import clean
 
 MESSAGE_LIMIT = 1000  # the message attribute is shown as a one-line summary in the test list
 

@@ -6,20 +6,21 @@ Short on purpose: passing checks are only counted, and each cell is one line (pi
 from __future__ import annotations
 
 from earthly_doctor.model import Report, Status
-from earthly_doctor.reports._native import PROBLEMS, clean, fixes, where
+from earthly_doctor.reports._native import PROBLEMS, fixes, where
+from earthly_doctor.sanitize import clean, escape_markdown
 
 CELL_LIMIT = 200
 _LABEL = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP", "error": "ERROR"}
 
 
 def _cell(value: object) -> str:
-    text = " ".join(clean(value, CELL_LIMIT).split())
-    return text.replace("\\", "\\\\").replace("|", "\\|") or " "
+    """One table cell: whitespace folded, Markdown and HTML escaped (a pipe would end the cell)."""
+    return escape_markdown(" ".join(clean(value, CELL_LIMIT).split())) or " "
 
 
 def _inline(value: object) -> str:
-    """One line of running text: whitespace folded, backticks softened so they open no code span."""
-    return " ".join(clean(value, 2 * CELL_LIMIT).replace("`", "'").split())
+    """One line of running text: whitespace folded, Markdown and HTML escaped so log text opens nothing."""
+    return escape_markdown(" ".join(clean(value, 2 * CELL_LIMIT).split()))
 
 
 def render(report: Report, **_: object) -> str:
@@ -29,7 +30,7 @@ def render(report: Report, **_: object) -> str:
     out = [
         f"**earthly-doctor {report.command}: {mark}**: `{v.cause}` ({v.confidence.value})",
         "",
-        " ".join(clean(v.summary).split()),
+        _inline(v.summary),
     ]
     remedies = []
     if v.remedies:
@@ -38,7 +39,7 @@ def render(report: Report, **_: object) -> str:
         for rank, rid in enumerate(v.remedies, 1):
             info = describe(rid)
             how = f": {_inline(info.how)}" if info.how else ""
-            remedies.append(f"{rank}. **{clean(info.title)}** (`{rid}`){how}")
+            remedies.append(f"{rank}. **{_inline(info.title)}** (`{rid}`){how}")
     if remedies:
         out += ["", "**What to do (best first):**", "", *remedies]
     problems = [f for f in report.findings if f.status in PROBLEMS]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from earthly_doctor.sanitize import clean
+
 # (style, text) pairs; the plain skin drops the style.
 Line = tuple[str, str]
 
@@ -67,6 +69,8 @@ def fix_lines(result: Any) -> list[Line]:  # noqa: C901, PLR0912 -- grandfathere
     if result.mode == "undo":
         for w in result.undone:
             out.append(("green" if w.written else "dim", w.message))
+        for refusal in result.undo_refusals:
+            out.append(("bold red", f"refused: {refusal}"))
         out += [("", n) for n in result.notes]
         return out
     if result.report is not None:
@@ -117,14 +121,15 @@ def fix_lines(result: Any) -> list[Line]:  # noqa: C901, PLR0912 -- grandfathere
 
 
 def render_fix_plain(result: Any) -> str:
-    return "\n".join(text for _, text in fix_lines(result)).rstrip("\n") + "\n"
+    # Diff lines quote the user's files, which a committer controls: no escape sequence reaches the terminal.
+    return "\n".join(clean(text) for _, text in fix_lines(result)).rstrip("\n") + "\n"
 
 
 def render_fix_rich(result: Any, console: Any) -> None:
     from rich.text import Text
 
     for style, text in fix_lines(result):
-        console.print(Text(text, style=style or ""), soft_wrap=True)
+        console.print(Text(clean(text), style=style or ""), soft_wrap=True)
 
 
 def render_fix_json(result: Any) -> str:

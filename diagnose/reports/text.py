@@ -81,13 +81,14 @@ def render_plain(report: Report, *, verbose: bool = False, **_: object) -> str:
 
 
 def render_rich(report: Report, console: Any, *, verbose: bool = False) -> None:
+    from earthly_doctor.sanitize import sanitize_report
+    from rich.console import Group
+    from rich.padding import Padding
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
 
-    from rich.console import Group
-    from rich.padding import Padding
-
+    report = sanitize_report(report)
     v = report.verdict
     # Each piece is its own renderable so wrapped lines keep their indent (a hanging indent, not column 0).
     parts: list[Any] = [Text(v.summary)]
@@ -119,7 +120,8 @@ def render_rich(report: Report, console: Any, *, verbose: bool = False) -> None:
                 detail.append(f"  [{e.source}]", style="dim italic")
         if verbose and f.detail:
             detail.append("\n" + f.detail.rstrip(), style="dim")
-        table.add_row(Text(f.status.value.upper(), style=STYLES[f.status.value]), f.code, f.title, detail)
+        # Text, not str: a str cell would be read as rich markup (`[red]` in a title would style the table).
+        table.add_row(Text(f.status.value.upper(), style=STYLES[f.status.value]), Text(f.code), Text(f.title), detail)
     console.print(table)
     for line in summary_lines(report):
         console.print(Text(line), soft_wrap=True)  # a table row: the terminal may wrap it, rich must not

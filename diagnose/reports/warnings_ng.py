@@ -12,15 +12,8 @@ import html
 import json
 
 from earthly_doctor.model import Finding, Report, Severity, Status
-from earthly_doctor.reports._native import (
-    PROBLEMS,
-    clean,
-    extra_fields,
-    fingerprint,
-    fixes,
-    location,
-    verdict_lines,
-)
+from earthly_doctor.reports._native import PROBLEMS, extra_fields, fingerprint, fixes, location, verdict_lines
+from earthly_doctor.sanitize import clean
 
 # Warnings NG has four severities; a failure of a high/critical check is what a quality gate's TOTAL_ERROR counts.
 _SEVERITY = {

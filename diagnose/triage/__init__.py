@@ -19,7 +19,11 @@ A `Match` has `signature` (the Signature; `.id` is its id), `line`, `text`, `tim
 `findings_from_scan(scanner, source)` turns a finished scan into ED160 `Finding`s; `open_log(path)` yields the
 byte chunks of a file, a gzip file or stdin (`-`); `with open_stream(path) as s: scanner.feed_stream(s)` reads
 one straight into the scan buffer. `on_match` sees every match; `matches` keeps the first
-`keep` (50) per signature, `counts` counts all. The signatures are data: `signatures/*.toml`.
+`keep` (50) per signature, `counts` counts all (a line repeating one already matched is counted from
+its remembered verdict: see scanner.py). The signatures are data: `signatures/*.toml`; their anchors, with the Pipeline markers that change
+the stage, are found in one pass (`finders.py`: Hyperscan, or `bytearray.find` where the wheel is missing;
+`Scanner(finder="python")` or EARTHLY_DOCTOR_SCANNER=python picks the fallback). `scanner.anchor_hits` says how
+often each anchor occurred, as `grep -F -o | wc -l` would.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""A finished scan as ED160 findings (DESIGN §6a): one finding per signature per log, the first hit's place and
-fields as top-level JSON fields, every occurrence counted."""
+"""A finished scan as ED160 findings (DESIGN §6a): one finding per signature per log (per address for a
+look-alike, so two unrelated services are never summed into one), the first hit's place and fields as top-level
+JSON fields, every occurrence counted. A `fallback` signature (the build visibly failed) is reported only when no
+other signature with status `fail` explains the log."""
 
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ class LogHit(Published):
     stage: str | None = None
     port: int | str | None = None
     red_herring: bool | None = None  # Jenkins triage: also seen in green builds
+    generation: str | None = None  # which Earthly generation the line's wording belongs to, when it tells
+    fallback: bool | None = None  # the bare "the build failed" line, matched when no signature says why
 
     def where(self) -> str:
         """Where it was seen: `at build.log:24, stage Image` (the one spelling shared by the verdict and the text
@@ -75,6 +79,8 @@ def finding_for(matches: list[Match], count: int, source: str) -> Finding:
         "occurrences": count,
         "lines": [m.line for m in matches[:MAX_LINES_LISTED]],
     }
+    if sig.fallback:
+        extra["fallback"] = True
     return Finding(
         code=CODE,
         title=sig.title,
@@ -91,10 +97,16 @@ def finding_for(matches: list[Match], count: int, source: str) -> Finding:
 
 def findings_from_scan(scanner: Scanner, source: str, duration_ms: int = 0) -> list[Finding]:
     """Findings for one finished scan, failures first; a log with no hit gets one `pass` finding."""
-    groups: dict[str, list[Match]] = {}
+    groups: dict[tuple[str, str | None], list[Match]] = {}
     for m in scanner.matches:
-        groups.setdefault(m.id, []).append(m)
-    findings = [finding_for(ms, scanner.counts[sid], source) for sid, ms in groups.items()]
+        addr = m.fields.get("addr") if m.signature.kind == "look-alike" else None
+        groups.setdefault((m.id, addr), []).append(m)
+    split = {sid for sid, _ in groups if sum(1 for s, _ in groups if s == sid) > 1}
+    # A signature seen at several addresses is counted per address from the kept matches (up to `keep`).
+    findings = [finding_for(ms, len(ms) if sid in split else scanner.counts[sid], source)
+                for (sid, _), ms in groups.items()]
+    if any(f.status == Status.FAIL and not f.extra.get("fallback") for f in findings):
+        findings = [f for f in findings if not f.extra.get("fallback")]  # the cause is named; "it failed" adds nothing
     findings.sort(key=lambda f: (-f.status.rank, f.extra["line"]))
     if not findings:
         findings.append(

@@ -97,17 +97,27 @@ def _block_name(step: str) -> tuple[str | None, bool]:
     return (name[:200] if name else None), False
 
 
+# The `[Pipeline]` lines that change the stage or node; every other step line (`{`, `}`, `sh`, `echo`, …) leaves
+# them alone, so the scanner looks for these and never handles the rest (RUNNING_ON's text is the last one).
+STRUCTURAL_MARKERS = ("[Pipeline] { (", "[Pipeline] // stage", "[Pipeline] parallel", "[Pipeline] // parallel",
+                      "[Pipeline] // node", "[Pipeline] [", "Running on ")
+
+
 @dataclass
 class PipelineState:
-    """The current stage and node, tracked from `[Pipeline]` and `Running on` lines.
+    """The current stage and node, tracked from the rare lines that change them (STRUCTURAL_MARKERS).
 
-    Sequential stages nest like a stack. Parallel branches need more care (jenkins.md §4.3): old Jenkins prefixed
-    every branch line with `[branch] `, so such a line gets its own branch's stage; since JEP-210 branch lines
-    interleave without attribution, so while two or more branches are open only the enclosing stage is certain,
-    and `stage` reports that rather than a guessed branch.
+    A stage opens with `[Pipeline] { (Name)` and always ends with `[Pipeline] // stage` (Jenkins prints
+    `// STEP` when any block step ends), so anonymous `{`/`}` lines, a third of a busy Pipeline log, need no
+    tracking. Parallel branches need more care (jenkins.md §4.3): old Jenkins prefixed every branch line with
+    `[branch] `, so such a line gets its own branch's stage; since JEP-210 branch lines interleave without
+    attribution, so while two or more branches are open only the enclosing stage is certain, and `stage`
+    reports that rather than a guessed branch. Branches end with their `// parallel`.
     """
 
     stack: list[str | None] = field(default_factory=list)
+    # Per entry of `stack`: True for a parallel branch (`{ (Branch: x)`), False for a stage.
+    branch_flags: list[bool] = field(default_factory=list)
     node: str | None = None
     # Per old-style branch name: its own stack of block labels.
     branches: dict[str, list[str | None]] = field(default_factory=dict)
@@ -143,6 +153,11 @@ class PipelineState:
             return self._innermost(self.branches[branch]) or branch
         return self.stage
 
+    def _truncate(self, depth: int) -> None:
+        del self.stack[depth:], self.branch_flags[depth:]
+        while self.parallels and depth < self.parallels[-1][0]:
+            self.parallels.pop()
+
     def observe(self, text: str) -> bool:
         """Update from one cleaned line; True when the line was pipeline metadata."""
         if not text.startswith(_PIPELINE):
@@ -157,20 +172,23 @@ class PipelineState:
             self._observe_old_branch(old.group("b"), old.group("step").strip())
         elif step.startswith("{"):
             name, is_branch = _block_name(step)
-            if len(self.stack) < MAX_STAGE_DEPTH:
+            if name is not None and len(self.stack) < MAX_STAGE_DEPTH:
                 self.stack.append(name)
+                self.branch_flags.append(is_branch)
                 if is_branch and self.parallels:
                     self.parallels[-1][1] += 1
-        elif step == "}":
-            if self.stack:
-                self.stack.pop()
-            while self.parallels and len(self.stack) < self.parallels[-1][0]:
-                self.parallels.pop()
+        elif step == "// stage":
+            # The innermost stage ends, with any branch opened above it (their `}` lines are not tracked).
+            for depth in range(len(self.stack) - 1, -1, -1):
+                if not self.branch_flags[depth]:
+                    self._truncate(depth)
+                    break
         elif step == "parallel":
             if len(self.parallels) < MAX_STAGE_DEPTH:
                 self.parallels.append([len(self.stack), 0])
         elif step == "// parallel":
             if self.parallels:
+                self._truncate(self.parallels[-1][0])
                 self.parallels.pop()
         elif step == "// node":
             self.node = None

@@ -4,9 +4,17 @@ How it stays fast and flat:
 - Bytes arrive in chunks into one bytearray. Only complete lines are scanned; what is left (an unfinished line)
   waits for the next chunk, up to PENDING_MAX bytes, after which it is scanned anyway (a 10 MB line with no newline
   costs a bounded buffer, never the whole line).
-- The prefilter is `bytearray.find` for each literal anchor over the whole region (C speed, no per-line Python).
-  Only around a hit is a segment cut out (bounded to HALF bytes either side), cleaned, and given to the full
-  regexes. A segment ends at `\\n` or `\\r`, so every progress redraw is seen, and line numbers count `\\n` only.
+- One pass finds every literal anchor and structural marker in the region (`finders`: one Hyperscan database,
+  or `bytearray.find` per pattern where Hyperscan is missing; both give the same hits). Only around a hit is a
+  segment cut out (bounded to HALF bytes either side), cleaned, and given to the regexes of the signatures whose
+  anchors were hit there. A segment ends at `\\n` or `\\r`, so every progress redraw is seen, and line numbers
+  count `\\n` only.
+- Structure costs per stage, not per line: only the markers that change the stage or node are found
+  (`normalise.STRUCTURAL_MARKERS`), never the anonymous `[Pipeline] {`/`}` and step lines.
+- A line seen before (Timestamper prefix aside) whose signatures all have their `keep` matches is counted, not
+  handled, when no `on_match` wants each match and its verdict needs no line before it (no `unless`, no
+  required context): a wait loop repeating a refusal a million times costs a lookup per line, not a regex
+  search, and every count stays exact.
 - After the scanned region, LOOKBACK bytes are kept so a hit can read the lines before it (the two-line
   `pull ping error` pair, the Earthly target) even across chunk boundaries.
 """
@@ -15,20 +23,22 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from earthly_doctor.triage.normalise import RUNNING_ON as _RUNNING_ON
-from earthly_doctor.triage.normalise import PipelineState, clean, decode, timestamp_of
-from earthly_doctor.triage.signatures import Signature, builtin_signatures
+from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK, background, make_finder
+from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS, PipelineState, clean, decode, timestamp_of
+from earthly_doctor.triage.signatures import Continuation, Signature, builtin_signatures
 
 HALF = 8 * 1024  # bytes kept either side of a hit: a segment never exceeds 2 * HALF
 LOOKBACK = 32 * 1024  # bytes of already-scanned text kept for context lines
 PENDING_MAX = 1024 * 1024  # an unfinished line longer than this is scanned without waiting for its end
+OVERLAP_MIN = 256 * 1024  # a region this big is searched on a helper thread while its newlines are counted
+VERDICTS_MAX = 4096  # distinct line texts remembered with their verdict
 TEXT_LIMIT = 2000  # characters of a matched line kept in a Match
 TARGET_LOOKBACK = 16 * 1024
-STRUCTURAL_ANCHORS = ("[Pipeline]",)
 PROXY_UNREACHABLE = "proxy-unreachable"
 
 # An Earthly output prefix (`   +build | …`, `./sub+image | …`) or an `sh -x` trace of the earthly call.
@@ -36,6 +46,14 @@ _TARGET = re.compile(
     r"^\s{0,40}(?P<t>[\w./:@-]{0,200}\+[A-Za-z0-9][\w.-]{0,100})(?:\([0-9a-f]{6,12}\))?\s{0,4}(?:\*[a-z]{1,20}\*\s{0,4})?\|"
     r"|^\+ (?:\S{1,200}/)?(?:earthly|earth)\b[^\n]{0,400}?\s(?P<c>[\w./:@-]{0,200}\+[A-Za-z0-9][\w.-]{0,100})(?:\s|$)"
 )
+
+
+@dataclass
+class _Pending:
+    match: Match
+    continuation: Continuation
+    left: int  # lines still to read
+    pos: int = 0  # absolute offset of the next line to read
 
 
 @dataclass
@@ -68,8 +86,25 @@ class Match:
         }
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where a handled segment sits: its line number, start, physical line start and Timestamper time."""
+
+    line: int
+    seg_start: int
+    line_start: int | None
+    stamp: str | None
+
+
+# A signature whose pattern matched a segment: (signature, match, context match, context line).
+_Hit = tuple[Signature, re.Match[str], re.Match[str] | None, str | None]
+
+
 class Scanner:
-    """Feed bytes (`feed`), or lines (`feed_line`); call `finish` at the end. Matches come back as they are found."""
+    """Feed bytes (`feed`), or lines (`feed_line`); call `finish` at the end. Matches come back as they are found.
+
+    `finder` picks how anchors are found: "hyperscan", "python", or None for the environment's choice
+    (see `finders`); every finder gives the same matches."""
 
     def __init__(
         self,
@@ -77,14 +112,28 @@ class Scanner:
         *,
         on_match: Callable[[Match], None] | None = None,
         keep: int = 50,
+        finder: str | None = None,
     ) -> None:
         self.signatures: tuple[Signature, ...] = tuple(builtin_signatures() if signatures is None else signatures)
         self.on_match = on_match
         self.keep = keep
-        anchors = {a for s in self.signatures for a in s.anchors} | set(STRUCTURAL_ANCHORS)
-        # An anchor that contains a shorter one is found through the shorter one: one pass fewer.
+        anchors = {a for s in self.signatures for a in s.anchors}
+        # An anchor that contains a shorter one is found through the shorter one: one pattern fewer.
         minimal = sorted(a for a in anchors if not any(b != a and b in a for b in anchors))
         self._anchors = [a.encode() for a in minimal]
+        markers = [m.encode() for m in STRUCTURAL_MARKERS if m.encode() not in self._anchors]
+        self._finder = make_finder(self._anchors + markers, finder)
+        self._maxlen = max(len(p) for p in self._anchors + markers)
+        self._n_anchors = len(self._anchors)
+        # Per anchor: the signatures (as a bit mask over self.signatures) it can lead to, and back.
+        self._kind_mask = [sum(1 << i for i, sig in enumerate(self.signatures) if any(a in x for x in sig.anchors))
+                           for a in minimal]
+        self._by_mask: dict[int, tuple[Signature, ...]] = {}
+        # A line's text (Timestamper prefix aside) -> the signatures it matched, for lines whose verdict needs no
+        # line before them: a wait loop printing the same refusal a million times is looked up, not re-matched.
+        self._verdicts: dict[bytes, tuple[str, ...]] = {}
+        self._patterns = self._anchors + markers
+        self._kind_hits = [0] * len(self._patterns)
         # A fixed-capacity buffer: bytes arrive by slice assignment and the kept tail moves to the front, so a
         # steady stream never reallocates (a fresh megabyte per chunk costs page faults, not just a copy).
         self._buf = bytearray()
@@ -101,6 +150,7 @@ class Scanner:
         self.matches: list[Match] = []
         self.bytes_seen = 0
         self._ends_with_newline = True
+        self._pending: list[_Pending] = []  # matches whose continuation lines have not all arrived
 
     # ---- public API -------------------------------------------------------------------------------------------
 
@@ -140,13 +190,26 @@ class Scanner:
         """Scan what is left (a last line without a newline). Idempotent."""
         if self._finished:
             return []
-        self._finished = True
         found: list[Match] = []
         if self._end > self._scan:
             found = self._scan_region(self._scan, self._end, self._end)
+        self._finished = True
+        if self._pending:
+            self._resume(self._end)  # the last line may end without a newline
+            self._pending = []
         self._count_to(self._end)
         self._buf, self._end = bytearray(), 0
         return found
+
+    @property
+    def finder(self) -> str:
+        """Which finder searched: "hyperscan" or "python"."""
+        return self._finder.name
+
+    @property
+    def anchor_hits(self) -> dict[str, int]:
+        """Occurrences of each literal anchor and structural marker in the bytes read (what `grep -F -o` sees)."""
+        return {p.decode(): n for p, n in zip(self._patterns, self._kind_hits, strict=True)}
 
     def seen(self, signature_id: str) -> bool:
         return self.counts.get(signature_id, 0) > 0
@@ -185,22 +248,43 @@ class Scanner:
 
     def _scan_region(self, start: int, limit: int, end: int) -> list[Match]:
         """Handle every anchor hit starting in [start, limit); segments may read up to `end`."""
-        buf, anchors = self._buf, self._anchors
+        if self._pending:
+            self._resume(end)
         begin = max(start, self._skip - self._base)
-        stop = min(end, limit + max(len(a) for a in anchors) - 1)
-        nexts = [buf.find(a, begin, stop) for a in anchors]
+        stop = min(end, limit + self._maxlen - 1)
+        total: int | None = None  # the region's newlines, when counted while the finder ran
+        line0 = self._line
+        if begin >= limit:
+            hits: list[int] = []
+        elif (limit - begin >= OVERLAP_MIN and self._finder.releases_gil
+              and threading.current_thread() is threading.main_thread()):
+            # Hyperscan runs without the GIL: let it search on the other core while this one counts newlines.
+            future = background().submit(self._finder.find, self._buf, begin, limit, stop)
+            try:
+                total = self._buf.count(b"\n", self._counted - self._base, limit)
+            finally:
+                hits = future.result()
+        else:
+            hits = self._finder.find(self._buf, begin, limit, stop)
         found: list[Match] = []
-        while True:
-            p = min((x for x in nexts if x >= 0), default=-1)
-            if p < 0 or p >= limit:
-                break
-            seg_end = self._handle(p, end, found)
+        kind_hits = self._kind_hits
+        for h in hits:
+            kind_hits[h & KIND_MASK] += 1
+        skip = begin
+        for i, h in enumerate(hits):
+            p = h >> KIND_BITS
+            if p < skip:
+                continue
+            kind = h & KIND_MASK
+            seg_end = self._count_repeat(p, end) if self.on_match is None and self._verdicts else -1
+            if seg_end < 0:
+                seg_end = self._handle(p, kind, end, found, hits, i)
             skip = max(seg_end, p + 1)
             self._skip = self._base + skip
-            for i, x in enumerate(nexts):
-                if 0 <= x < skip:
-                    nexts[i] = buf.find(anchors[i], skip, stop)
-        self._count_to(limit)
+        if total is None:
+            self._count_to(limit)
+        else:
+            self._line, self._counted = line0 + total, self._base + limit
         return found
 
     def _count_to(self, rel: int) -> int:
@@ -224,43 +308,119 @@ class Scanner:
         self._scan = limit - keep_from
 
     def _segment_bounds(self, p: int, end: int) -> tuple[int, int, int | None]:
+        """(segment start, segment end, physical line start or None) around offset p. A `\\r` is only looked for
+        between the line's `\\n` and p (and p and the next `\\n`): no 8 KB walk on a line without one."""
         buf = self._buf
-        lo = max(0, p - HALF)
+        lo = p - HALF if p > HALF else 0
         nl = buf.rfind(b"\n", lo, p)
-        cr = buf.rfind(b"\r", lo, p)
-        seg_start = max(nl, cr) + 1 if max(nl, cr) >= 0 else lo
+        cr = buf.rfind(b"\r", nl + 1 if nl >= 0 else lo, p)
+        brk = cr if cr > nl else nl  # noqa: FURB136 -- cheaper than a builtin call, once per hit
+        seg_start = brk + 1 if brk >= 0 else lo
         if nl >= 0:
             line_start: int | None = nl + 1
         elif lo == 0 and self._buf_at_line_start:
             line_start = 0
         else:
             line_start = None
-        hi = min(end, p + HALF)
-        ends = [x for x in (buf.find(b"\n", p, hi), buf.find(b"\r", p, hi)) if x >= 0]
-        return seg_start, (min(ends) if ends else hi), line_start
+        hi = end if end < p + HALF else p + HALF  # noqa: FURB136 -- as above
+        nl_after = buf.find(b"\n", p, hi)
+        cr_after = buf.find(b"\r", p, nl_after if nl_after >= 0 else hi)
+        seg_end = cr_after if cr_after >= 0 else nl_after if nl_after >= 0 else hi
+        return seg_start, seg_end, line_start
 
-    def _handle(self, p: int, end: int, found: list[Match]) -> int:
+    def _handle(self, p: int, kind: int, end: int, found: list[Match], hits: list[int], i: int) -> int:
         buf = self._buf
         seg_start, seg_end, line_start = self._segment_bounds(p, end)
-        text, stamp = clean(decode(bytes(buf[seg_start:seg_end])), at_line_start=seg_start == line_start)
+        raw = bytes(buf[seg_start:seg_end])
+        text, stamp = clean(decode(raw), at_line_start=seg_start == line_start)
+        if self.pipeline.observe(text):
+            return seg_end
+        mask = self._mask_between(hits, i, seg_end)
+        if not mask:
+            return seg_end
         if stamp is None and line_start is not None and line_start != seg_start:
             stamp = timestamp_of(bytes(buf[line_start : line_start + 27]))
-        line = self._count_to(p)
-        if self.pipeline.observe(text):
-            if text.rstrip() == "[Pipeline] {":
-                # `Running on NODE in …` sits just before a node's body opens; reading it from here saves the
-                # prefilter a pass over every byte for an anchor that occurs once per build.
-                m, _ = self._context(seg_start, _RUNNING_ON, 4)
-                if m is not None:
-                    self.pipeline.node = m.group("node")
-            return seg_end
-        hits = []
-        for sig in self.signatures:
+        where = _Where(self._count_to(p), seg_start, line_start, stamp)
+        hits_here = self._hits(self._signatures_of(mask), text, seg_start)
+        hidden = {s for sig, *_ in hits_here for s in sig.supersedes}
+        recorded: list[str] = []
+        for sig, m, ctx, ctx_text in hits_here:
+            if sig.id in hidden:
+                continue
+            recorded.append(sig.id)
+            if self.on_match is None and self.counts[sig.id] >= self.keep:
+                # Nobody will see this one: count it and skip the lookbacks (a log repeating a failure a
+                # million times must cost a count, not a million target searches).
+                self.counts[sig.id] += 1
+                continue
+            match = self._match(sig, m, ctx, ctx_text, text, where)
+            if sig.continuation is not None:
+                self._continue(_Pending(match, sig.continuation, sig.continuation.within), m, seg_end, end)
+            self._record(match, found)
+        if self.on_match is None and not any(sig.unless is not None or sig.context_required
+                                             for sig in self._signatures_of(mask)):
+            if len(self._verdicts) >= VERDICTS_MAX:
+                self._verdicts.clear()
+            self._verdicts[_line_key(raw)] = tuple(recorded)
+        return seg_end
+
+    def _count_repeat(self, p: int, end: int) -> int:
+        """For a segment seen before whose signatures all have their `keep` matches: count them again without
+        matching (the same text matches the same way) and return the segment's end; else -1."""
+        seg_start, seg_end, _ = self._segment_bounds(p, end)
+        ids = self._verdicts.get(_line_key(bytes(self._buf[seg_start:seg_end])))
+        if ids is None:
+            return -1
+        counts, keep = self.counts, self.keep
+        for sid in ids:
+            if counts[sid] < keep:
+                return -1
+        for sid in ids:
+            counts[sid] += 1
+        return seg_end
+
+    def _mask_between(self, hits: list[int], i: int, seg_end: int) -> int:
+        """The signatures (a bit mask) of every anchor hit from hits[i] to the segment's end (the hits are sorted;
+        none before hits[i] in this segment is unhandled)."""
+        mask, n_anchors, bound = 0, self._n_anchors, seg_end << KIND_BITS
+        for h in hits[i:]:
+            if h >= bound:
+                break
+            k = h & KIND_MASK
+            if k < n_anchors:
+                mask |= self._kind_mask[k]
+        return mask
+
+    def _match(self, sig: Signature, m: re.Match[str], ctx: re.Match[str] | None, ctx_text: str | None,
+               text: str, where: _Where) -> Match:
+        fields = sig.extract(m, ctx)
+        branch = self.pipeline.branch_of(text)
+        if "target" not in fields and sig.kind in ("failure", "look-alike"):
+            target = self._target_before(where.line_start if where.line_start is not None else where.seg_start,
+                                         branch)
+            if target:
+                fields["target"] = target
+        return Match(sig, where.line, text[:TEXT_LIMIT].strip(), where.stamp, self.pipeline.stage_for(text),
+                     self.pipeline.node, fields, ctx_text[:TEXT_LIMIT] if ctx_text else None)
+
+    def _signatures_of(self, mask: int) -> tuple[Signature, ...]:
+        sigs = self._by_mask.get(mask)
+        if sigs is None:
+            sigs = self._by_mask[mask] = tuple(s for i, s in enumerate(self.signatures) if mask >> i & 1)
+        return sigs
+
+    def _hits(self, sigs: tuple[Signature, ...], text: str, seg_start: int) -> list[_Hit]:
+        """The candidate signatures whose anchor, pattern and context lines hold for this segment."""
+        hits: list[_Hit] = []
+        for sig in sigs:
             if not any(a in text for a in sig.anchors):
                 continue
             m = sig.regex.search(text)
             if m is None:
                 continue
+            if sig.unless is not None and sig.vetoable(m) \
+                    and self._context(seg_start, sig.unless, sig.unless_within)[0] is not None:
+                continue  # a line before says this one is quoted where it is not the failure
             ctx, ctx_text = (None, None)
             if sig.context is not None and (sig.context_required or self.on_match is not None
                                             or self.counts[sig.id] < self.keep):
@@ -268,25 +428,48 @@ class Scanner:
                 if ctx is None and sig.context_required:
                     continue
             hits.append((sig, m, ctx, ctx_text))
-        hidden = {s for sig, *_ in hits for s in sig.supersedes}
-        for sig, m, ctx, ctx_text in hits:
-            if sig.id in hidden:
+        return hits
+
+    def _continue(self, pending: _Pending, m: re.Match[str], seg_end: int, end: int) -> None:
+        """Fill the continuation field from the matched line, or from the lines after it as they arrive."""
+        cont = pending.continuation
+        start = m.group(cont.start) if cont.start is not None else None
+        value = cont.find(start) if start is not None else None
+        if value is not None:
+            pending.match.fields[cont.field] = value
+            return
+        if start is not None:
+            pending.match.fields[cont.field] = start.strip()  # the best there is until a later line ends it
+        nl = self._buf.find(b"\n", seg_end, max(end, seg_end + 1))
+        pending.pos = self._base + (nl + 1 if nl >= 0 else max(end, seg_end))
+        if not self._follow(pending, end):
+            self._pending.append(pending)
+
+    def _follow(self, pending: _Pending, end: int) -> bool:
+        """Read whole lines from the pending position up to `end`; True once the continuation is settled."""
+        buf, cont = self._buf, pending.continuation
+        pos = max(0, pending.pos - self._base)
+        while pending.left > 0 and pos < end:
+            nl = buf.find(b"\n", pos, min(end, pos + 2 * HALF))
+            if nl < 0 and end - pos < 2 * HALF and not self._finished:
+                return False  # the line is not complete yet
+            stop = nl if nl >= 0 else min(end, pos + 2 * HALF)
+            raw = bytes(buf[pos:stop])
+            pos = stop + 1
+            pending.pos = self._base + pos
+            pending.left -= 1
+            parts = [x for x in raw.split(b"\r") if x.strip()]
+            if not parts:
                 continue
-            if self.on_match is None and self.counts[sig.id] >= self.keep:
-                # Nobody will see this one: count it and skip the lookbacks (a log repeating a failure a
-                # million times must cost a count, not a million target searches).
-                self.counts[sig.id] += 1
-                continue
-            fields = sig.extract(m, ctx)
-            branch = self.pipeline.branch_of(text)
-            if "target" not in fields and sig.kind in ("failure", "look-alike"):
-                target = self._target_before(line_start if line_start is not None else seg_start, branch)
-                if target:
-                    fields["target"] = target
-            match = Match(sig, line, text[:TEXT_LIMIT].strip(), stamp, self.pipeline.stage_for(text),
-                          self.pipeline.node, fields, ctx_text[:TEXT_LIMIT] if ctx_text else None)
-            self._record(match, found)
-        return seg_end
+            text, _ = clean(decode(parts[-1]), at_line_start=len(parts) == 1)
+            value = cont.find(text)
+            if value is not None:
+                pending.match.fields[cont.field] = value
+                return True
+        return pending.left <= 0
+
+    def _resume(self, end: int) -> None:
+        self._pending = [p for p in self._pending if not self._follow(p, end)]
 
     def _record(self, match: Match, found: list[Match]) -> None:
         self.counts[match.id] += 1
@@ -339,6 +522,12 @@ class Scanner:
             if m:
                 return m.group("t") or m.group("c")
         return None
+
+
+def _line_key(raw: bytes) -> bytes:
+    """A segment's bytes without its Timestamper prefix (`[2024-01-22T23:20:55.244Z] `, 27 bytes): the part that
+    repeats when a loop prints the same line."""
+    return raw[27:] if raw[:1] == b"[" and raw[24:27] == b"Z] " else raw
 
 
 def scan_chunks(chunks: Iterable[bytes], signatures: Iterable[Signature] | None = None, **kw: Any) -> Scanner:

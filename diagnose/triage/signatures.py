@@ -10,10 +10,18 @@ A signature file holds (see `signatures/proxy-unreachable.toml` for a full examp
     anchors                       literal strings, one of which every matching line contains (the prefilter)
     pattern                       a regex (named groups) searched in one cleaned line
     [context]                     optional: pattern / within / required, a line up to `within` lines before
-    [fields]                      field name -> group name (port, session, image_index, …)
+    [fields]                      field name -> group name, or a list of group names (the first that took part)
     [variants]                    field name -> {group: value}: the value of the first group that took part
     supersedes                    ids of signatures this one hides when both match the same line
-    summary                       a str.format template over the fields
+    [unless]                      optional: pattern / within / groups: a line up to `within` lines before that
+                                  vetoes the match (a message Earthly quotes inside a block it says it will "try
+                                  anyway" past); with `groups`, only when one of those groups took part
+    [continuation]                optional: pattern / within / field / start: the wrapped command's output goes on
+                                  over the next lines; `field` is the `field` group of the first of them (starting
+                                  with the `start` group's text on the matched line) that `pattern` matches
+    fallback                      true: reported only when no other signature with status `fail` matched the log
+    summary                       a str.format template over the fields; `[[ … ]]` parts are left out when a
+                                  field inside them has no value
     [[fixtures.match]]            text (one or more log lines) that must match, with `expect` = {field: value}
     [[fixtures.no_match]]         look-alike text that must not match
 
@@ -35,9 +43,10 @@ from earthly_doctor.model import CAUSES, REMEDY_IDS, Severity, Status
 BUILTIN_DIR = Path(__file__).with_name("signatures")
 KINDS = ("failure", "warning", "info", "look-alike")
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_OPTIONAL = re.compile(r"\[\[(.*?)\]\]")
 _KNOWN_KEYS = {
     "id", "title", "meaning", "kind", "status", "severity", "cause", "remedies", "advice", "anchors", "pattern",
-    "context", "fields", "variants", "supersedes", "summary", "fixtures",
+    "context", "fields", "variants", "supersedes", "summary", "fixtures", "unless", "continuation", "fallback",
 }
 
 
@@ -60,6 +69,21 @@ class Fixture:
 
 
 @dataclass(frozen=True)
+class Continuation:
+    """Where a wrapped command's output ends: `pattern` over the lines from the matched one on (at most `within`),
+    its `field` group becomes the field of the same name; `start` names the matched line's group to test first."""
+
+    pattern: re.Pattern[str]
+    within: int
+    field: str
+    start: str | None
+
+    def find(self, text: str) -> str | None:
+        m = self.pattern.search(text)
+        return m.group(self.field) if m is not None else None
+
+
+@dataclass(frozen=True)
 class Signature:
     id: str
     title: str
@@ -75,21 +99,28 @@ class Signature:
     context: re.Pattern[str] | None
     context_within: int
     context_required: bool
-    fields: dict[str, str]
+    fields: dict[str, tuple[str, ...]]
     variants: dict[str, dict[str, str]]
     supersedes: tuple[str, ...]
     summary: str
     matches: tuple[Fixture, ...]
     no_matches: tuple[Fixture, ...]
     source: str
+    unless: re.Pattern[str] | None = None
+    unless_within: int = 0
+    unless_groups: tuple[str, ...] = ()
+    continuation: Continuation | None = None
+    fallback: bool = False
 
     def extract(self, m: re.Match[str], ctx: re.Match[str] | None) -> dict[str, str]:
         """Field values from the line's match (and the context line's, for groups only it has)."""
         values: dict[str, str] = {}
-        for name, group in self.fields.items():
+        for name, groups in self.fields.items():
             for match in (m, ctx):
-                if match is not None and group in match.re.groupindex and match.group(group) is not None:
-                    values[name] = match.group(group)
+                hit = next((match.group(g) for g in groups if match is not None and g in match.re.groupindex
+                            and match.group(g) is not None), None)
+                if hit is not None:
+                    values[name] = hit
                     break
         for name, options in self.variants.items():
             for group, value in options.items():
@@ -98,13 +129,27 @@ class Signature:
                     break
         return values
 
+    def vetoable(self, m: re.Match[str]) -> bool:
+        """Whether an `[unless]` line before may veto this match (only the listed groups' branches, if any)."""
+        if self.unless is None:
+            return False
+        return not self.unless_groups or any(m.group(g) is not None for g in self.unless_groups)
+
     def render_summary(self, values: dict[str, Any]) -> str:
         class _Missing(dict[str, Any]):
             def __missing__(self, key: str) -> str:
                 return "?"
 
+        def optional(m: re.Match[str]) -> str:
+            # `[[ at {address}]]` is left out when a field inside it has no value.
+            try:
+                return m.group(1).format_map(values)
+            except (KeyError, ValueError, IndexError, AttributeError):
+                return ""
+
         try:
-            return self.summary.format_map(_Missing(values)) if self.summary else self.title
+            text = _OPTIONAL.sub(optional, self.summary) if "[[" in self.summary else self.summary
+            return text.format_map(_Missing(values)) if self.summary else self.title
         except (ValueError, IndexError, AttributeError):
             return self.title
 
@@ -205,21 +250,16 @@ def parse_signature(data: dict[str, Any], source: str) -> Signature:  # noqa: C9
         if len(anchor.encode()) < 4 or "\n" in anchor or "\r" in anchor:
             raise _fail(source, f"anchor {anchor!r} must be at least 4 bytes on one line")
     regex = _compile(source, "pattern", data["pattern"])
-    context, within, required = None, 0, False
-    if "context" in data:
-        ctx = data["context"]
-        if not isinstance(ctx, dict):
-            raise _fail(source, "[context] must be a table")
-        context = _compile(source, "context.pattern", ctx.get("pattern"))
-        within = ctx.get("within", 3)
-        if not isinstance(within, int) or not 1 <= within <= 20:
-            raise _fail(source, "context.within must be an integer from 1 to 20")
-        required = bool(ctx.get("required", False))
+    context, within = _lookback(source, data, "context")
+    required = bool(data["context"].get("required", False)) if context is not None else False
     groups = set(regex.groupindex) | set(context.groupindex if context else ())
-    fields = data.get("fields", {})
-    if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
-        raise _fail(source, "[fields] maps field names to group names")
-    missing = [g for g in fields.values() if g not in groups]
+    fields_raw = data.get("fields", {})
+    if not isinstance(fields_raw, dict) or not all(
+            isinstance(v, str) or (isinstance(v, list) and v and all(isinstance(g, str) for g in v))
+            for v in fields_raw.values()):
+        raise _fail(source, "[fields] maps field names to a group name or a list of group names")
+    fields = {k: (v,) if isinstance(v, str) else tuple(v) for k, v in fields_raw.items()}
+    missing = [g for gs in fields.values() for g in gs if g not in groups]
     if missing:
         raise _fail(source, f"[fields] name group(s) the patterns do not have: {', '.join(missing)}")
     variants_raw = data.get("variants", {})
@@ -233,6 +273,14 @@ def parse_signature(data: dict[str, Any], source: str) -> Signature:  # noqa: C9
         missing = [g for g in options if g not in groups]
         if missing:
             raise _fail(source, f"[variants] name group(s) the patterns do not have: {', '.join(missing)}")
+    unless, unless_within = _lookback(source, data, "unless")
+    unless_groups = tuple(data["unless"].get("groups", ())) if unless is not None else ()
+    if any(not isinstance(g, str) or g not in regex.groupindex for g in unless_groups):
+        raise _fail(source, "unless.groups must name groups of the pattern")
+    continuation = _continuation(source, data, groups)
+    fallback = data.get("fallback", False)
+    if not isinstance(fallback, bool):
+        raise _fail(source, "fallback must be true or false")
     fixtures = data.get("fixtures", {})
     matches = tuple(_fixtures(source, fixtures.get("match", []), expect=True))
     no_matches = tuple(_fixtures(source, fixtures.get("no_match", []), expect=False))
@@ -253,14 +301,53 @@ def parse_signature(data: dict[str, Any], source: str) -> Signature:  # noqa: C9
         context=context,
         context_within=within,
         context_required=required,
-        fields=dict(fields),
+        fields=fields,
         variants={k: dict(v) for k, v in variants.items()},
         supersedes=_strings(source, data, "supersedes"),
         summary=str(data.get("summary", "")),
         matches=matches,
         no_matches=no_matches,
         source=source,
+        unless=unless,
+        unless_within=unless_within,
+        unless_groups=unless_groups,
+        continuation=continuation,
+        fallback=fallback,
     )
+
+
+def _lookback(source: str, data: dict[str, Any], key: str) -> tuple[re.Pattern[str] | None, int]:
+    """An optional table with a `pattern` and how many lines (`within`, 1-20) it looks back."""
+    if key not in data:
+        return None, 0
+    table = data[key]
+    if not isinstance(table, dict):
+        raise _fail(source, f"[{key}] must be a table")
+    within = table.get("within", 3)
+    if not isinstance(within, int) or not 1 <= within <= 20:
+        raise _fail(source, f"{key}.within must be an integer from 1 to 20")
+    return _compile(source, f"{key}.pattern", table.get("pattern")), within
+
+
+def _continuation(source: str, data: dict[str, Any], groups: set[str]) -> Continuation | None:
+    if "continuation" not in data:
+        return None
+    table = data["continuation"]
+    if not isinstance(table, dict):
+        raise _fail(source, "[continuation] must be a table")
+    pattern = _compile(source, "continuation.pattern", table.get("pattern"))
+    within = table.get("within", 20)
+    if not isinstance(within, int) or not 1 <= within <= 400:
+        raise _fail(source, "continuation.within must be an integer from 1 to 400")
+    name = table.get("field")
+    if not isinstance(name, str) or name not in pattern.groupindex:
+        raise _fail(source, "continuation.field must name a group of continuation.pattern")
+    if name in RESERVED_FIELDS:
+        raise _fail(source, f"field name {name} is reserved for the finding itself")
+    start = table.get("start")
+    if start is not None and (not isinstance(start, str) or start not in groups):
+        raise _fail(source, "continuation.start must name a group of the pattern")
+    return Continuation(pattern, within, name, start)
 
 
 def _fixtures(source: str, items: Any, *, expect: bool) -> Iterable[Fixture]:

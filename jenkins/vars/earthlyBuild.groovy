@@ -25,16 +25,24 @@ def call(Map args = [:]) {
     }
     Map doctor = [:]
     doctor.putAll(cfg.doctor as Map)
-    String dir = (doctor.reportDir ?: 'earthly-doctor') as String
+    // This call's own folder (and Warnings NG id): a second earthlyBuild in the build keeps the first's reports.
+    int index = earthlyDoctor.nextCall() as int
+    doctor.callIndex = index
+    String dir = (doctor.reportDir ?: (index > 1 ? "earthly-doctor-${index}" : 'earthly-doctor')) as String
+    doctor.reportDir = dir
     String target = cfg.target as String
 
-    List earthlyCmd = [cfg.earthly] + earthlyDoctor.listOf(cfg.args) + [target] + earthlyDoctor.listOf(cfg.buildArgs)
-    String command = earthlyDoctor.shqAll(earthlyCmd)
+    List<String> earthlyCmd = [cfg.earthly as String]
+    earthlyCmd.addAll(earthlyDoctor.listOf(cfg.args) as List<String>)
+    earthlyCmd << target
+    earthlyCmd.addAll(earthlyDoctor.listOf(cfg.buildArgs) as List<String>)
+    String command = earthlyDoctor.shqAll(earthlyCmd) as String
     String tool = cfg.preflight ? doctorTool(doctor) : null
     if (tool) {
-        command = "${earthlyDoctor.shq(tool)} run${argsOf(earthlyDoctor.listOf(cfg.runArgs))} -- ${command}"
+        String runArgs = argsOf(earthlyDoctor.listOf(cfg.runArgs) as List<String>)
+        command = "${earthlyDoctor.shq(tool)} run${runArgs} -- ${command}"
     }
-    String q = earthlyDoctor.shq(dir)
+    String q = earthlyDoctor.shq(dir) as String
     // Keep earthly's output as a file for triage; the group's status is kept because a pipe would lose it.
     String script = """\
 mkdir -p ${q}
@@ -56,29 +64,31 @@ exit "\$(cat ${q}/earthly.rc)"
     return rc
 }
 
-/** The installed earthly-doctor when it can `run`; null (plain earthly) otherwise. */
+/**
+ * The installed earthly-doctor when it can `run`; null (plain earthly) otherwise. The install is bounded by the
+ * doctor's stepTimeout like earthlyDoctor's own; an abort or an enclosing timeout goes through.
+ */
 String doctorTool(Map doctor) {
     String tool = null
-    try {
-        tool = earthlyDoctor.install(doctor)
-        if (tool && sh(label: 'earthly-doctor: run available?', script: "${earthlyDoctor.shq(tool)} run --help >/dev/null 2>&1",
-                       returnStatus: true) != 0) {
-            echo 'earthly-doctor: this version has no `run` command; running earthly directly.'
-            return null
+    String note = 'not installed'
+    int seconds = earthlyDoctor.stepSeconds(doctor) as int
+    boolean done = earthlyDoctor.guarded('earthly-doctor preflight', seconds) {
+        String found = earthlyDoctor.install(doctor) as String
+        if (found && found.startsWith('image:')) {
+            note = 'only the doctor image can run here, and `run` must wrap earthly in this agent'
+        } else if (found && (sh(label: 'earthly-doctor: run available?', returnStatus: true,
+                                script: "${earthlyDoctor.shq(found)} run --help >/dev/null 2>&1") as int) != 0) {
+            note = 'this version has no `run` command'
+        } else {
+            tool = found
         }
-    } catch (Throwable e) {
-        if (e.getClass().name == 'org.jenkinsci.plugins.workflow.steps.FlowInterruptedException') {
-            throw e
-        }
-        echo "earthly-doctor: preflight unavailable (${e.getClass().simpleName}: ${e.message}); running earthly directly."
-        return null
     }
     if (tool == null) {
-        echo 'earthly-doctor: not installed; running earthly directly.'
+        echo "earthly-doctor: ${done ? note : 'preflight unavailable'}; running earthly directly."
     }
     return tool
 }
 
-String argsOf(List values) {
+String argsOf(List<String> values) {
     return values ? ' ' + earthlyDoctor.shqAll(values) : ''
 }

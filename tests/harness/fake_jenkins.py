@@ -29,9 +29,9 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 VERSION = "2.516.3"
@@ -273,6 +273,13 @@ class FakeJenkins:
         self.status: dict[str, int] = {}  # regex on the path → forced status code
         self.malformed: set[str] = set()  # regexes on the path whose JSON body is broken
         self.cut: set[str] = set()  # regexes on the path whose streamed body breaks off mid-way
+        # Hostile servers. trickle: regex → (seconds between ticks, bytes sent at once before trickling starts;
+        # 0 trickles the status line and headers too, AFTER_HEADERS only the body). huge: regex → size of a valid
+        # JSON body sent lazily.
+        # Both stop when the client hangs up, and a trickle after TRICKLE_LIMIT seconds (a test never hangs).
+        self.trickle: dict[str, tuple[float, int, int]] = {}  # … and bytes per tick
+        self.huge: dict[str, int] = {}
+        self.bytes_sent: dict[str, int] = {}  # path → bytes of hostile bodies actually sent
         self.requests: list[tuple[str, str, bool]] = []  # (method, path?query, had Authorization)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -324,6 +331,48 @@ class FakeJenkins:
         from urllib.parse import quote
 
         return self.url + "".join(f"job/{quote(part)}/" for part in full_name.split("/"))
+
+
+TRICKLE_LIMIT = 120.0  # seconds: a trickling answer stops here even if the client never hangs up
+AFTER_HEADERS = -1  # a trickle's `head`: the status line and headers go out at once, the body a byte at a time
+
+
+class _Trickle:
+    """Stands in for the handler's wfile: after the first `head` bytes, `step` bytes every `interval` seconds."""
+
+    def __init__(self, raw: object, interval: float, head: int, step: int = 1) -> None:
+        self.raw = raw
+        self.interval = interval
+        self.head = head
+        self.step = max(1, step)
+        self.sent = 0
+        self.stop = time.monotonic() + TRICKLE_LIMIT
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        if self.head == AFTER_HEADERS and self.sent == 0:  # the handler writes the whole header block at once
+            self.raw.write(data)  # type: ignore[attr-defined]
+            self.sent = len(data)
+            return len(data)
+        if self.sent < self.head:
+            now = view[: self.head - self.sent]
+            self.raw.write(now)  # type: ignore[attr-defined]
+            self.sent += len(now)
+            view = view[len(now) :]
+        for i in range(0, len(view), self.step):
+            if time.monotonic() > self.stop:
+                raise ConnectionResetError("trickle limit reached")
+            piece = view[i : i + self.step]
+            self.raw.write(piece)  # type: ignore[attr-defined]
+            self.sent += len(piece)
+            time.sleep(self.interval)
+        return len(data)
+
+    def flush(self) -> None:
+        self.raw.flush()  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:  # closed, … of the handler's own wfile
+        return getattr(self.raw, name)
 
 
 class _Server(ThreadingHTTPServer):
@@ -395,6 +444,32 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
+    def _huge(self, size: int, path: str) -> None:
+        """A JSON object of `size` bytes, made while sending (the server's memory stays flat)."""
+        head, tail = b'{"_class": "hudson.model.FreeStyleProject", "description": "', b'"}'
+        pad = b"x" * CHUNK
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Length", str(size))
+        self.send_header("X-Jenkins", VERSION)
+        self.end_headers()
+        self.close_connection = True
+        sent = 0
+        try:
+            self.wfile.write(head)
+            sent = len(head)
+            while sent < size - len(tail):
+                piece = pad[: min(CHUNK, size - len(tail) - sent)]
+                self.wfile.write(piece)
+                sent += len(piece)
+            self.wfile.write(tail)
+            sent += len(tail)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            with self.jenkins._lock:
+                self.jenkins.bytes_sent[path] = self.jenkins.bytes_sent.get(path, 0) + sent
+
     def _auth(self) -> str | None:
         """The user, '' for anonymous, or None after answering 401/403."""
         header = self.headers.get("Authorization", "")
@@ -441,6 +516,14 @@ class _Handler(BaseHTTPRequestHandler):
         for pattern, status in j.status.items():
             if re.search(pattern, path):
                 return self._send(status, f"<html>Error {status}</html>".encode())
+        for pattern, size in j.huge.items():
+            if re.search(pattern, path):
+                return self._huge(size, path)
+        for pattern, (interval, head, step) in j.trickle.items():
+            if re.search(pattern, path):
+                self.wfile = _Trickle(self.wfile, interval, head, step)  # type: ignore[assignment]
+                self.close_connection = True
+                break
         if path == "/":
             return self._send(200, b"<html>Dashboard [Jenkins]</html>")
         if path == "/crumbIssuer/api/json":

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -106,7 +107,9 @@ SARIF_SUBSET = {
         ),
         "reportingDescriptor": _obj(
             ["id"], id={"type": "string"}, name={"type": "string"}, shortDescription=MULTIFORMAT,
-            fullDescription=MULTIFORMAT, help=MULTIFORMAT, helpUri={"type": "string"}, properties=BAG,
+            fullDescription=MULTIFORMAT, help=MULTIFORMAT, helpUri={"type": "string"},
+            defaultConfiguration=_obj([], level={"enum": ["none", "note", "warning", "error"]}, properties=BAG),
+            properties=BAG,
         ),
         "invocation": _obj(
             ["executionSuccessful"], executionSuccessful={"type": "boolean"},
@@ -142,10 +145,27 @@ SARIF_SUBSET = {
 }
 
 
+# The official OASIS SARIF 2.1.0 schema (errata01), vendored from oasis-tcs/sarif-spec (see its SOURCES.md).
+SARIF_SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "sarif" / "sarif-schema-2.1.0.json").read_text()
+)
+
+
 def sarif_log(text: str) -> dict:
+    """Valid against the official schema and against the stricter subset; GitHub code scanning's rules hold."""
     log = json.loads(text)
+    jsonschema.Draft4Validator(SARIF_SCHEMA, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER).validate(log)
     jsonschema.Draft4Validator.check_schema(SARIF_SUBSET)
     jsonschema.Draft4Validator(SARIF_SUBSET, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER).validate(log)
+    for rule in log["runs"][0]["tool"]["driver"]["rules"]:
+        assert rule["fullDescription"]["text"] and rule["help"]["text"], rule["id"]  # GitHub shows both
+    for result in log["runs"][0]["results"]:
+        assert result["kind"] == "fail" and result["level"] in ("error", "warning")  # GitHub ignores kind
+        physical = result["locations"][0]["physicalLocation"]  # GitHub drops a result without one
+        assert physical["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+        uri = physical["artifactLocation"]["uri"]
+        assert "://" not in uri and not uri.startswith("/")  # relative to the repository
+        assert physical["region"]["startLine"] >= 1
     run = log["runs"][0]
     rules = run["tool"]["driver"]["rules"]
     assert len({r["id"] for r in rules}) == len(rules)

@@ -8,6 +8,7 @@ Without groovy the tests skip; with CI=true they fail instead (CI must install i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -124,7 +125,10 @@ def test_groovy_run_is_complete(harness_run):
 
 @pytest.fixture(scope="module")
 def bundled_resources(tmp_path_factory) -> Path:
-    """jenkins/bundle-wheels.sh run on a copy of the source tree (the checkout is left untouched)."""
+    """jenkins/bundle-wheels.sh (the release step) run on a copy of the source tree (the checkout is left untouched).
+
+    --no-deps: no index is reachable here, so the dependencies are not bundled (the venv sees this machine's).
+    """
     src = tmp_path_factory.mktemp("src")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
@@ -132,10 +136,18 @@ def bundled_resources(tmp_path_factory) -> Path:
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.whl"))
     out = src / "resources-out"
     env = dict(os.environ, OUT=str(out / "io" / "earthlydoctor"), PYTHON=sys.executable, PIP_ARGS="--no-build-isolation")
-    proc = subprocess.run(["sh", str(src / "jenkins" / "bundle-wheels.sh")], env=env, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        ["sh", str(src / "jenkins" / "bundle-wheels.sh"), "--no-deps"],
+        env=env, capture_output=True, text=True, timeout=240,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    manifest = (out / "io" / "earthlydoctor" / "wheels.txt").read_text().splitlines()
-    assert [line for line in manifest if not line.startswith("#")] == [f"earthly_doctor-{_version()}-py3-none-any.whl"]
+    folder = out / "io" / "earthlydoctor"
+    manifest = (folder / "wheels.txt").read_text().splitlines()
+    wheel = f"earthly_doctor-{_version()}-py3-none-any.whl"
+    digest = hashlib.sha256((folder / wheel).read_bytes()).hexdigest()
+    assert [line for line in manifest if not line.startswith("#")] == [
+        f"version {_version()}", "deps index", f"{wheel} sha256:{digest}"
+    ]
     return out
 
 
@@ -171,3 +183,56 @@ def test_real_shell(groovy_env, fixtures, bundled_resources, tmp_path):
     assert [i["type"] for i in issues] == ["ED110"] and issues[0]["severity"] == "ERROR"
     sarif_log((reports_dir / "diagnose.sarif").read_text())
     assert (reports_dir / "diagnose.md").read_text().startswith("**earthly-doctor diagnose: PROBLEM**: `docker-unreachable`")
+
+
+SANDBOX = TESTS / "sandbox"
+
+
+def _sandbox_check(groovy_env, library: Path) -> tuple[int, str]:
+    groovy, env = groovy_env
+    proc = subprocess.run(
+        [groovy, str(SANDBOX / "SandboxCheck.groovy"), str(library)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_sandbox_every_call_of_the_vars_is_whitelisted(groovy_env):
+    """Each var compiled by Groovy 2.4's type checker, each call judged against script-security's own lists (a5f0130).
+
+    A stand-in for a real folder library in a Jenkins: the members are the ones Groovy resolves and the lists are the
+    plugin's files, so a call the sandbox would reject (and queue for an administrator's approval) fails here.
+    """
+    rc, output = _sandbox_check(groovy_env, LIBRARY)
+    assert rc == 0, output
+    checked = int(re.search(r"(\d+) calls checked, 0 problems", output).group(1))
+    vars_ = sorted(p.stem for p in (LIBRARY / "vars").glob("*.groovy"))
+    assert checked > 300 and vars_ == ["earthlyBuild", "earthlyDoctor", "earthlyDoctorFleet"], output
+
+
+def test_sandbox_check_reports_what_the_sandbox_rejects(groovy_env):
+    """The calls the review found (Collection.max(), JsonSlurperClassic, e.causes, rawBuild) and two the check refuses
+    to guess at (an untyped receiver, an unknown step) are each reported, with their line."""
+    rc, output = _sandbox_check(groovy_env, SANDBOX / "rejected")
+    assert rc == 1
+    dgm, steps, build = "org.codehaus.groovy.runtime.", "org.jenkinsci.plugins.workflow.", "support.steps.build."
+    for expected in (
+        f"rejected.groovy:6: not whitelisted: staticMethod {dgm}DefaultGroovyMethods max java.util.Collection",
+        "rejected.groovy:7: not whitelisted: new groovy.json.JsonSlurperClassic",
+        f"rejected.groovy:11: not whitelisted: method {steps}steps.FlowInterruptedException getCauses",
+        f"rejected.groovy:13: blacklisted: method {steps}{build}RunWrapper getRawBuild",
+        "rejected.groovy:15: cannot see what .trim() calls",
+        "rejected.groovy:16: unknown step or method shh()",
+    ):
+        assert expected in output, output
+
+
+def test_sandbox_lists_are_the_plugins_files():
+    """The vendored lists are script-security's files, unchanged: known entries present, sizes as at a5f0130."""
+    generic = (SANDBOX / "generic-whitelist").read_text().splitlines()
+    blacklist = (SANDBOX / "blacklist").read_text().splitlines()
+    jenkins = (SANDBOX / "jenkins-whitelist").read_text().splitlines()
+    assert (len(generic), len(blacklist), len(jenkins)) == (1407, 116, 40)
+    assert "staticMethod java.util.Collections max java.util.Collection" in generic
+    assert "method org.jenkinsci.plugins.workflow.support.steps.build.RunWrapper getRawBuild" in blacklist
+    assert "a5f0130aa482d488cd9820b09de7dcd69cfce0c7" in (SANDBOX / "SOURCES.md").read_text()

@@ -17,14 +17,21 @@ class PipelineHarness {
            @Retention(RetentionPolicy.SOURCE) @interface Library { String[] value() }''',
         '''package hudson
            class AbortException extends IOException { AbortException(String m) { super(m) } }''',
-        '''package org.jenkinsci.plugins.workflow.steps
-           class TimeoutStepExecution { static class ExceededTimeout { } }''',
         '''package jenkins.model
-           class CauseOfInterruption { static class UserInterruption { } }''',
+           class CauseOfInterruption { static class UserInterruption extends CauseOfInterruption { } }''',
+        '''package org.jenkinsci.plugins.workflow.steps
+           class TimeoutStepExecution {
+               static class ExceededTimeout extends jenkins.model.CauseOfInterruption {
+                   String nodeId
+                   ExceededTimeout(String nodeId) { this.nodeId = nodeId }
+               }
+           }''',
+        // As in workflow-step-api: no message, the causes, and whether it is an actual interruption.
         '''package org.jenkinsci.plugins.workflow.steps
            class FlowInterruptedException extends InterruptedException {
                List causes
-               FlowInterruptedException(List causes) { super('interrupted'); this.causes = causes }
+               boolean actualInterruption = true
+               FlowInterruptedException(List causes) { super(); this.causes = causes }
            }''',
         '''package org.jenkinsci.plugins.scriptsecurity.sandbox
            class RejectedAccessException extends SecurityException { RejectedAccessException(String m) { super(m) } }''',
@@ -43,8 +50,21 @@ class PipelineHarness {
     int realShellTimeoutSeconds = 120
     Set<String> missingSteps = [] as Set
     Map<String, Integer> failingSteps = [:]  // step -> how many of its next calls throw (-1: all)
-    String timeoutBehaviour = 'run'      // run | expire | abort
-    boolean unix = true                  // what isUnix() answers
+    // Active `timeout` blocks, innermost last: [id:, deadline: ms]. A step that runs past one's deadline is interrupted
+    // the way TimeoutStepExecution does it: FlowInterruptedException(ExceededTimeout(id)); that timeout's own
+    // callback marks it as no actual interruption and rethrows it (workflow-basic-steps a789b07).
+    List<Map> timeouts = []
+    int timeoutIds = 0
+    Integer abortAtSh = null             // the Nth sh call is aborted by a user (FlowInterruptedException, UserInterruption)
+    Boolean unix = true                  // what isUnix() answers; null: no node context (post of `agent none`)
+    boolean rawBuildRead = false         // whether currentBuild.rawBuild was touched
+    // The fleet: nodesByLabel's answers, one workspace per node (node(name) switches to it), and the stashes.
+    Map<String, List<String>> labels = [:]
+    File controllerWorkspace
+    Map<String, Map<String, byte[]>> stashes = [:]
+    // What the agent answers to the step's probes when no rule says otherwise: a usable Python, no docker CLI.
+    String pythonAnswer = 'ok'
+    String dockerAnswer = 'no docker CLI on this agent'
     List<String> buildLog = null         // currentBuild.rawBuild.getLog(n); null = sandboxed (rejected)
     Expando currentBuild = new Expando(result: null, description: null, number: 7, rawBuild: null)
     Binding binding = new Binding()
@@ -54,12 +74,14 @@ class PipelineHarness {
         this.library = library
         this.resources = new File(library, 'resources')
         this.workspace = workspace
+        this.controllerWorkspace = workspace
         this.fixtures = fixtures
         workspace.mkdirs()
         env.WORKSPACE = workspace.absolutePath
         env.BUILD_NUMBER = '7'
         env.JOB_NAME = 'folder/job'
         currentBuild.rawBuild = new Expando(getLog: { int n ->
+            rawBuildRead = true
             if (buildLog == null) {
                 throw classFor('org.jenkinsci.plugins.scriptsecurity.sandbox.RejectedAccessException')
                     .newInstance('Scripts not permitted to use method hudson.model.Run getLog int')
@@ -148,6 +170,40 @@ class PipelineHarness {
                 target.bytes = source.bytes
             }
         }
+    }
+
+    /**
+     * Acts like the doctor image run by the step (docker create … IMAGE …; docker start -a; docker cp out): each
+     * `docker cp "$ctr:/tmp/NAME" 'DEST'` of the script gets fixtures/<fixture>.<format of NAME>.
+     */
+    PipelineHarness fakeImage(Object pattern, int rc, String fixture) {
+        return onSh(pattern, rc, '') { String script ->
+            def copies = (script =~ ('docker cp "\\$ctr:/tmp/([^"]+)" \'([^\']+)\''))
+            for (m in copies) {
+                String name = m[1] as String
+                String format = name.endsWith('-junit.xml') ? 'junit' : name.endsWith('-issues.json') ? 'warnings-ng'
+                    : name.endsWith('.sarif') ? 'sarif' : name.endsWith('.md') ? 'markdown' : 'json'
+                File target = file(m[2] as String)
+                target.parentFile.mkdirs()
+                target.bytes = new File(fixtures, "${fixture}.${format}").bytes
+            }
+        }
+    }
+
+    /** Makes the library's resources a release's: wheels.txt (version, deps, sha256 per wheel) and the wheels. */
+    PipelineHarness fakeRelease(String version, Map<String, byte[]> wheels = null, String deps = 'index') {
+        Map<String, byte[]> files = wheels ?: [("earthly_doctor-${version}-py3-none-any.whl".toString()): [80, 75, 3, 4] as byte[]]
+        File res = new File(workspace, '.release-resources/io/earthlydoctor')
+        res.mkdirs()
+        List<String> lines = ["# earthly-doctor ${version}: wheels for the Jenkins library (jenkins/bundle-wheels.sh)".toString(),
+                              "version ${version}".toString(), "deps ${deps}".toString()]
+        files.each { String name, byte[] bytes ->
+            new File(res, name).bytes = bytes
+            lines << "${name} sha256:${java.security.MessageDigest.getInstance('SHA-256').digest(bytes).encodeHex()}".toString()
+        }
+        new File(res, 'wheels.txt').text = lines.join('\n') + '\n'
+        resources = new File(workspace, '.release-resources')
+        return this
     }
 
     File file(String path) {
@@ -264,18 +320,81 @@ class PipelineHarness {
         }
         bind('timeout') { Map arg, Closure body ->
             record('timeout', arg)
-            if (timeoutBehaviour == 'expire') {
-                def cause = classFor('org.jenkinsci.plugins.workflow.steps.TimeoutStepExecution$ExceededTimeout').newInstance()
-                throw classFor('org.jenkinsci.plugins.workflow.steps.FlowInterruptedException').newInstance([[cause]] as Object[])
+            long unit = [SECONDS: 1000L, MINUTES: 60000L, HOURS: 3600000L][arg.unit ?: 'MINUTES'] as long
+            Map t = [id: "timeout-${++timeoutIds}".toString(), deadline: System.currentTimeMillis() + (arg.time as long) * unit]
+            timeouts << t
+            try {
+                return body.call()
+            } catch (InterruptedException e) {
+                if (e.hasProperty('causes') && e.causes.any { it.hasProperty('nodeId') && it.nodeId == t.id }) {
+                    e.actualInterruption = false
+                }
+                throw e
+            } finally {
+                timeouts.remove(t)
             }
-            if (timeoutBehaviour == 'abort') {
-                def cause = classFor('jenkins.model.CauseOfInterruption$UserInterruption').newInstance()
-                throw classFor('org.jenkinsci.plugins.workflow.steps.FlowInterruptedException').newInstance([[cause]] as Object[])
-            }
-            return body.call()
         }
         bind('withEnv') { List vars, Closure body -> record('withEnv', vars); body.call() }
-        bind('node') { Object... args -> record('node', args.length > 1 ? args[0] : null); (args[-1] as Closure).call() }
+        bind('node') { Object... args ->
+            String name = args.length > 1 ? String.valueOf(args[0]) : null
+            record('node', name)
+            File before = workspace
+            if (name != null && labels.values().flatten().contains(name)) {
+                workspace = new File(controllerWorkspace, "node-${name}")  // each agent has its own workspace
+                workspace.mkdirs()
+            }
+            try {
+                return (args[-1] as Closure).call()
+            } finally {
+                workspace = before
+            }
+        }
+        bind('nodesByLabel') { Map arg ->
+            record('nodesByLabel', arg)
+            return new ArrayList(labels[arg.label as String] ?: [])
+        }
+        bind('parallel') { Map branches ->
+            record('parallel', branches.keySet() as List)
+            Throwable first = null
+            branches.each { k, v ->  // Jenkins runs them at once; here one after the other, every branch to its end
+                try {
+                    (v as Closure).call()
+                } catch (Throwable e) {
+                    first = first ?: e
+                }
+            }
+            if (first != null) {
+                throw first
+            }
+        }
+        bind('stash') { Map arg ->
+            record('stash', arg)
+            String glob = arg.includes as String
+            String regex = glob.replace('.', '\\.').replace('**', '\u0000').replace('*', '[^/]*').replace('\u0000', '.*')
+            Map<String, byte[]> files = [:]
+            workspace.eachFileRecurse(groovy.io.FileType.FILES) { File f ->
+                String rel = workspace.toPath().relativize(f.toPath()).toString()
+                if (rel ==~ regex) {
+                    files[rel] = f.bytes
+                }
+            }
+            if (!files && !arg.allowEmpty) {
+                throw classFor('hudson.AbortException').newInstance('No files included in stash ‘' + arg.name + '’')
+            }
+            stashes[arg.name as String] = files
+        }
+        bind('unstash') { Object arg ->
+            record('unstash', arg)
+            Map<String, byte[]> files = stashes[String.valueOf(arg)]
+            if (files == null) {
+                throw classFor('hudson.AbortException').newInstance("No such saved stash ‘${arg}’".toString())
+            }
+            files.each { String rel, byte[] bytes ->
+                File f = new File(workspace, rel)
+                f.parentFile.mkdirs()
+                f.bytes = bytes
+            }
+        }
         bind('stage') { String name, Closure body -> record('stage', name); body.call() }
         bind('checkout') { Object arg -> record('checkout', String.valueOf(arg)) }
         binding.setVariable('scm', 'scm')
@@ -285,7 +404,15 @@ class PipelineHarness {
                 body.call()
             })
         }))
-        bind('isUnix') { -> record('isUnix', null); unix }
+        bind('isUnix') { ->
+            record('isUnix', null)
+            if (unix == null) {
+                // What DSL says when a step needs a Launcher outside `node` (post of an `agent none` Pipeline).
+                throw new IllegalStateException('Required context class hudson.Launcher is missing\n' +
+                    'Perhaps you forgot to surround the isUnix step with a step that provides this, such as: node')
+            }
+            return unix
+        }
         bind('catchError') { Map arg, Closure body ->
             record('catchError', arg)
             try {
@@ -297,9 +424,31 @@ class PipelineHarness {
         }
     }
 
+    static Throwable interruption(Object cause) {
+        return classFor('org.jenkinsci.plugins.workflow.steps.FlowInterruptedException').newInstance([[cause]] as Object[]) as Throwable
+    }
+
+    static Object exceededTimeout(String id) {
+        return classFor('org.jenkinsci.plugins.workflow.steps.TimeoutStepExecution$ExceededTimeout').newInstance(id)
+    }
+
+    /** After a step: the earliest timeout whose deadline has passed interrupts it, as its timer would have. */
+    private void checkDeadlines() {
+        long now = System.currentTimeMillis()
+        Map fired = timeouts.findAll { now >= (it.deadline as long) }.min { it.deadline as long }
+        if (fired != null) {
+            console << 'Cancelling nested steps due to timeout'
+            throw interruption(exceededTimeout(fired.id as String))
+        }
+    }
+
     private Object sh(Object arg) {
         Map args = arg instanceof Map ? arg : [script: arg]
         record('sh', args)
+        if (abortAtSh != null && calls('sh').size() == abortAtSh) {
+            console << 'Aborted by admin'
+            throw interruption(classFor('jenkins.model.CauseOfInterruption$UserInterruption').newInstance())
+        }
         String script = String.valueOf(args.script)
         Map rule = shRules.find { r -> r.pattern instanceof java.util.regex.Pattern ? script =~ r.pattern : script.contains(String.valueOf(r.pattern)) }
         int rc
@@ -310,8 +459,14 @@ class PipelineHarness {
             }
             rc = (rule.rc instanceof Closure ? rule.rc.call(script) : rule.rc) as int
             stdout = rule.stdout as String
+        } else if (!realShell && script.contains('import sys, venv, ensurepip')) {
+            rc = 0
+            stdout = pythonAnswer + '\n'
+        } else if (!realShell && script.contains("docker version --format")) {
+            rc = 0
+            stdout = dockerAnswer + '\n'
         } else if (realShell) {
-            List result = runShell(script)
+            List result = runShell(script, args.returnStdout as boolean)
             rc = result[0] as int
             stdout = result[1] as String
         } else {
@@ -320,6 +475,7 @@ class PipelineHarness {
         if (!args.returnStdout) {
             console.addAll(stdout.readLines())
         }
+        checkDeadlines()
         if (args.returnStatus) {
             return rc
         }
@@ -330,10 +486,14 @@ class PipelineHarness {
     }
 
     /** `sh` for real, as Jenkins runs it (`sh -xe`), in the workspace, bounded in time. */
-    private List runShell(String script) {
+    private List runShell(String script, boolean stdoutOnly = false) {
         ProcessBuilder pb = new ProcessBuilder(['sh', '-xe', '-c', script])
         pb.directory(workspace)
-        pb.redirectErrorStream(true)
+        // returnStdout captures stdout only; the -x trace and stderr go to the log, as with the durable task.
+        pb.redirectErrorStream(!stdoutOnly)
+        if (stdoutOnly) {
+            pb.redirectError(ProcessBuilder.Redirect.INHERIT)
+        }
         env.each { k, v -> pb.environment().put(k as String, v as String) }
         Process p = pb.start()
         StringBuilder out = new StringBuilder()

@@ -75,3 +75,44 @@ test('list parameters may be given as one string') { h ->
     h.load('earthlyBuild').call(target: '+image', args: '--ci --push', buildArgs: '--TAG=1', preflight: false)
     assert h.calls('sh').size() == 1
 }
+
+test('two earthlyBuild calls in one build keep separate logs and reports') { h ->
+    h.onSh("'earthly' '+a'", 1, 'a failed')
+    h.onSh("'earthly' '+b'", 1, 'b failed')
+    h.fakeDoctor(~/ diagnose /, 1, 'failing')
+    h.fakeDoctor(~/ triage /, 1, 'triage')
+    def build = h.load('earthlyBuild')
+    for (String t in ['+a', '+b']) {
+        expectError { build.call(target: t, preflight: false, doctor: [install: 'none']) }
+    }
+    List scripts = h.calls('sh')*.args*.script
+    assert scripts[0].contains("tee 'earthly-doctor'/earthly.log")
+    assert scripts.find { it.contains("'+b'") }.contains("tee 'earthly-doctor-2'/earthly.log")
+    assert h.calls('recordIssues')*.args*.tool*.id == ['earthly-doctor', 'earthly-doctor-2']
+}
+
+test('the preflight install runs inside the doctor time limit; its own timeout falls back to plain earthly') { h ->
+    h.onSh('-m venv', 0, '') { String script -> sleep(1200) }  // pip hanging past stepTimeout
+    h.onSh("'earthly' '+image'", 0, '')
+    h.fakeRelease('0.1.0')
+    assert h.load('earthlyBuild').call(target: '+image', doctor: [stepTimeout: 1]) == 0
+    assert h.calls('timeout')*.args == [[time: 1, unit: 'SECONDS']]
+    assert h.steps().indexOf('timeout') < h.calls.findIndexOf { it.step == 'sh' && it.args.label == 'earthly-doctor: install' }
+    assert h.consoleText().contains('earthly-doctor preflight: stopped by its own time limit (1s)')
+    assert h.consoleText().contains('earthly-doctor: preflight unavailable; running earthly directly.')
+}
+
+test('an enclosing timeout during the preflight install goes through earthlyBuild') { h ->
+    h.onSh('-m venv', 0, '') { String script -> sleep(1200) }
+    h.fakeRelease('0.1.0')
+    boolean interrupted = false
+    try {
+        h.binding.getVariable('timeout').call([time: 1, unit: 'SECONDS']) {
+            h.load('earthlyBuild').call(target: '+image')
+        }
+    } catch (InterruptedException e) {
+        interrupted = e.causes*.nodeId == ['timeout-1']
+    }
+    assert interrupted
+    assert !h.calls('sh')*.args*.label.contains('earthly +image')
+}

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,9 +16,9 @@ from earthly_doctor.exitstatus import ExitStatus
 from earthly_doctor.model import Confidence, Finding, Report, Status, Verdict
 
 
-def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "earthly_doctor", *args],
+        [sys.executable, "-m", "earthly_doctor", *args], cwd=cwd,
         capture_output=True, text=True, timeout=60, env={**os.environ, "NO_COLOR": "1", **(env or {})},
     )
 
@@ -82,10 +83,11 @@ def test_unknown_option_is_exit_2():
 
 
 def test_output_files_are_written_in_each_format(tmp_path):
+    """A missing folder is created inside the working directory (only there: see test_write_safety)."""
     json_path, text_path = tmp_path / "r.json", tmp_path / "sub" / "r.txt"
     result = cli(
         "diagnose", "--docker-host", f"unix://{tmp_path}/none.sock",
-        "--output", f"json:{json_path}", "--output", f"text:{text_path}", "--format", "json",
+        "--output", f"json:{json_path}", "--output", "text:sub/r.txt", "--format", "json", cwd=tmp_path,
     )
     assert result.returncode == 1
     on_disk = json.loads(json_path.read_text())

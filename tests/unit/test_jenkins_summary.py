@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from earthly_doctor.jenkins.logs import Found
+from earthly_doctor.jenkins.scan import is_hit
 from earthly_doctor.jenkins.triage import BuildResult, summarise
 from earthly_doctor.model import Confidence, Report, Verdict
 from earthly_doctor.reports.jenkins_summary import summary_lines
@@ -17,7 +18,7 @@ FAILURE = (
 
 
 def build(number: int, result: str, node: str, version: str, *, hit: bool, hour: int) -> BuildResult:
-    found = [Found(m, "consoleText") for m in scan_text(FAILURE)] if hit else []
+    found = [Found(m, "consoleText") for m in scan_text(FAILURE) if is_hit(m)] if hit else []
     return BuildResult("app", number, f"http://ci/job/app/{number}/", result, timestamp=1704067200000 + hour * 3_600_000,
                        node=node, labels=["linux", node], earthly_version=version, found=found)
 

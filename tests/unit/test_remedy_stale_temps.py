@@ -69,7 +69,7 @@ def test_next_apply_and_undo_remove_what_a_killed_apply_left(tmp_path: Path):
     assert not stale[0].exists()
 
     stale = [_plant(tmp_path, ".workspace.env.undo0000.tmp"), _plant(tmp_path, ".workspace.env.earthly-doctor.bak.undo0000.tmp")]
-    assert engine.undo([path])[0].written
+    assert engine.undo([path])[0][0].written
     assert path.read_bytes() == b"A=1\n"
     assert not any(p.exists() for p in stale)
     assert all(os.path.lexists(p) for p in keep)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
@@ -179,35 +182,114 @@ def test_sarif_subset_schema_is_strict(mutate):
         jsonschema.Draft4Validator(SARIF_SUBSET).validate(log)
 
 
-def test_sarif_results_levels_and_kinds():
+def test_sarif_results_are_only_problems_github_would_show():
     log = sarif_log(reports.render("sarif", samples.failing_report()))
     run = log["runs"][0]
     got = {r["ruleId"]: (r["kind"], r["level"]) for r in run["results"]}
-    assert got == {"ED110": ("pass", "none"), "ED120": ("fail", "error"), "ED103": ("review", "none"),
-                   "ED131": ("notApplicable", "none"), "ED140": ("fail", "warning")}
+    # The pass (ED110), the skip (ED131) and the crash (ED103) are no alerts: GitHub ignores `kind`.
+    assert got == {"ED120": ("fail", "error"), "ED140": ("fail", "warning")}
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["ED120", "ED140"]
     notes = run["invocations"][0]["toolExecutionNotifications"]
     assert [n["message"]["text"] for n in notes] == ["ED103: the check crashed: RuntimeError: boom", "plugin x failed to load"]
+    assert run["properties"]["checks"] == {"pass": 1, "warn": 1, "fail": 1, "skip": 1, "error": 1}
     assert run["properties"]["verdict"]["cause"] == "proxy-unreachable-bridge-container"
     ed120 = next(r for r in run["results"] if r["ruleId"] == "ED120")
     assert "disable-proxy" in ed120["message"]["text"]
+    # A live finding is fixed in the pipeline's definition: that is its location.
+    assert ed120["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "Jenkinsfile", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 1}}
+
+
+def test_sarif_rules_carry_full_description_and_ranked_help():
+    rule = sarif_log(reports.render("sarif", samples.failing_report()))["runs"][0]["tool"]["driver"]["rules"][0]
+    assert rule["fullDescription"]["text"].startswith(rule["shortDescription"]["text"] + ". ")
+    assert rule["help"]["text"].splitlines()[0] == "How to fix (best first):"
+    assert [line.split("[")[1].split("]")[0] for line in rule["help"]["text"].splitlines()[1:]] == [
+        "disable-proxy", "host-network", "pinned-port"]
+    assert "`earthly-doctor fix --remedy disable-proxy`" in rule["help"]["markdown"]
+    assert rule["defaultConfiguration"] == {"level": "error"}
 
 
 def test_sarif_log_findings_have_locations():
     run = sarif_log(reports.render("sarif", samples.triage_report()))["runs"][0]
     first, second = run["results"]
-    assert first["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "logs/build.log"}, "region": {"startLine": 120}}
+    assert first["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "logs/build.log", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 120}}
     assert second["locations"][0]["logicalLocations"][0]["name"] == "Push | deploy"
+    assert second["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "Jenkinsfile"
     assert first["properties"]["signature"] == "pullping-refused" and first["properties"]["port"] == 35137
     assert len(run["tool"]["driver"]["rules"]) == 1
 
 
-def test_sarif_uris_are_uri_references():
+def test_sarif_uris_are_repository_relative(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     report = samples.triage_report()
-    report.findings[0].extra["file"] = "/var/lib/jenkins/jobs/my job/builds/7/log"
+    report.findings[0].extra["file"] = str(tmp_path / "ci" / "my build.log")  # inside the checkout
     report.findings[1].extra["file"] = "logs\\with space.log"
     run = sarif_log(reports.render("sarif", report))["runs"][0]
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]]
-    assert uris == ["file:///var/lib/jenkins/jobs/my%20job/builds/7/log", "logs/with%20space.log"]
+    assert uris == ["ci/my%20build.log", "logs/with%20space.log"]
+
+    report.findings[0].extra["file"] = "/var/lib/jenkins/jobs/x/builds/7/log"  # outside: GitHub cannot show it
+    report.findings[1].extra["file"] = "../elsewhere.log"
+    run = sarif_log(reports.render("sarif", report))["runs"][0]
+    physical = [r["locations"][0]["physicalLocation"] for r in run["results"]]
+    assert [p["artifactLocation"]["uri"] for p in physical] == ["Jenkinsfile", "Jenkinsfile"]
+    assert [p["region"]["startLine"] for p in physical] == [1, 1]  # the log's line means nothing in the Jenkinsfile
+
+
+def test_sarif_from_a_real_diagnose_meets_githubs_rules(tmp_path):
+    """`diagnose` against no daemon (ED110 fails, most checks skip): only the failure is a result, with a location."""
+    out = tmp_path / "d.sarif"
+    argv = [sys.executable, "-m", "earthly_doctor", "diagnose", "--docker-host", "unix:///nonexistent/ed.sock",
+            "--timeout", "2", "--format", "json", "--output", f"sarif:{out}"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == 1, proc.stderr
+    run = sarif_log(out.read_text())["runs"][0]
+    assert {r["ruleId"] for r in run["results"]} == {"ED110"}
+    assert run["properties"]["checks"]["skip"] >= 1
+
+
+# --- surrogate safety: a path that is not UTF-8 never breaks a renderer --------------------------------------------
+
+
+SURROGATE_PATH = b"logs/build-\xff\xfe.log".decode("utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize("fmt", sorted(reports.formats()))
+def test_every_renderer_survives_a_path_that_is_not_utf8(fmt):
+    report = samples.triage_report()
+    report.findings[0].extra["file"] = SURROGATE_PATH
+    report.warnings.append(f"could not read {SURROGATE_PATH}")
+    text = reports.render(fmt, report)
+    text.encode("utf-8")  # strict: no lone surrogate left
+    if fmt == "junit":
+        junit_cases(text)
+        ET.fromstring(text.encode("utf-8"))  # well-formed XML
+    elif fmt in ("json", "warnings-ng", "sarif"):
+        json.loads(text)
+    if fmt == "sarif":
+        uri = sarif_log(text)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert uri == "logs/build-%FF%FE.log"  # the original bytes, percent-encoded
+
+
+def test_triage_of_a_log_with_a_non_utf8_name_writes_every_output(tmp_path):
+    """The CLI path end to end: argv decoded with surrogate escapes, every --output written, exit 1 (a finding)."""
+    from tests.unit.test_report_schema import EARTHLY_FAILURE_LOG
+
+    log = os.path.join(os.fsencode(tmp_path), b"build-\xff.log")
+    with open(log, "wb") as f:
+        f.write(EARTHLY_FAILURE_LOG.encode())
+    outs = [f"{fmt}:{tmp_path / ('r.' + fmt)}" for fmt in NATIVE + ("json",)]
+    argv = [sys.executable, "-m", "earthly_doctor", "triage", log]
+    for spec in outs:
+        argv += ["--output", spec]
+    proc = subprocess.run(argv, capture_output=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == 1, proc.stderr.decode(errors="replace")
+    ET.fromstring((tmp_path / "r.junit").read_bytes())
+    wng_issues((tmp_path / "r.warnings-ng").read_text(encoding="utf-8"))
+    sarif_log((tmp_path / "r.sarif").read_text(encoding="utf-8"))
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["verdict"]["cause"] == "proxy-unreachable"
 
 
 # --- Markdown ------------------------------------------------------------------------------------------------------
@@ -257,10 +339,12 @@ def test_output_specs_write_every_native_format(tmp_path):
     assert (tmp_path / "report.markdown").read_text() == stdout.getvalue()
 
 
-def test_real_triage_report_in_every_native_format(tmp_path):
+def test_real_triage_report_in_every_native_format(tmp_path, monkeypatch):
     """A report from the triage command itself (not a sample): file and line reach Warnings NG and SARIF."""
     from earthly_doctor.commands.triage import TriageRequest, triage
     from tests.unit.test_report_schema import EARTHLY_FAILURE_LOG
+
+    monkeypatch.chdir(tmp_path)  # the log is in the checkout, so SARIF may point at it
 
     log = tmp_path / "build.log"
     log.write_text(EARTHLY_FAILURE_LOG)
@@ -269,7 +353,8 @@ def test_real_triage_report_in_every_native_format(tmp_path):
     assert (issue["type"], issue["severity"], issue["lineStart"], issue["moduleName"]) == ("ED160", "ERROR", 7, "Image")
     assert issue["fileName"].endswith("build.log")
     result = sarif_log(reports.render("sarif", report))["runs"][0]["results"][0]
-    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": 7}
+    assert result["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "build.log", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 7}}
     case = junit_cases(reports.render("junit", report))[0][0]
     assert case["kind"] == "failure" and case["name"].endswith("(line 7)")
     assert "disable-proxy" in reports.render("markdown", report)

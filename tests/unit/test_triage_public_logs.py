@@ -14,6 +14,7 @@ from earthly_doctor.triage.normalise import PipelineState, clean
 PUBLIC = Path(__file__).resolve().parents[1] / "fixtures" / "logs" / "public"
 PU, PPO, LRO = "proxy-unreachable", "proxy-pull-other-error", "loopback-refused-other"
 DU, DPD = "docker-unreachable", "docker-permission-denied"
+BF, FIF = "build-failed", "frontend-init-failed"
 
 # file -> (verdict cause, signature ids, {signature: {field: value}} for its first finding)
 EXPECTED: dict[str, tuple[str, set[str], dict[str, dict[str, object]]]] = {
@@ -30,11 +31,13 @@ EXPECTED: dict[str, tuple[str, set[str], dict[str, dict[str, object]]]] = {
         "port": 46171, "store": "containerd", "target": "+image", "session": "y11zuw0dc8z7i6cy62fxg8skr"}}),
     "earthly-3628-inline-cache-img-1.log": ("proxy-unreachable", {PU}, {PU: {
         "port": 34661, "image_index": 1, "target": "./buildkitd+buildkitd"}}),
-    "earthbuild-338-gha-pulling-from.log": ("unknown", {PPO}, {PPO: {"port": 44777, "image_index": 1}}),
+    "earthbuild-338-gha-pulling-from.log": ("unknown", {PPO, BF}, {PPO: {
+        "port": 44777, "image_index": 1,
+        "reason": "error pulling image configuration: download failed after attempts=1: unexpected EOF"}}),
     "earthly-4220-darwin-wsl2-startup.log": ("no-known-failure", {"proxy-startup-failed"}, {}),
     "earthly-760-docker-group-wording.log": ("docker-unreachable", {DU}, {}),
-    "earthly-2472-frontend-not-available.log": ("docker-unreachable", {DU}, {}),
-    "earthly-3744-nested-target-prefix.log": ("docker-unreachable", {DU}, {DU: {
+    "earthly-2472-frontend-not-available.log": ("docker-unreachable", {DU, FIF}, {}),
+    "earthly-3744-nested-target-prefix.log": ("docker-unreachable", {DU, FIF}, {DU: {
         "target": "./t/do-not-track+test-do-not-track"}}),
     "earthly-2873-buildkitd-crashed-at-start.log": ("unknown", {"buildkitd-crashed"}, {}),
     "space-ros-239-error-reading-from-server-eof.log": ("unknown", {"buildkit-connection-lost"}, {}),
@@ -58,7 +61,8 @@ EXPECTED: dict[str, tuple[str, set[str], dict[str, dict[str, object]]]] = {
     "gha-raw-timestamps-earthly.log": ("proxy-unreachable", {PU}, {PU: {
         "port": 42099, "timestamp": "2024-07-28T02:35:09.4411502Z", "target": "+image"}}),
     "lookalike-docker-host-localhost-2375.log": ("docker-unreachable", {DU}, {DU: {"endpoint": "tcp://localhost:2375"}}),
-    "lookalike-docker-desktop-2375-connectex.log": ("no-known-failure", set(), {}),
+    # The docker CLI could not reach its daemon: that is docker-unreachable, whatever the OS (issue 13).
+    "lookalike-docker-desktop-2375-connectex.log": ("docker-unreachable", {DU}, {DU: {"endpoint": "http://127.0.0.1:2375"}}),
     "lookalike-local-registry-v1-ping.log": ("no-known-failure", set(), {}),
     "lookalike-local-registry-ipv6.log": ("no-known-failure", {LRO}, {LRO: {"port": 5000, "addr": "[::1]:5000"}}),
     "lookalike-kubectl-6443.log": ("no-known-failure", {LRO}, {LRO: {"port": 6443}}),

@@ -1,0 +1,274 @@
+"""Every Jenkins request bounded in wall time and size, whatever the server does (research/jenkins.md; issue 10).
+
+A socket timeout alone bounds only the wait for the *next* byte: a server that trickles a byte a second never
+trips it, and requests reads a whole answer into memory. So every request of the session goes through
+`BoundedAdapter`, which adds:
+- a wall-clock end per request: a JSON answer (and the headers of any answer) must be complete within the
+  request timeout; a streamed log only within the run's deadline, and it must bring at least LOW_SPEED bytes in
+  every request-timeout window (curl's --speed-limit/--speed-time idea), or it is cut as stalled;
+- a check of that end before every read, with the socket timeout set to what is left, so no read outlasts it;
+- a watchdog that shuts the socket down at the end, for the waits no read loop sees (a status line or headers
+  trickled a byte at a time, a gzip stream that decodes to nothing);
+- a size cap on every answer that is not streamed (MAX_JSON), read in chunks so a 2 GiB body costs nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import HTTPError
+
+MAX_JSON = 16 * 1024 * 1024  # bytes of one JSON answer; Jenkins' largest (wfapi of a huge pipeline) is ~1 MB
+LOW_SPEED = 1024  # bytes a streamed body must bring in each request-timeout window
+READ = 64 * 1024
+
+_local = threading.local()  # the request this thread is sending, for the connection classes below
+
+
+class Exceeded(Exception):
+    """A request ran past its wall-clock end or its size cap (translated into one JenkinsError line)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class Limits:
+    request_timeout: float  # --request-timeout: per read, and the wall time of a JSON answer or of any headers
+    deadline: float | None = None  # time.monotonic() at which the whole run ends (--timeout)
+    max_json: int = MAX_JSON
+    low_speed: int = LOW_SPEED
+
+
+class _Call:
+    """One request: its wall-clock ends and the watchdog that enforces them on the socket."""
+
+    def __init__(self, limits: Limits, stream: bool, host: str) -> None:
+        now = time.monotonic()
+        self.limits = limits
+        self.host = host
+        self.stream = stream
+        deadline = limits.deadline if limits.deadline is not None else float("inf")
+        self.head_end = min(deadline, now + limits.request_timeout)
+        self.end = deadline if stream else self.head_end
+        self.headers_done = False
+        self.fired = False
+        self.done = False
+        self._timer: threading.Timer | None = None
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+
+    def current_end(self) -> float:
+        return self.end if self.headers_done else self.head_end
+
+    def left(self) -> float:
+        return self.current_end() - time.monotonic()
+
+    def why(self) -> Exceeded:
+        t = self.limits.request_timeout
+        if self.limits.deadline is not None and self.current_end() >= self.limits.deadline:
+            return Exceeded(f"{self.host} was still answering when the run's deadline (--timeout) came", "timeout")
+        if not self.headers_done:
+            return Exceeded(f"no answer from {self.host} within {t:g} s (timeout)", "timeout")
+        return Exceeded(f"no complete answer from {self.host} within {t:g} s (timeout; it sends too slowly)",
+                        "timeout")
+
+    @property
+    def sock(self) -> socket.socket | None:
+        return self._sock
+
+    def arm(self, sock: socket.socket | None) -> None:
+        """Watch `sock` until the current end; re-armed once the headers are in (a stream's end is later)."""
+        if sock is None:
+            return
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._sock = sock
+            self._timer = threading.Timer(max(0.0, self.left()), self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def disarm(self) -> None:
+        with self._lock:
+            self.done = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self.done or self._sock is None:
+                return
+            self.fired = True
+            try:
+                # The socket level, below TLS: a blocked recv returns at once, whatever layer waits on it.
+                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Watched:
+    """Mixed into urllib3's connections: the socket is watched from the moment the answer is awaited."""
+
+    sock: socket.socket | None
+
+    def getresponse(self) -> Any:
+        call: _Call | None = getattr(_local, "call", None)
+        if call is not None:
+            call.arm(self.sock)
+        return super().getresponse()  # type: ignore[misc]
+
+
+class _WatchedConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class Body:
+    """The body of one answer, read with the call's limits; stands in for `response.raw` (requests then reads it
+    through `read`)."""
+
+    def __init__(self, raw: Any, call: _Call, cap: int | None) -> None:
+        self.raw = raw
+        self.call = call
+        self.cap = cap
+        self.total = 0
+        self._window_start = time.monotonic()
+        self._window_bytes = 0
+
+    def read(self, amt: int | None = None, *_: Any, **__: Any) -> bytes:
+        call = self.call
+        if call.done:
+            return b""
+        left = call.left()
+        if left <= 0 or call.fired:
+            self.close()
+            raise call.why()
+        self._set_timeout(min(call.limits.request_timeout, left))
+        try:
+            data = self.raw.read1(amt or READ, decode_content=True)
+        except Exception:
+            if call.fired or call.left() <= 0:
+                self.close()
+                raise call.why() from None
+            raise
+        self.total += len(data)
+        if self.cap is not None and self.total > self.cap:
+            self.close()
+            raise Exceeded(f"the answer from {self.call.host} is larger than {self.cap // (1024 * 1024)} MiB (not read "
+                           "further)", "too-large")
+        if not data:
+            call.disarm()
+            return b""
+        self._check_speed(len(data))
+        return bytes(data)
+
+    def _check_speed(self, n: int) -> None:
+        if not self.call.stream:
+            return
+        self._window_bytes += n
+        now = time.monotonic()
+        if now - self._window_start >= self.call.limits.request_timeout:
+            if self._window_bytes < self.call.limits.low_speed:
+                self.close()
+                raise Exceeded(f"{self.call.host} sent {self._window_bytes} bytes in {now - self._window_start:.0f} s "
+                               f"(stalled; --request-timeout {self.call.limits.request_timeout:g} s)", "timeout")
+            self._window_start, self._window_bytes = now, 0
+
+    def stream(self, amt: int = READ, decode_content: bool | None = None) -> Any:
+        """What requests' iter_content calls when the raw response has it: the same bounded reads."""
+        while chunk := self.read(amt):
+            yield chunk
+
+    def read_all(self) -> bytes:
+        out = bytearray()
+        while chunk := self.read(READ):
+            out += chunk
+        return bytes(out)
+
+    def _set_timeout(self, seconds: float) -> None:
+        sock = getattr(getattr(self.raw, "connection", None), "sock", None) or self.call.sock
+        if sock is not None:
+            try:
+                sock.settimeout(max(0.01, seconds))
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.call.disarm()
+        with contextlib.suppress(OSError, HTTPError):  # a connection the watchdog shut down is gone either way
+            self.raw.close()
+
+    def release_conn(self) -> None:
+        self.raw.release_conn()
+
+    def __getattr__(self, name: str) -> Any:  # headers, status, … of the real response
+        return getattr(self.raw, name)
+
+
+class BoundedAdapter(HTTPAdapter):
+    def __init__(self, limits: Limits, **kwargs: Any) -> None:
+        self.limits = limits
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _HTTPSPool}
+
+    def send(  # type: ignore[override]
+        self, request: Any, stream: bool = False, timeout: Any = None, **kwargs: Any
+    ) -> Any:
+        call = _Call(self.limits, bool(stream), urlsplit(request.url).netloc.rpartition("@")[2])
+        left = call.left()
+        if left <= 0:
+            raise call.why()
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        bound = (min(connect or left, left), min(read or left, left, self.limits.request_timeout))
+        _local.call = call
+        try:
+            response = super().send(request, stream=True, timeout=bound, **kwargs)
+        except Exception:
+            call.disarm()
+            if call.fired or call.left() <= 0:
+                raise call.why() from None
+            raise
+        finally:
+            _local.call = None
+        call.headers_done = True
+        call.arm(call.sock)  # from the headers' end to the body's
+        whole = not stream or response.status_code >= 400  # an error page is read whole (python-jenkins quotes it)
+        body = Body(response.raw, call, self.limits.max_json if whole else None)
+        response.raw = body
+        if whole:
+            try:
+                # What requests would read unbounded, read here within limits (requests has no public setter).
+                response._content = body.read_all()  # noqa: SLF001
+            finally:
+                call.disarm()
+            # setattr: requests' stubs declare this attribute in some versions and not in others.
+            setattr(response, "_content_consumed", True)  # noqa: B010
+            with contextlib.suppress(OSError, HTTPError):  # the connection was closed: nothing to give back
+                body.release_conn()
+        return response

@@ -1,0 +1,130 @@
+"""The two finders (Hyperscan, and `bytearray.find` where the wheel is missing) give IDENTICAL findings: on every
+log of the corpus, on every signature fixture, under any chunking, and past the keep limit where hits are counted
+rather than handled."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from earthly_doctor.triage import Scanner, findings_from_scan, load_signatures, scan_chunks
+from earthly_doctor.triage.finders import ENV, PythonFinder, hyperscan_available, make_finder
+from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = sorted([*(ROOT / "examples" / "logs").glob("*.log"), *(ROOT / "tests" / "fixtures" / "logs").rglob("*.log"),
+                 *(ROOT / "tests" / "data").rglob("*.log")])
+SIGS = load_signatures()
+WHEEL_PLATFORM = sys.platform == "linux" and platform.machine() == "x86_64"
+
+if not hyperscan_available():
+    if WHEEL_PLATFORM:  # the dependency installs here: a missing wheel is a broken install, not a skip
+        pytest.fail("hyperscan is a dependency on x86_64 Linux but does not import", pytrace=False)
+    pytest.skip("no hyperscan wheel for this platform: the python finder is the only one", allow_module_level=True)
+
+
+def key(scanner: Scanner) -> tuple:
+    matches = [(m.id, m.line, m.text, m.timestamp, m.stage, m.node, tuple(sorted(m.fields.items())), m.context)
+               for m in scanner.matches]
+    return matches, dict(scanner.counts), scanner.lines, scanner.bytes_seen, scanner.anchor_hits
+
+
+def scan(data: bytes, finder: str, sizes: list[int] | None = None, **kw) -> Scanner:
+    chunks, i = [], 0
+    for size in sizes or []:
+        chunks.append(data[i : i + size])
+        i += size
+    chunks.append(data[i:])
+    scanner = scan_chunks(chunks, SIGS, finder=finder, **kw)
+    assert scanner.finder == finder
+    return scanner
+
+
+def test_the_corpus_is_there_and_is_not_trivial():
+    assert len(CORPUS) >= 40, CORPUS
+    scanners = [scan(p.read_bytes(), "hyperscan") for p in CORPUS]
+    assert sum(1 for s in scanners if s.counts) >= 30  # most logs hold at least one signature
+    assert sum(1 for s in scanners if any(m.stage for m in s.matches)) >= 3  # and stages are exercised
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_every_corpus_log_gives_identical_findings(path):
+    data = path.read_bytes()
+    fast, slow = scan(data, "hyperscan"), scan(data, "python")
+    assert key(fast) == key(slow)
+    as_dicts = [f.to_dict() for f in findings_from_scan(fast, path.name)]
+    assert as_dicts == [f.to_dict() for f in findings_from_scan(slow, path.name)]
+
+
+def test_every_signature_fixture_gives_identical_findings():
+    for sig in SIGS:
+        for fx in (*sig.matches, *sig.no_matches):
+            data = fx.text.encode()
+            assert key(scan(data, "hyperscan")) == key(scan(data, "python")), (sig.id, fx.text[:80])
+
+
+pieces = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(sorted({a for s in SIGS for a in s.anchors} | set(STRUCTURAL_MARKERS))),
+    st.sampled_from(["\r", "\n", "\r\n", "\x1b[", "\x1b[8mha:", "\x1b[0m", "[K", "\t* ", "[Pipeline] }", ") ",
+                     "[2024-01-22T23:20:55.244Z] ", "dial tcp 127.0.0.1:35137: connect: connection refused",
+                     "Build)\n", "Branch: a)\n", "[Pipeline] { (Image)\n", "agent-1 in /w\n", "+build | "]),
+    st.sampled_from([fx.text for s in SIGS for fx in s.matches]),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=st.lists(pieces, max_size=40), cuts=st.lists(st.integers(min_value=1, max_value=200), max_size=20),
+       raw=st.binary(max_size=64), keep=st.sampled_from([1, 2, 50]))
+def test_both_finders_agree_under_any_chunking(parts, cuts, raw, keep):
+    data = "".join(parts).encode("utf-8", "surrogatepass") + raw
+    whole = key(scan(data, "python", keep=keep))
+    assert key(scan(data, "hyperscan", cuts, keep=keep)) == whole
+    assert key(scan(data, "python", cuts, keep=keep)) == whole
+
+
+def test_past_the_keep_limit_hits_are_counted_the_same_way():
+    """A service wait loop: 500 refusals, then the real failure. Past `keep` the repeated refusal is counted from
+    its remembered verdict, exactly, and both finders count alike."""
+    loop = b"[2024-01-22T23:20:00.000Z]         +integration | dial tcp 127.0.0.1:5432: connect: connection refused\n"
+    pair = (ROOT / "examples" / "logs" / "issue-3736-jenkins.log").read_bytes()
+    data = loop * 500 + pair
+    fast, slow = scan(data, "hyperscan", [4096] * 20, keep=5), scan(data, "python", keep=5)
+    assert key(fast) == key(slow)
+    assert fast.counts["loopback-refused-other"] == 500
+    assert fast.counts["proxy-unreachable"] == 1
+    assert len([m for m in fast.matches if m.id == "loopback-refused-other"]) == 5
+
+
+def test_the_environment_variable_picks_the_python_finder(monkeypatch):
+    monkeypatch.setenv(ENV, "python")
+    assert Scanner(SIGS).finder == "python"
+    monkeypatch.setenv(ENV, "")
+    assert Scanner(SIGS).finder == "hyperscan"
+    assert isinstance(make_finder([b"abcd"], "python"), PythonFinder)
+
+
+def test_an_anchor_with_a_nul_byte_falls_back_to_the_python_finder(monkeypatch):
+    """The Python binding hands Hyperscan C strings: a NUL would cut the pattern short and shift every hit."""
+    monkeypatch.delenv(ENV, raising=False)
+    patterns = ["connexion refusée".encode(), b"a\x00bcd", "日本語テキスト".encode()]
+    buf = bytearray("xx connexion refusée yy a\x00bcd 日本語テキスト\n".encode())
+    assert make_finder(patterns).name == "python"
+    assert make_finder(patterns).find(buf, 0, len(buf), len(buf)) == [768, 6401, 7938]
+    without_nul = [patterns[0], patterns[2]]
+    assert make_finder(without_nul).name == "hyperscan"
+    assert make_finder(without_nul).find(buf, 0, len(buf), len(buf)) == \
+        make_finder(without_nul, "python").find(buf, 0, len(buf), len(buf))
+
+
+def test_finders_report_overlapping_and_boundary_hits_alike():
+    patterns = [b"abab", b"baba", b"[Pipeline] { ("]
+    buf = bytearray(b"xabababab\n[Pipeline] { (S)\nabab")
+    for begin, limit, stop in [(0, len(buf), len(buf)), (2, 10, 14), (0, 29, len(buf)), (5, 5, 9)]:
+        assert make_finder(patterns, "hyperscan").find(buf, begin, limit, stop) == \
+            make_finder(patterns, "python").find(buf, begin, limit, stop), (begin, limit, stop)

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from earthly_doctor.check import Check, CheckDoc
+from dataclasses import dataclass
+
+from earthly_doctor.check import Check, CheckDoc, Published
 from earthly_doctor.context import Context
 from earthly_doctor.model import Evidence, Finding
+
+
+@dataclass(frozen=True)
+class Container(Published):
+    """ED101: whether this process runs in a container, which runtime and which id."""
+
+    code = "ED101"
+    containerized: bool | None = None
+    runtime: str | None = None
+    container_id: str | None = None
 
 
 class ContainerIdentity(Check):
@@ -51,10 +63,10 @@ class ContainerIdentity(Check):
         if not ident.containerized:
             extra = f" ({ident.notes[0]})" if ident.notes else ""
             return self.passed(f"not in a container ({ident.confidence}){extra}", evidence=evidence,
-                               containerized=False)
+                               published=Container(containerized=False))
         what = f"in a {ident.runtime} container" + (f" {ident.container_id[:12]}" if ident.container_id else "")
         if ident.runtime == "kubernetes":
             what = "in a Kubernetes pod" + (f" {ident.pod_uid}" if ident.pod_uid else "") + (
                 f", container {ident.container_id[:12]}" if ident.container_id else "")
         return self.passed(f"{what} ({ident.confidence}; signals: {', '.join(fired)})", evidence=evidence,
-                           containerized=True, runtime=ident.runtime, container_id=ident.container_id)
+                           published=Container(True, ident.runtime, ident.container_id))

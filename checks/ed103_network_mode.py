@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from earthly_doctor.check import Check, CheckDoc
+from dataclasses import dataclass
+
+from earthly_doctor.check import Check, CheckDoc, Published
 from earthly_doctor.context import Context, FactError
 from earthly_doctor.model import Evidence, Finding
 
@@ -12,6 +14,16 @@ _K8S = (
     "a node's socket mounted by hostPath serves a daemon in the node's namespace, which shares it only with "
     "hostNetwork: true. Which of the two this is cannot be read from here; ED120 proves it."
 )
+
+
+@dataclass(frozen=True)
+class NetworkMode(Published):
+    """ED103: the network this container ends up on, and whether the daemon we talk to runs it."""
+
+    code = "ED103"
+    final_mode: str | None = None  # host | bridge | none | a network name | container-gone
+    daemon_runs_us: bool | None = None
+    subject: str | None = None  # beside an agent (the doctor image): the agent container the report is about
 
 
 def _short(mode: str) -> str:
@@ -60,11 +72,11 @@ class NetworkModeCheck(Check):
         if not nm.found:
             evidence.append(Evidence("error", nm.error, "docker API /containers/<id>/json"))
             if ident.runtime == "kubernetes":
-                return self.warn(f"{nm.error}. {_K8S}", evidence=evidence, remedies=["disable-proxy"], daemon_runs_us=False)
+                return self.warn(f"{nm.error}. {_K8S}", evidence=evidence, remedies=["disable-proxy"], published=NetworkMode(daemon_runs_us=False))
             return self.warn(
                 f"{nm.error}: this daemon does not run this container (Docker-in-Docker, a remote daemon, or another "
                 "runtime), so its 127.0.0.1 is not this container's",
-                evidence=evidence, remedies=["disable-proxy"], daemon_runs_us=False,
+                evidence=evidence, remedies=["disable-proxy"], published=NetworkMode(daemon_runs_us=False),
             )
         final = nm.final
         evidence.append(Evidence("final_mode", final, "followed container:<id>"))
@@ -75,7 +87,7 @@ class NetworkModeCheck(Check):
             # The doctor image beside an agent: the agent, whose namespace we joined, is what the report is about.
             evidence.append(Evidence("agent", agent.label, "the network owner this doctor image joined"))
             owner = nm.chain[-1]
-            subject = {"subject": f"agent container {agent.label}", "daemon_runs_us": True, "final_mode": final}
+            subject = {"published": NetworkMode(final, daemon_runs_us=True, subject=f"agent container {agent.label}")}
             if final == "host":
                 return self.passed(f"agent container {agent.label} (this doctor joined its network) shares the "
                                    f"host's network namespace (NetworkMode={owner.mode})", evidence=evidence,
@@ -86,13 +98,13 @@ class NetworkModeCheck(Check):
                              evidence=evidence, **subject)
         if final == "host":
             return self.passed(f"container {first.container} shares the host's network namespace (NetworkMode={first.mode}{via})",
-                               evidence=evidence, remedies=[], daemon_runs_us=True, final_mode=final)
+                               evidence=evidence, remedies=[], published=NetworkMode(final, daemon_runs_us=True))
         if final == "container-gone":
             return self.warn(f"container {first.container} uses {first.mode}, whose owner is gone: {nm.error}",
-                             evidence=evidence, daemon_runs_us=True, final_mode=final)
+                             evidence=evidence, published=NetworkMode(final, daemon_runs_us=True))
         kind = "bridge" if final == "bridge" else "no network" if final == "none" else f"user-defined network {final!r}"
         return self.warn(
             f"container {first.container} runs with NetworkMode={first.mode}{via} ({kind}): its 127.0.0.1 is its own, "
             "not the daemon's",
-            evidence=evidence, daemon_runs_us=True, final_mode=final,
+            evidence=evidence, published=NetworkMode(final, daemon_runs_us=True),
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from earthly_doctor.check import Check, CheckDoc
+from dataclasses import dataclass
+
+from earthly_doctor.check import Check, CheckDoc, Published
 from earthly_doctor.context import Context
 from earthly_doctor.model import Evidence, Finding, Severity
 
@@ -17,6 +19,17 @@ _ADVICE = {
     "no-context": "create that context (`docker context create`), or unset DOCKER_CONTEXT / "
     "`docker context use default`",
 }
+
+
+@dataclass(frozen=True)
+class Daemon(Published):
+    """ED110: the daemon Earthly would use: where, what kind, or why it cannot be used."""
+
+    code = "ED110"
+    endpoint: str | None = None
+    daemon_kind: str | None = None  # local | remote | rootless | desktop
+    error_kind: str | None = None  # no-answer | refused | permission | unsupported | … (when not usable)
+    daemon_engine: str | None = None  # docker | podman: Podman's Docker-compatible API names its engine
 
 
 class DockerDaemon(Check):
@@ -46,7 +59,8 @@ class DockerDaemon(Check):
         if not handle.ok and handle.error_kind == "unsupported":
             # Our limitation, not the daemon's: an error (nothing proven), never a "docker-unreachable" verdict.
             evidence.append(Evidence("error", handle.error, "earthly-doctor"))
-            return self.error(handle.error, evidence=evidence, remedies=[], error_kind=handle.error_kind)
+            return self.error(handle.error, evidence=evidence, remedies=[],
+                              published=Daemon(handle.endpoint.url, error_kind=handle.error_kind))
         if not handle.ok:
             evidence.append(Evidence("error", handle.error, "docker API /version"))
             advice = handle.hint or _ADVICE.get(handle.error_kind or "", "")
@@ -55,7 +69,7 @@ class DockerDaemon(Check):
                 severity=Severity.CRITICAL,
                 evidence=evidence,
                 remedies=[],
-                error_kind=handle.error_kind,
+                published=Daemon(handle.endpoint.url, error_kind=handle.error_kind),
             )
         evidence += [
             Evidence("server_version", handle.engine_version, "docker API /version"),
@@ -72,5 +86,6 @@ class DockerDaemon(Check):
         return self.passed(
             f"{handle.flavour} {handle.engine_version} (API {handle.api_version}) at {handle.endpoint.url}, "
             f"{handle.kind} daemon ({where})",
-            evidence=evidence, daemon_engine=handle.engine,
+            evidence=evidence,
+            published=Daemon(handle.endpoint.url, handle.kind, daemon_engine=handle.engine),
         )

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from earthly_doctor.check import Check, CheckDoc
+from dataclasses import dataclass
+
+from earthly_doctor.check import Check, CheckDoc, Published
+from earthly_doctor.vocabulary import LATENT_EXPORT_PATHS
 from earthly_doctor.context import Context, FactError
 from earthly_doctor.model import Evidence, Finding, Severity
+
+
+@dataclass(frozen=True)
+class Canary(Published):
+    """ED120: the canary pull from this namespace's loopback: the port, what the daemon said, what arrived."""
+
+    code = "ED120"
+    port: int | None = None
+    daemon_outcome: str | None = None  # reached | refused | timeout | error
+    daemon_error: str | None = None
+    tls_only: bool | None = None  # the daemon arrived but spoke only TLS (127.0.0.0/8 not insecure)
 
 
 class LoopbackCanary(Check):
@@ -43,23 +57,27 @@ class LoopbackCanary(Check):
         ]
         if attempt.daemon_error:
             evidence.append(Evidence("daemon_error", attempt.daemon_error, "docker API /images/create"))
+        published = Canary(result.port, attempt.outcome, attempt.daemon_error or None,
+                           bool(result.tls_only) if result.reachable is True else None)
         if result.reachable is True:
             if result.tls_only:
                 return self.warn(
                     f"the daemon reached 127.0.0.1:{result.port} here but spoke TLS: 127.0.0.0/8 is not an insecure "
                     "registry on this daemon, so Earthly's plain-HTTP proxy would fail differently (see ED112)",
                     evidence=evidence,
+                    published=published,
                     remedies=["disable-proxy"],
                 )
             return self.passed(
                 f"the daemon reached the canary on 127.0.0.1:{result.port} (nonce arrived): "
                 "it shares this loopback, so an Earthly running here reaches its registry proxy",
                 evidence=evidence,
+                published=published,
                 remedies=[],
             )
         if result.reachable is False:
             settings = ctx.try_fact("earthly_settings")
-            if settings is not None and settings.export_path in ("none", "tar", "buildkitd-8371"):
+            if settings is not None and settings.export_path in LATENT_EXPORT_PATHS:
                 # The gap is real but Earthly would not use the proxy: a latent problem, not this build's failure.
                 evidence.append(Evidence("export_path", settings.export_path, settings.export_detail))
                 return self.warn(
@@ -67,13 +85,16 @@ class LoopbackCanary(Check):
                     f"the proxy here ({settings.export_detail}): {attempt.daemon_error}",
                     severity=Severity.LOW,
                     evidence=evidence,
+                    published=published,
                 )
             return self.fail(
                 f"the daemon could not reach 127.0.0.1:{result.port} in this namespace: {attempt.daemon_error}",
                 severity=Severity.HIGH,
                 evidence=evidence,
+                published=published,
             )
         return self.warn(
             f"undecided: the daemon neither reached the canary nor was refused ({attempt.outcome}): {attempt.daemon_error}",
             evidence=evidence,
+            published=published,
         )

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from earthly_doctor.check import Check, CheckDoc
+from dataclasses import dataclass
+
+from earthly_doctor.check import Check, CheckDoc, Published
 from earthly_doctor.context import Context, FactError
 from earthly_doctor.model import Evidence, Finding, Severity
+
+
+@dataclass(frozen=True)
+class LiveReach(Published):
+    """ED121: whether the daemon was refused at a running Earthly's own proxy port, here or in another namespace."""
+
+    code = "ED121"
+    refused: bool | None = None
+    refused_elsewhere: list[str] | None = None  # "earthly pid 12 port 3456" for builds in other namespaces
+    daemon_error: str | None = None  # the daemon's words, every refused port joined
 
 
 class LiveProxyReach(Check):
@@ -63,15 +75,18 @@ class LiveProxyReach(Check):
                 reached.append(label)
             else:
                 undecided.append(label)
+        errors = " | ".join(str(e.value) for e in evidence if e.fact.startswith("daemon_error")) or None
         if refused_here:
             return self.fail(f"the daemon cannot reach the running proxy: {'; '.join(refused_here)} (connection refused): "
-                             "this build's SAVE IMAGE fails", severity=Severity.HIGH, evidence=evidence, refused=True)
+                             "this build's SAVE IMAGE fails", severity=Severity.HIGH, evidence=evidence,
+                             published=LiveReach(True, refused_elsewhere or None, errors))
         elsewhere = f" (refused in another network namespace: {'; '.join(refused_elsewhere)})" if refused_elsewhere else ""
         if reached:
-            also = {"refused_elsewhere": refused_elsewhere} if refused_elsewhere else {}
             return self.passed(f"the daemon reaches the running proxy: {'; '.join(reached)}{elsewhere}",
-                               evidence=evidence, remedies=[], **also)
+                               evidence=evidence, remedies=[],
+                               published=LiveReach(None, refused_elsewhere or None, errors))
         if refused_elsewhere:
             return self.warn(f"the daemon cannot reach an Earthly proxy in another network namespace: {'; '.join(refused_elsewhere)}",
-                             evidence=evidence, refused=True, refused_elsewhere=refused_elsewhere)
+                             evidence=evidence,
+                             published=LiveReach(True, refused_elsewhere, errors))
         return self.warn(f"undecided (no answer in time): {'; '.join(undecided)}", evidence=evidence, remedies=[])

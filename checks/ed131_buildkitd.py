@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from earthly_doctor.check import Check, CheckDoc
+from dataclasses import dataclass
+
+from earthly_doctor.check import Check, CheckDoc, Published
 from earthly_doctor.context import Context, FactError
 from earthly_doctor.model import Evidence, Finding
+
+
+@dataclass(frozen=True)
+class Buildkitd(Published):
+    """ED131: whether exports can be pinned to earthly-buildkitd's 127.0.0.1:8371 (published, and the daemon
+    reaches it)."""
+
+    code = "ED131"
+    pinned_port_ok: bool | None = None  # None: not known (no earthly-buildkitd yet, or it is stopped)
 
 
 class BuildkitdRegistry(Check):
@@ -49,13 +60,14 @@ class BuildkitdRegistry(Check):
             return self.warn(f"{bk.name} exists but is {bk.status or 'not running'}", evidence=evidence, remedies=[])
         if not bk.published:
             return self.warn(f"{bk.name} runs but does not publish 127.0.0.1:{bk.port} (EARTHLY_WITH_DOCKER=1, or started "
-                             "with the proxy on): the pinned-port path is not available", evidence=evidence, remedies=[])
+                             "with the proxy on): the pinned-port path is not available", evidence=evidence, remedies=[],
+                             published=Buildkitd(pinned_port_ok=False))
         r = bk.reach
         evidence += [Evidence("reach", r.outcome, "docker API /images/create"), Evidence("reference", r.reference, "probe")]
         if r.daemon_error:
             evidence.append(Evidence("daemon_error", r.daemon_error, "docker API /images/create"))
         if r.outcome == "reached":
             return self.passed(f"{bk.name} runs, publishes 127.0.0.1:{bk.port}, and the daemon reaches it", evidence=evidence,
-                               remedies=[], pinned_port_ok=True)
+                               remedies=[], published=Buildkitd(pinned_port_ok=True))
         return self.fail(f"{bk.name} publishes 127.0.0.1:{bk.port} but the daemon cannot reach it ({r.outcome}): {r.daemon_error}",
-                         evidence=evidence, remedies=[])
+                         evidence=evidence, remedies=[], published=Buildkitd(pinned_port_ok=False))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-from earthly_doctor.check import Check, CheckDoc
+from dataclasses import dataclass
+
+from earthly_doctor.check import Check, CheckDoc, Published
 from earthly_doctor.context import Context
 from earthly_doctor.model import Evidence, Finding, Severity
 
-if TYPE_CHECKING:
-    from earthly_doctor.probes.earthly_settings import EarthlySettings
 
 _PATHS = {
     "proxy": "through the registry proxy (docker pull from 127.0.0.1:<random port> in Earthly's namespace)",
@@ -20,8 +20,21 @@ _PATHS = {
 }
 
 
-def _version(s: EarthlySettings) -> str:
+def _version(s: Any) -> str:  # Any: checks read facts without importing the probes that make them
     return "v" + ".".join(map(str, s.version)) if s.version else "unknown version"
+
+
+@dataclass(frozen=True)
+class Settings(Published):
+    """ED140: how Earthly would export images here, and the settings that decide it."""
+
+    code = "ED140"
+    export_path: str | None = None  # proxy | none | tar | buildkitd-8371 | invalid
+    export_source: str | None = None  # why: the setting and where it came from
+    proxy_disabled_source: str | None = None
+    buildkit_local: bool | None = None  # the local earthly-buildkitd, not a remote BuildKit
+    earthly_image: bool | None = None  # running in the earthly/earthly image (EARTHLY_IMAGE)
+    container_frontend: str | None = None  # the frontend Earthly would pick: docker-shell | podman-shell | …
 
 
 class EarthlySettingsCheck(Check):
@@ -82,11 +95,11 @@ class EarthlySettingsCheck(Check):
             evidence.append(Evidence("config", s.config_path, "EARTHLY_CONFIG / ~/.earthly/config.yml"))
         name = "EarthBuild" if s.product == "earthbuild" else "Earthly"
         who = f"{name} {_version(s)}" if s.binary else f"{name} not on PATH here"
-        extra = {"export_path": eff.export_path, "proxy_disabled_source": eff.proxy_disabled.source,
-                 "container_frontend": eff.frontend.name}
+        published = Settings(eff.export_path, eff.export_detail, eff.proxy_disabled.source, eff.buildkit_local,
+                             bool(s.earthly_image), eff.frontend.name)
         if eff.invalid:
             return self.fail(f"{who}: {'; '.join(eff.invalid)}", severity=Severity.HIGH, evidence=evidence,
-                             remedies=["disable-proxy"], **extra)
+                             remedies=["disable-proxy"], published=published)
         image_note = ""
         if s.earthly_image and not eff.proxy_disabled.value:
             image_note = (" (EARTHLY_IMAGE=true but the proxy is on: an earthly/earthly image before v0.8.2, "
@@ -94,6 +107,6 @@ class EarthlySettingsCheck(Check):
         if eff.export_path == "proxy":
             affected = "affected range" if s.affected else "version unknown, affected from v0.8.0" if s.affected is None else "not affected"
             return self.passed(f"{who} ({affected}); {where}, SAVE IMAGE exports {_PATHS['proxy']}{image_note}",
-                               evidence=evidence, remedies=[], **extra)
+                               evidence=evidence, remedies=[], published=published)
         return self.passed(f"{who}; {where}, SAVE IMAGE exports {_PATHS[eff.export_path]} ({eff.export_detail}), "
-                           "so the registry-proxy failure cannot happen", evidence=evidence, remedies=[], **extra)
+                           "so the registry-proxy failure cannot happen", evidence=evidence, remedies=[], published=published)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from earthly_doctor.check import Check, CheckDoc
 from earthly_doctor.context import Context
 from earthly_doctor.model import Evidence, Finding
+from earthly_doctor.triage.findings import CODE, TITLE, LogHit
+
+__all__ = ["BuildLog", "LogHit"]  # LogHit: what each ED160 finding publishes (triage writes it)
 
 
 class BuildLog(Check):
-    code = "ED160"
-    title = "Build log shows a known failure signature"
+    code = CODE
+    title = TITLE
     category = "logs"
     needs = ("build_logs",)
     fixable = True
@@ -34,16 +37,12 @@ class BuildLog(Check):
         "add your own signatures with `--signatures DIR`.",
     )
 
-    def run(self, ctx: Context) -> Finding:
-        logs = ctx.try_fact("build_logs")
-        if not logs:
-            return self.skip(
+    def run(self, ctx: Context) -> list[Finding]:
+        findings: list[Finding] = ctx.fact("build_logs")
+        if not findings:
+            return [self.skip(
                 "no build log given (earthly-doctor triage LOG, or diagnose --log LOG)",
                 evidence=[Evidence("build_logs", None, "command line")],
                 remedies=[],
-            )
-        from earthly_doctor.triage.library import triage_findings
-
-        findings = triage_findings(list(logs))
-        worst = max(findings, key=lambda f: f.status.rank)
-        return worst
+            )]
+        return findings

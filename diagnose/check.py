@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
-from earthly_doctor.model import Evidence, Finding, Severity, Status
+from earthly_doctor.model import CauseRule, Evidence, Finding, Published, Severity, Status
+
+__all__ = ["Check", "CheckDoc", "Published"]
 
 if TYPE_CHECKING:
     from earthly_doctor.context import Context
@@ -31,8 +33,11 @@ class Check:
     needs: ClassVar[tuple[str, ...]] = ()  # fact names read, for docs and ordering
     fixable: ClassVar[bool] = False  # whether a remedy in earthly-doctor can fix what it finds
     remedies: ClassVar[tuple[str, ...]] = ()  # remedy ids suggested when it fails
+    # Causes this check can establish (a plugin's way into the verdict): declared rules the verdict engine runs.
+    rules: ClassVar[tuple[CauseRule, ...]] = ()
 
-    def run(self, ctx: Context) -> Finding:
+    def run(self, ctx: Context) -> Finding | list[Finding]:
+        """One finding; or several for a check that reports per item (ED160: one per signature and log)."""
         raise NotImplementedError
 
     # Helpers so checks read as sentences: `return self.fail("…", evidence=[…])`.
@@ -44,6 +49,7 @@ class Check:
         severity: Severity | None = None,
         evidence: Iterable[Evidence] = (),
         remedies: Iterable[str] | None = None,
+        published: Published | None = None,
         **extra: object,
     ) -> Finding:
         default_severity = {
@@ -60,7 +66,7 @@ class Check:
             evidence=list(evidence),
             remedies=list(self.remedies if remedies is None and status in (Status.FAIL, Status.WARN) else remedies or []),
             category=self.category,
-            extra=dict(extra),
+            extra={**(published.as_extra() if published is not None else {}), **extra},
         )
 
     def skip_without_daemon(self, ctx: Context) -> Finding | None:

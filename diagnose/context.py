@@ -80,6 +80,8 @@ class Options:
     probe_timeout: float = 5.0  # one network probe (a daemon call, the canary pull)
     docker_host: str | None = None  # overrides DOCKER_HOST / context / default socket
     verbose: bool = False
+    logs: tuple[str, ...] = ()  # build logs to triage (ED160; `-` is stdin)
+    signature_dirs: tuple[str, ...] = ()  # the users' signatures for those logs
 
 
 @dataclass

@@ -5,9 +5,10 @@ Everything a renderer needs lives here; renderers know no check, and checks know
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, ClassVar, Iterable, Self, Sequence
 
 SCHEMA_ID = "earthly-doctor/report/v1"
 
@@ -135,6 +136,39 @@ class Finding:
         )
 
 
+@dataclass(frozen=True)
+class Published:
+    """What a check publishes for the verdict, the remedy engine, preflight and reports: a frozen dataclass in the
+    check's own module, so every reader imports the field names instead of typing them again.
+
+    The fields travel as the finding's extra fields (top-level JSON fields, DESIGN §6a), so a report read back from
+    JSON (`fix --from`) carries them too; a field missing there is looked up among the evidence facts of the same
+    name (reports written before the field was published).
+    """
+
+    code: ClassVar[str]  # the check that publishes it
+
+    def as_extra(self) -> dict[str, Any]:
+        # Every field, None included: the contract's fields are always there for a reader of the JSON.
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def of(cls, finding: Finding | None) -> Self | None:
+        """What `finding` published; None when there is no finding or it is another check's."""
+        if finding is None or finding.code != cls.code:
+            return None
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            value = finding.extra.get(f.name)
+            values[f.name] = finding.fact(f.name) if value is None else value
+        return cls(**values)
+
+    @classmethod
+    def among(cls, findings: Iterable[Finding]) -> Self | None:
+        """What the first finding of `cls.code` that did not error published (None: the check did not run)."""
+        return next((cls.of(f) for f in findings if f.code == cls.code and f.status != Status.ERROR), None)
+
+
 @dataclass
 class Verdict:
     cause: str
@@ -164,6 +198,17 @@ class Verdict:
         )
 
 
+@dataclass(frozen=True)
+class CauseRule:
+    """A cause a check can establish (a plugin's way into the verdict): when `decide(findings)` returns a Verdict,
+    that is the cause, unless a rule of a lower `order` held first. The engine's own rules use orders 100-900:
+    proof 100-500, `healthy` 600, heuristics 700, build logs 800; pick below 600 to be heard over `healthy`."""
+
+    name: str
+    order: int
+    decide: Callable[[Sequence[Finding]], Verdict | None]
+
+
 @dataclass
 class Report:
     findings: list[Finding]
@@ -174,6 +219,17 @@ class Report:
     warnings: list[str] = field(default_factory=list)  # e.g. a plugin that failed to load
     # Extra top-level fields of the JSON envelope (Jenkins triage puts its per-signature `summary` here).
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def remedies_for(self, finding: Finding) -> list[str]:
+        """The remedies to show with a finding: its own, minus those that need a topology the verdict did not find
+        (host-network, pinned-port); a failing finding without any borrows the verdict's ranked list."""
+        from earthly_doctor.remedy_catalog import describe
+
+        if finding.remedies:
+            return [r for r in finding.remedies if not describe(r).topology_bound or r in self.verdict.remedies]
+        if finding.status == Status.FAIL:
+            return list(self.verdict.remedies)
+        return []
 
     def worst(self) -> Status:
         statuses = [f.status for f in self.findings] or [Status.PASS]

@@ -11,6 +11,9 @@ class RemedyInfo:
     id: str
     title: str
     how: str
+    # Works only in some topologies (the host's daemon, a published 8371): shown for a finding only when the
+    # verdict, which knows the topology, recommends it too.
+    topology_bound: bool = False
 
 
 CATALOG: dict[str, RemedyInfo] = {
@@ -27,12 +30,14 @@ CATALOG: dict[str, RemedyInfo] = {
             "Run Earthly in the daemon's network namespace",
             "start the agent container with --network host (Jenkins: agent { docker { args '--network host' } }); "
             "only when the daemon is the host's",
+            topology_bound=True,
         ),
         RemedyInfo(
             "pinned-port",
             "Export through buildkitd's fixed port 8371",
             "disable the proxy and set local_registry_host: 'tcp://127.0.0.1:8371' in ~/.earthly/config.yml "
             "(local earthly-buildkitd with 8371 published only)",
+            topology_bound=True,
         ),
         RemedyInfo(
             "daemon-no-proxy",

@@ -11,6 +11,8 @@ from typing import Any, Iterable
 from earthly_doctor.context import GRACE, Context, FactError, FactTimeout
 from earthly_doctor.model import Evidence, Finding, Severity, Status
 
+TIMED_OUT = "timed_out"  # the evidence fact the runner adds to a finding cut short by a timeout
+
 
 def _error_finding(check: Any, summary: str, detail: str | None = None, status: Status = Status.ERROR) -> Finding:
     return Finding(
@@ -24,23 +26,26 @@ def _error_finding(check: Any, summary: str, detail: str | None = None, status: 
     )
 
 
-def run_one(check: Any, ctx: Context) -> Finding:
+def run_one(check: Any, ctx: Context) -> list[Finding]:
+    """The check's findings (one, or several for a per-item check such as ED160), each timed."""
     began = time.monotonic()
     try:
-        finding = check.run(ctx)
-        if not isinstance(finding, Finding):
-            finding = _error_finding(check, f"check returned {type(finding).__name__}, not a Finding")
+        result = check.run(ctx)
+        findings = result if isinstance(result, list) else [result]
+        if not findings or not all(isinstance(f, Finding) for f in findings):
+            findings = [_error_finding(check, f"check returned {type(result).__name__}, not a Finding")]
     except FactTimeout as exc:
-        finding = _error_finding(check, f"timed out waiting for a fact: {exc}")
-        finding.evidence.append(Evidence("timed_out", True, "runner"))
+        findings = [_error_finding(check, f"timed out waiting for a fact: {exc}")]
+        findings[0].evidence.append(Evidence(TIMED_OUT, True, "runner"))
     except FactError as exc:
-        finding = _error_finding(check, f"could not gather what it needs: {exc}")
+        findings = [_error_finding(check, f"could not gather what it needs: {exc}")]
     except Exception as exc:  # noqa: BLE001 -- a check bug must not stop the other checks
-        finding = _error_finding(
-            check, f"the check crashed: {type(exc).__name__}: {exc}", detail=traceback.format_exc()
-        )
-    finding.duration_ms = int((time.monotonic() - began) * 1000)
-    return finding
+        findings = [_error_finding(check, f"the check crashed: {type(exc).__name__}: {exc}",
+                                   detail=traceback.format_exc())]
+    elapsed = int((time.monotonic() - began) * 1000)
+    for finding in findings:
+        finding.duration_ms = finding.duration_ms or elapsed
+    return findings
 
 
 def run_checks(ctx: Context, checks: Iterable[Any]) -> list[Finding]:
@@ -49,12 +54,12 @@ def run_checks(ctx: Context, checks: Iterable[Any]) -> list[Finding]:
     import earthly_doctor.probes.providers  # noqa: F401
 
     checks = list(checks)
-    futures: list[Future[Finding]] = []
+    futures: list[Future[list[Finding]]] = []
     for check in checks:
-        future: Future[Finding] = Future()
+        future: Future[list[Finding]] = Future()
         futures.append(future)
 
-        def work(check: Any = check, future: Future[Finding] = future) -> None:
+        def work(check: Any = check, future: Future[list[Finding]] = future) -> None:
             future.set_result(run_one(check, ctx))
 
         # Daemon threads, so an overrunning check cannot hold the process open after we report.
@@ -64,13 +69,13 @@ def run_checks(ctx: Context, checks: Iterable[Any]) -> list[Finding]:
     end = ctx.deadline + GRACE  # one bound for all: the grace is not given again to each check in turn
     for check, future in zip(checks, futures, strict=True):
         try:
-            findings.append(future.result(timeout=max(0.0, end - time.monotonic())))
+            findings.extend(future.result(timeout=max(0.0, end - time.monotonic())))
         except TimeoutError:
             finding = _error_finding(
                 check,
                 f"did not finish within the {ctx.options.timeout:g}s deadline (--timeout)",
             )
-            finding.evidence.append(Evidence("timed_out", True, "runner"))
+            finding.evidence.append(Evidence(TIMED_OUT, True, "runner"))
             finding.duration_ms = int((time.monotonic() - ctx.started) * 1000)
             findings.append(finding)
     return findings

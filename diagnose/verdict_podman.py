@@ -46,13 +46,13 @@ def adjust(cause: str, remedies: list[str], by: dict[str, Finding]) -> list[str]
     disable-proxy (it skips the proxy whatever the namespaces)."""
     if not is_podman(by):
         return remedies
-    kept = [r for r in remedies if r not in DOCKERD_ONLY]
-    if cause.startswith("proxy-unreachable") and FRONTEND not in kept:
+    kept = [r for r in remedies if r not in DOCKERD_ONLY and r != FRONTEND]
+    if cause.startswith("proxy-unreachable"):
         kept.insert(1 if kept[:1] == ["disable-proxy"] else 0, FRONTEND)
     return kept
 
 
-def tls_only(by: dict[str, Finding], chain: list[str], latent: set[str]) -> Verdict:
+def tls_only(by: dict[str, Finding], chain: list[str], latent: frozenset[str] | set[str]) -> Verdict:
     """The canary saw only TLS from a Podman daemon: the docker-frontend failure, or nothing with the podman one."""
     settings = by.get("ED140")
     export = settings.fact("export_path") if settings else None

@@ -14,27 +14,8 @@ from earthly_doctor.fsutil import UnsafePath, read_regular
 from earthly_doctor.remedies.apply import ApplyResult, apply_plan, backup_path, created_marker
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, NotApplicable
 from earthly_doctor.remedies.plan import FileEdit, Plan, Refusal
+from earthly_doctor.remedies.rules import Topology
 from earthly_doctor.remedy_catalog import describe
-
-@dataclass(frozen=True)
-class Topology:
-    """What the diagnosis established about where Earthly and the daemon run. None means not known."""
-
-    cause: str = "unknown"
-    confidence: str = "unknown"
-    daemon_kind: str | None = None  # local | remote | rootless | desktop (ED110)
-    daemon_engine: str | None = None  # docker | podman (ED110)
-    network_mode: str | None = None  # this container's --network (ED103)
-    in_container: bool | None = None  # ED101
-    buildkitd_8371: bool | None = None  # earthly-buildkitd publishes 8371 on the daemon's loopback (ED131)
-    buildkit_local: bool | None = None  # Earthly would use the local earthly-buildkitd, not a remote BuildKit (ED140)
-    daemon_proxy: bool | None = None  # the daemon's HTTP proxy captures 127.0.0.1 (ED111)
-    ranking: tuple[str, ...] = ()  # the verdict's remedies, best first
-
-    @property
-    def proxy_unreachable(self) -> bool:
-        return self.cause.startswith("proxy-unreachable") or self.cause in ("insecure-loopback-removed",
-                                                                            "podman-loopback-not-insecure")
 
 # The plan's data and the backup names live in remedies.plan and remedies.apply; remedies import them from here.
 __all__ = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from earthly_doctor.remedies import rules
 from earthly_doctor.remedies.base import Plan, Remedy, Topology
 
 DROP_IN = """# /etc/systemd/system/docker.service.d/no-proxy.conf
@@ -29,7 +30,7 @@ class DaemonNoProxy(Remedy):
     )
 
     def applies(self, topology: Topology) -> bool:
-        return topology.cause == "daemon-proxy-captures-loopback" or topology.daemon_proxy is True
+        return rules.applies(self.id, topology)
 
     def extras(self, plan: Plan, topology: Topology, options: dict[str, Any]) -> None:
         plan.snippets += [("systemd drop-in (print-only)", DROP_IN), ("or daemon.json (print-only)", DAEMON_JSON)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from earthly_doctor.remedies import rules
 from earthly_doctor.remedies.base import Editor, Plan, Remedy, Target, Topology
 from earthly_doctor.remedies.proxy_off import proxy_off_editor, proxy_off_targets
 
@@ -21,7 +22,7 @@ class DisableProxy(Remedy):
     )
 
     def applies(self, topology: Topology) -> bool:
-        return topology.proxy_unreachable
+        return rules.applies(self.id, topology)
 
     def editor(self, kind: str, options: dict[str, Any]) -> Editor | None:
         return proxy_off_editor(kind, options)

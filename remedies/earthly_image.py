@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from earthly_doctor.remedies import rules
 from earthly_doctor.remedies.base import Editor, Plan, Remedy, Target, Topology
 
 
@@ -18,10 +19,7 @@ class EarthlyImage(Remedy):
     )
 
     def applies(self, topology: Topology) -> bool:
-        # The image matters only when Earthly itself runs in a container.
-        return topology.proxy_unreachable and (
-            topology.in_container is True or topology.cause in ("proxy-unreachable-bridge-container", "proxy-unreachable")
-        )
+        return rules.applies(self.id, topology)
 
     def editor(self, kind: str, options: dict[str, Any]) -> Editor | None:
         if kind == "dockerfile":

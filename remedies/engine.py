@@ -1,4 +1,5 @@
-"""The remedy engine: topology facts from a report, remedies ranked for them, plans, and all-or-nothing apply."""
+"""The remedy engine: remedies ranked for a topology (the verdict engine's `topology_from`), plans, and
+all-or-nothing apply."""
 
 from __future__ import annotations
 
@@ -8,51 +9,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from earthly_doctor.fsutil import UnsafePath, read_regular, workspace_path
-from earthly_doctor.model import REMEDY_IDS, Report, Status
+from earthly_doctor.model import REMEDY_IDS
 from earthly_doctor.remedies.apply import ApplyResult, WriteResult, apply_plan, undo_files
 from earthly_doctor.remedies.base import Plan, Refusal, Remedy, Target, Topology
 
-__all__ = ["ApplyResult", "apply_plan", "load_remedies", "make_plan", "rank", "topology_from", "undo"]
-
-_TRUE = (True, "true", "True", "yes", 1)
-
-
-def _fact(report: Report, code: str, name: str) -> Any:
-    for finding in report.findings:
-        if finding.code == code and finding.status != Status.ERROR:
-            value = finding.fact(name)
-            if value is not None:
-                return value
-    return None
-
-
-def _status(report: Report, code: str) -> Status | None:
-    return next((f.status for f in report.findings if f.code == code), None)
-
-
-def topology_from(report: Report) -> Topology:
-    """Read what the report proves; anything it does not say stays None, and remedies treat None as 'no'."""
-    # ED131 passes only when 8371 is published on the daemon's loopback and the daemon reaches it.
-    published = _fact(report, "ED131", "port_8371_published")
-    if published is None and _status(report, "ED131") is not None:
-        published = True if _status(report, "ED131") == Status.PASS else None
-    in_container = _fact(report, "ED101", "containerized")
-    network_mode = _fact(report, "ED103", "final_mode")
-    if network_mode is None and _fact(report, "ED103", "network_mode"):
-        network_mode = str(_fact(report, "ED103", "network_mode")).rsplit(":", 1)[-1].strip()
-    daemon_proxy = True if _status(report, "ED111") == Status.FAIL else None
-    return Topology(
-        cause=report.verdict.cause,
-        confidence=report.verdict.confidence.value,
-        daemon_kind=_fact(report, "ED110", "daemon_kind"),
-        daemon_engine=_fact(report, "ED110", "daemon_engine"),
-        network_mode=network_mode,
-        in_container=None if in_container is None else in_container in _TRUE,
-        buildkitd_8371=None if published is None else published in _TRUE,
-        daemon_proxy=daemon_proxy,
-        buildkit_local=None if _fact(report, "ED140", "buildkit_local") is None else _fact(report, "ED140", "buildkit_local") in _TRUE,
-        ranking=tuple(report.verdict.remedies),
-    )
+__all__ = ["ApplyResult", "apply_plan", "load_remedies", "make_plan", "rank", "undo"]
 
 
 @dataclass

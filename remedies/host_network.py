@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from earthly_doctor.remedies import rules
 from earthly_doctor.remedies.base import Editor, Plan, Remedy, Target, Topology
 
 POD_SNIPPET = """spec:
@@ -26,12 +27,7 @@ class HostNetwork(Remedy):
     )
 
     def applies(self, topology: Topology) -> bool:
-        # Conservative: only when the daemon is known to be this host's and we are not on the host network already.
-        return (
-            topology.daemon_kind == "local"
-            and topology.cause in ("proxy-unreachable-bridge-container", "proxy-unreachable")
-            and topology.network_mode != "host"
-        )
+        return rules.applies(self.id, topology)
 
     def editor(self, kind: str, options: dict[str, Any]) -> Editor | None:
         if kind == "jenkinsfile":

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from earthly_doctor.environment import home_dir
+from earthly_doctor.remedies import rules
+from earthly_doctor.vocabulary import PINNED_REGISTRY
 from earthly_doctor.remedies.base import Editor, Plan, Remedy, Target, Topology
 from earthly_doctor.remedies.proxy_off import proxy_off_editor, proxy_off_targets
 
-PINNED = "tcp://127.0.0.1:8371"
 
 
 def config_path(env: dict[str, str]) -> Path:
@@ -33,14 +34,13 @@ class PinnedPort(Remedy):
         "any process on the daemon's host can pull the build's images from it while it runs."),
     )
     def applies(self, topology: Topology) -> bool:
-        # local_registry_host is ignored with a remote BuildKit, so a known-remote one rules this out.
-        return topology.proxy_unreachable and topology.buildkitd_8371 is True and topology.buildkit_local is not False
+        return rules.applies(self.id, topology)
 
     def editor(self, kind: str, options: dict[str, Any]) -> Editor | None:
         if kind == "yaml":
             from earthly_doctor.remedies.edit.yaml_config import edit_local_registry_host
 
-            return lambda text: edit_local_registry_host(text, PINNED)
+            return lambda text: edit_local_registry_host(text, PINNED_REGISTRY)
         return proxy_off_editor(kind, options)
 
     def default_targets(self, cwd: Path, env: dict[str, str]) -> list[Target]:
@@ -48,7 +48,7 @@ class PinnedPort(Remedy):
 
     def extras(self, plan: Plan, topology: Topology, options: dict[str, Any]) -> None:
         plan.commands += [
-            f"earthly config global.local_registry_host '{PINNED}'",
+            f"earthly config global.local_registry_host '{PINNED_REGISTRY}'",
             "export EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true",
         ]
         if not any(e.kind == "yaml" for e in plan.edits):

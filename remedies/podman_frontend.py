@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from earthly_doctor.remedies import rules
 from earthly_doctor.remedies.base import Editor, Plan, Remedy, Target, Topology
 from earthly_doctor.remedies.pinned_port import config_path
 
@@ -24,7 +25,7 @@ class PodmanFrontend(Remedy):
     )
 
     def applies(self, topology: Topology) -> bool:
-        return topology.daemon_engine == "podman" and topology.proxy_unreachable
+        return rules.applies(self.id, topology)
 
     def editor(self, kind: str, options: dict[str, Any]) -> Editor | None:
         if kind == "yaml":

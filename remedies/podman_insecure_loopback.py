@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from earthly_doctor.environment import home_dir
+from earthly_doctor.remedies import rules
 from earthly_doctor.remedies.base import Editor, Plan, Remedy, Target, Topology
 
 SYSTEM = Path("/etc/containers/registries.conf")
@@ -40,7 +41,7 @@ class PodmanInsecureLoopback(Remedy):
     )
 
     def applies(self, topology: Topology) -> bool:
-        return topology.daemon_engine == "podman" and topology.cause == "podman-loopback-not-insecure"
+        return rules.applies(self.id, topology)
 
     def editor(self, kind: str, options: dict[str, Any]) -> Editor | None:
         if kind == "registries":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
@@ -13,7 +13,6 @@ from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.environment import Environment
 
 if TYPE_CHECKING:
-    from earthly_doctor.commands.diagnose import DiagnoseRequest
     from earthly_doctor.model import Report
 
 
@@ -45,6 +44,7 @@ def register(app: typer.Typer) -> None:
         """Check whether the Docker daemon can reach Earthly's registry proxy from here, and why not."""
         from earthly_doctor.commands.diagnose import DiagnoseRequest, diagnose
         from earthly_doctor.context import Context, Options, process_started
+        from earthly_doctor.triage.library import check_logs
 
         env = Environment()
         terminal = Terminal(env)
@@ -74,29 +74,15 @@ def register(app: typer.Typer) -> None:
 
         def produce() -> Report:
             request = DiagnoseRequest(only=only or [], skip=skip or [])
-            extend_request(request, env, logs=log or [], signature_dirs=signatures or [])
-            ctx = Context(env=env, options=Options(timeout=timeout, probe_timeout=probe_timeout, docker_host=docker_host,
-                                                   verbose=verbose), started=process_started())
+            options = Options(timeout=timeout, probe_timeout=probe_timeout, docker_host=docker_host, verbose=verbose,
+                              logs=tuple(log or []), signature_dirs=tuple(signatures or []))
+            # A missing log or a bad signature folder (even without a log: a mistyped folder must not pass
+            # silently) is one line and exit 2, before any check runs; ED160 then triages the logs through the
+            # `build_logs` fact, under the run's deadline like every other check.
+            if options.logs or options.signature_dirs:
+                check_logs(options.logs, options.signature_dirs)
+            ctx = Context(env=env, options=options, started=process_started())
             terminal.progress("earthly-doctor: probing the Docker daemon and this namespace…")
             return diagnose(ctx, request)
 
         run_report(terminal, produce, fmt=fmt, output=output, fail_on=fail_on, exit_zero=exit_zero, verbose=verbose)
-
-
-def extend_request(
-    request: DiagnoseRequest,
-    env: Environment,  # noqa: ARG001 -- for the options other modules add
-    logs: Sequence[str] = (),
-    signature_dirs: Sequence[str] = (),
-) -> None:
-    """Hook for options that other modules add to `diagnose`: `--log` triages logs into the same report."""
-    if signature_dirs and not logs:  # checked all the same: a mistyped folder must not pass silently
-        from earthly_doctor.triage import load_signatures
-
-        load_signatures(list(signature_dirs))
-    if logs:
-        from earthly_doctor.triage.library import triage_findings
-
-        request.extra_findings.extend(triage_findings(list(logs), list(signature_dirs)))
-        # The ED160 check would only say "no log given"; the triage findings stand in for it.
-        request.skip.append("ED160")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from earthly_doctor import __version__
+from earthly_doctor.triage.findings import CODE as LOG_CODE
 from earthly_doctor.environment import home_dir
 from earthly_doctor.errors import DoctorError, UsageError
 from earthly_doctor.fsutil import create_file
@@ -197,7 +198,7 @@ def build_bundle(environment: Any, request: BundleRequest) -> BundleResult:  # n
         bundle.add(f"logs/{name}.excerpt.txt", excerpt.text, f"lines around the findings in {display_name(log)}")
 
     ctx = Context(env=environment, options=Options(timeout=request.timeout, docker_host=request.docker_host))
-    diagnose_request = DiagnoseRequest(extra_findings=log_findings, skip=["ED160"] if request.logs else [])
+    diagnose_request = DiagnoseRequest(extra_findings=log_findings, skip=[LOG_CODE] if request.logs else [])
     report = diagnose(ctx, diagnose_request)
     report.command = "bundle"
     bundle.add("report.json", json.dumps(redactor.json(report.to_dict(), "report.json"), indent=2) + "\n",

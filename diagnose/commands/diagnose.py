@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from earthly_doctor import __version__
+from earthly_doctor.checks.ed101_container import Container
+from earthly_doctor.checks.ed103_network_mode import NetworkMode
 from earthly_doctor.context import Context
 from earthly_doctor.errors import UsageError
 from earthly_doctor.model import Finding, Report
@@ -38,7 +40,8 @@ def diagnose(ctx: Context, request: DiagnoseRequest, checks: list[Any] | None = 
     findings = run_checks(ctx, chosen) + list(request.extra_findings)
     report = Report(
         findings=findings,
-        verdict=decide(findings),
+        # Checks may declare causes of their own (plugins too): the engine weighs them with the built-in rules.
+        verdict=decide(findings, [rule for check in chosen for rule in getattr(check, "rules", ())]),
         tool_version=__version__,
         command="diagnose",
         duration_ms=int((time.monotonic() - began) * 1000),
@@ -51,11 +54,10 @@ def diagnose(ctx: Context, request: DiagnoseRequest, checks: list[Any] | None = 
 
 def subject(ctx: Context, findings: list[Finding]) -> dict[str, str | None]:
     """Who this report speaks for, so many agents' reports can be folded into one table (`merge`)."""
-    by = {f.code: f for f in findings}
-    mode, ident = by.get("ED103"), by.get("ED101")
-    agent = str(mode.extra["subject"]) if mode is not None and mode.extra.get("subject") else None
-    if agent is None and ident is not None and ident.extra.get("containerized"):
-        agent = f"container {str(ident.extra.get('container_id') or '?')[:12]}"
+    mode, ident = NetworkMode.among(findings), Container.among(findings)
+    agent = mode.subject if mode is not None else None
+    if agent is None and ident is not None and ident.containerized:
+        agent = f"container {str(ident.container_id or '?')[:12]}"
     return {
         "host": socket.gethostname(),
         "node": ctx.env.env.get("NODE_NAME") or None,  # Jenkins sets NODE_NAME in every step's environment

@@ -136,6 +136,7 @@ def _check(request: FixRequest) -> None:
 
 def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: set[str] | None = None) -> FixResult:
     from earthly_doctor.remedies import engine
+    from earthly_doctor.verdict import topology_from
 
     _check(request)
     if request.undo:
@@ -146,7 +147,7 @@ def fix(request: FixRequest, diagnoser: Diagnoser | None = None, check_codes: se
     result.warnings += loaded.warnings
     result.report = _report(request, diagnoser)
     result.warnings += result.report.warnings
-    topology = result.topology = engine.topology_from(result.report)
+    topology = result.topology = topology_from(result.report)
     ranked = engine.rank(topology, loaded.remedies)
     result.ranked = [r.id for r in ranked]
     for rid in topology.ranking:

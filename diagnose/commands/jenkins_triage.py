@@ -19,8 +19,9 @@ from earthly_doctor.jenkins.logs import TAIL, Budget, Reader
 from earthly_doctor.jenkins.scan import Scanning
 from earthly_doctor.jenkins.triage import BuildResult, elapsed_ms, pick_builds, run_many, summarise
 from earthly_doctor.model import Confidence, Evidence, Finding, Report, Severity, Status, Verdict
+from earthly_doctor.triage.findings import CODE
+from earthly_doctor.verdict import decide as verdict_of
 
-CODE = "ED160"
 
 
 @dataclass
@@ -156,16 +157,16 @@ def build_findings(results: list[BuildResult], summary: dict[str, Any]) -> list[
 
 
 def decide(findings: list[Finding], summary: dict[str, Any]) -> Verdict:
-    """Triage's own verdict over the builds' findings without red herrings, with the counts in front."""
-    from earthly_doctor.verdict import decide_from_log
-
-    real = [f for f in findings if not f.extra.get("red_herring") and f.status != Status.ERROR]
-    verdict = decide_from_log(real)
-    if verdict is None and any(f.status != Status.ERROR for f in findings):  # every hit was a red herring
+    """The verdict engine's cause over the builds' findings (red herrings are not causes), with the counts in
+    front."""
+    readable = [f for f in findings if f.status != Status.ERROR]
+    if not readable:
+        return Verdict("unknown", "No build log could be read.", Confidence.UNKNOWN, [], [])
+    real = [f for f in readable if not f.extra.get("red_herring")]
+    verdict = verdict_of(real)
+    if not any(f.status != Status.SKIP for f in real):  # nothing scanned to the end, or only red herrings
         verdict = Verdict("no-known-failure", f"No known failure signature in {summary['builds']} build(s).",
                           Confidence.LIKELY, [], [])
-    if verdict is None:
-        return Verdict("unknown", "No build log could be read.", Confidence.UNKNOWN, [], [])
     rows = [row for row in summary["signatures"] if not row["red_herring"] and row["failed_builds"]
             and row.get("cause") == verdict.cause]
     if rows and summary["builds"] > 1:

@@ -14,17 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from earthly_doctor.model import Report, Status
+from earthly_doctor.checks.ed110_docker_daemon import Daemon
+from earthly_doctor.checks.ed120_loopback_canary import Canary
+from earthly_doctor.model import Confidence, Finding, Report, Status, Verdict
+from earthly_doctor.runner import TIMED_OUT
+from earthly_doctor.vocabulary import NON_BUILD_SUBCOMMANDS, proxy_variables
 
 DEFAULT_TIMEOUT = 5.0
 PREFLIGHT_CHECKS = ("ED101", "ED103", "ED110", "ED120", "ED140")  # where we run, the daemon, the canary, the settings
-PROXY_SUFFIX = "DISABLE_REMOTE_REGISTRY_PROXY"
-FLAG = "--disable-remote-registry-proxy"
-# Earthly subcommands that never export an image, so never touch the proxy.
-NON_BUILD_SUBCOMMANDS = {
-    "account", "bootstrap", "config", "doc", "docs", "init", "ls", "org", "project", "prune", "registry", "secret",
-    "secrets", "help", "sat", "satellite", "cloud", "web", "billing",
-}
 
 
 @dataclass
@@ -48,11 +45,7 @@ class EarthlyCommand:
     @property
     def variables(self) -> list[str]:
         """The variable names that disable the proxy for this program (both for a wrapper)."""
-        if self.product == "earthbuild":
-            return [f"EARTH_{PROXY_SUFFIX}"]
-        if self.product == "earthly":
-            return [f"EARTHLY_{PROXY_SUFFIX}"]
-        return [f"EARTHLY_{PROXY_SUFFIX}", f"EARTH_{PROXY_SUFFIX}"]
+        return proxy_variables(self.product)
 
 
 def parse_command(argv: Sequence[str]) -> EarthlyCommand:
@@ -160,13 +153,22 @@ def _skip_reason(command: EarthlyCommand, proxy: ProxySetting, assume_export: bo
     return None
 
 
+def _finding(report: Report, code: str) -> Finding | None:
+    return next((f for f in report.findings if f.code == code), None)
+
+
+def _refused_here(verdict: Verdict) -> bool:
+    """The verdict proved the daemon cannot reach a proxy on this loopback (directly or through its HTTP proxy)."""
+    return verdict.confidence == Confidence.PROVEN and (
+        verdict.cause.startswith("proxy-unreachable") or verdict.cause == "daemon-proxy-captures-loopback")
+
+
 def decide(command: EarthlyCommand, proxy: ProxySetting, report: Report, timeout: float) -> Preflight:
-    """The outcome from the preflight checks' findings (pure: tests feed it findings)."""
-    by = {f.code: f for f in report.findings}
-    daemon, canary = by.get("ED110"), by.get("ED120")
-    port = canary.fact("port") if canary else None
+    """The outcome from the verdict engine's cause over the preflight checks (pure: tests feed it findings)."""
     verdict = report.verdict
-    if canary is not None and canary.status == Status.FAIL:
+    daemon, canary = Daemon.among(report.findings), Canary.among(report.findings)
+    port = canary.port if canary else None
+    if _refused_here(verdict):
         reason = (
             f"the Docker daemon cannot reach 127.0.0.1 in this network namespace (canary on 127.0.0.1:{port} refused; "
             f"{verdict.cause}), so Earthly's registry proxy would be refused"
@@ -174,25 +176,27 @@ def decide(command: EarthlyCommand, proxy: ProxySetting, report: Report, timeout
         if proxy.source and not proxy.source.startswith("default"):
             reason += f" (overriding {proxy.source})"
         return Preflight("unreachable", reason, proxy, command, dict.fromkeys(command.variables, "true"), report, port)
-    podman = _podman_https(by, canary)
+    podman = _podman_https({f.code: f for f in report.findings}, _finding(report, Canary.code))
     if podman is not None:
         reason, disable = podman
         return Preflight("unreachable", reason, proxy, command,
                          dict.fromkeys(command.variables, "true") if disable else {}, report, port)
-    if canary is not None and canary.status == Status.PASS:
+    if verdict.cause == "healthy" and verdict.confidence == Confidence.PROVEN:
         return Preflight("reachable", f"the daemon reached the canary on 127.0.0.1:{port}: the proxy works here",
                          proxy, command, {}, report, port)
-    if daemon is not None and daemon.status == Status.FAIL and daemon.extra.get("error_kind") == "no-answer":
-        return Preflight("timeout", f"the Docker daemon did not answer within {timeout:g}s ({daemon.summary})",
-                         proxy, command, {}, report)
-    if daemon is not None and daemon.status == Status.FAIL:
-        return Preflight("no-daemon", f"no usable Docker daemon ({daemon.summary})", proxy, command, {}, report)
-    unfinished = [f for f in (daemon, canary) if f is not None and f.status == Status.ERROR]
-    if any(f.fact("timed_out") for f in unfinished) or any("timed out" in f.summary or "deadline" in f.summary for f in unfinished):
+    by = {f.code: f for f in report.findings}
+    daemon_finding, canary_finding = by.get(Daemon.code), by.get(Canary.code)
+    if verdict.cause == "docker-unreachable" and daemon_finding is not None:
+        if daemon is not None and daemon.error_kind == "no-answer":
+            return Preflight("timeout", f"the Docker daemon did not answer within {timeout:g}s ({daemon_finding.summary})",
+                             proxy, command, {}, report)
+        return Preflight("no-daemon", f"no usable Docker daemon ({daemon_finding.summary})", proxy, command, {}, report)
+    unfinished = [f for f in (daemon_finding, canary_finding) if f is not None and f.status == Status.ERROR]
+    if any(f.fact(TIMED_OUT) for f in unfinished) or any("timed out" in f.summary or "deadline" in f.summary for f in unfinished):
         # Name what was slow: a daemon that never answered /version is not a slow canary.
-        what = "the Docker daemon did not answer" if daemon in unfinished else "the canary did not finish"
+        what = "the Docker daemon did not answer" if daemon_finding in unfinished else "the canary did not finish"
         return Preflight("timeout", f"{what} within {timeout:g}s", proxy, command, {}, report, port)
-    detail = canary.summary if canary is not None else "the canary did not run"
+    detail = canary_finding.summary if canary_finding is not None else "the canary did not run"
     return Preflight("undecided", detail, proxy, command, {}, report, port)
 
 

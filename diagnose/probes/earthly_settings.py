@@ -20,15 +20,17 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlparse
 
+from earthly_doctor.dotenv import DotenvError, read_dotenv
 from earthly_doctor.errors import DoctorError
 from earthly_doctor.fsutil import read_regular
-from earthly_doctor.gobool import parse_go_bool
 from earthly_doctor.probes.frontend import PROXY_SKIPPED, Frontend, pick
+from earthly_doctor.vocabulary import (BUILDKITD_PORT, EARTHBUILD_PREFIX, EARTHLY_PREFIX, PINNED_REGISTRY, PROXY_FLAG, PROXY_SETTING,
+                                       parse_go_bool)
 
 PROXY_SINCE = (0, 8, 0)  # v0.8.0 turned the registry proxy on everywhere (#3629)
 IMAGE_ENV_SINCE = (0, 8, 2)  # earthly/earthly sets EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY=true since v0.8.2 (#3753)
 OPT_IN_SINCE = (0, 7, 20)  # v0.7.20-v0.7.23: proxy only with --use-remote-registry
-REGISTRY_PORT = 8371
+REGISTRY_PORT = BUILDKITD_PORT
 
 
 def _lines(path: Path) -> list[str]:
@@ -39,25 +41,6 @@ def _lines(path: Path) -> list[str]:
     except (OSError, DoctorError):  # DoctorError: fsutil.UnsafePath
         return []
     return (data or b"").decode("utf-8", errors="replace").splitlines()
-
-
-def read_dotenv(path: Path) -> dict[str, str]:
-    """godotenv's format, as far as settings go: KEY=VALUE, comments, `export`, optional quotes."""
-    lines = _lines(path)
-    values = {}
-    for raw in lines:
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        line = line.removeprefix("export ")
-        key, value = line.split("=", 1)
-        value = value.strip()
-        if value[:1] in ("'", '"') and value[-1:] == value[:1] and len(value) > 1:
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key.strip()] = value
-    return values
 
 
 CONFIG_MAX_BYTES = 256 * 1024  # a config.yml is a few hundred bytes; anything bigger is not one to trust
@@ -156,7 +139,7 @@ class EarthlySettings:
     no_output: Setting = field(default_factory=lambda: Setting(False, "default"))
     buildkit_host: Setting = field(default_factory=lambda: Setting("", "default (earthly-buildkitd via docker)"))
     buildkit_local: bool = True
-    local_registry_host: Setting = field(default_factory=lambda: Setting("tcp://127.0.0.1:8371", "default"))
+    local_registry_host: Setting = field(default_factory=lambda: Setting(PINNED_REGISTRY, "default"))
     earthly_image: bool = False
     dotenv_path: str | None = None
     dotenv_used: list[str] = field(default_factory=list)
@@ -202,14 +185,18 @@ def evaluate(  # noqa: C901, PLR0912, PLR0915 -- grandfathered; split when next 
     """The effective settings for an `earthly` started with this environment, working directory and flags."""
     flags = flags or []
     s = EarthlySettings(product=product)
-    prefixes = ["EARTH_", "EARTHLY_"] if product == "earthbuild" else ["EARTHLY_"]
+    prefixes = [EARTHBUILD_PREFIX, EARTHLY_PREFIX] if product == "earthbuild" else [EARTHLY_PREFIX]
 
     def names(suffix: str) -> list[str]:
         return [p + suffix for p in prefixes]
 
     env_file = next((env[n] for n in names("ENV_FILE_PATH") if env.get(n)), ".env")
     dotenv_file = Path(env_file) if os.path.isabs(env_file) else cwd / env_file
-    dotenv = read_dotenv(dotenv_file)
+    try:
+        dotenv = read_dotenv(dotenv_file, env)
+    except DotenvError as exc:
+        dotenv = {}
+        s.invalid.append(f"{dotenv_file}: {exc}; Earthly exits with 'Error loading dot-env file'")
     if dotenv:
         s.dotenv_path = str(dotenv_file)
 
@@ -229,7 +216,7 @@ def evaluate(  # noqa: C901, PLR0912, PLR0915 -- grandfathered; split when next 
             s.invalid.append(f"{name}={value!r}: not a Go bool (strconv.ParseBool); Earthly exits with 'could not parse'")
         return Setting(parsed, source, value)
 
-    s.proxy_disabled = boolean("DISABLE_REMOTE_REGISTRY_PROXY", "--disable-remote-registry-proxy", "default (proxy on since v0.8.0)")
+    s.proxy_disabled = boolean(PROXY_SETTING, PROXY_FLAG, "default (proxy on since v0.8.0)")
     ci = boolean("CI", "--ci", "default")
     output = boolean("OUTPUT", "--output", "default")
     no_output = boolean("NO_OUTPUT", "--no-output", "default")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earthly_doctor.context import Context, FactError, provides
+from earthly_doctor.model import Finding
 from earthly_doctor.probes.canary import CanaryResult, run_canary
 from earthly_doctor.probes.docker_client import DaemonHandle, connect
 from earthly_doctor.probes.docker_endpoint import find_endpoint
@@ -171,6 +172,16 @@ def buildkitd(ctx: Context) -> Buildkitd:
     name = settings.buildkitd_name if settings else "earthly-buildkitd"
     port = settings.registry_port if settings else 8371
     return inspect_buildkitd(handle.client, name, port, _probe_timeout(ctx))
+
+
+@provides("build_logs", timeout=600.0)
+def build_logs(ctx: Context) -> list[Finding]:
+    """The build logs given (`diagnose --log`), scanned for known failure signatures: ED160's findings (ED160)."""
+    from earthly_doctor.triage.library import triage_findings
+
+    if not ctx.options.logs:
+        return []
+    return triage_findings(list(ctx.options.logs), list(ctx.options.signature_dirs))
 
 
 @provides("agent", timeout=10.0)

@@ -56,17 +56,9 @@ def extra_fields(finding: Finding) -> dict[str, Any]:
     return {k: v for k, v in finding.extra.items() if k not in FILE_KEYS and v not in (None, "")}
 
 
-TOPOLOGY_BOUND = {"host-network", "pinned-port"}
-
-
 def fix_ids(finding: Finding, report: Report) -> list[str]:
-    """The finding's own remedies; a failing finding without any borrows the verdict's ranked list."""
-    if finding.remedies:
-        # Whether these work depends on the topology, which only the verdict knows (ED131, a host daemon).
-        return [r for r in finding.remedies if r not in TOPOLOGY_BOUND or r in report.verdict.remedies]
-    if finding.status == Status.FAIL:
-        return list(report.verdict.remedies)
-    return []
+    """The remedies the report offers with this finding (decided by the report model, rendered here)."""
+    return report.remedies_for(finding)
 
 
 def fixes(finding: Finding, report: Report) -> list[tuple[str, str, str]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from earthly_doctor.model import Finding, Report, Status
 from earthly_doctor.reports.jenkins_summary import summary_lines
+from earthly_doctor.triage.findings import LogHit
 
 ICONS_PLAIN = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP", "error": "ERR "}
 STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim", "error": "magenta"}
@@ -37,13 +38,10 @@ def _remedy_lines(report: Report) -> list[tuple[str, str]]:
 
 def _where(f: Finding) -> str | None:
     """Where a log finding was seen: `at build.log:24, stage Image` (None for live checks)."""
-    if f.extra.get("line") is None or not f.extra.get("signature"):
+    hit = LogHit.of(f)
+    if hit is None or hit.line is None or not hit.signature:
         return None
-    log = f"{f.extra['log']}:" if f.extra.get("log") else "line "
-    where = f"at {log}{f.extra['line']}"
-    if f.extra.get("stage"):
-        where += f", stage {f.extra['stage']}"
-    return where
+    return hit.where()
 
 
 def render_plain(report: Report, *, verbose: bool = False, **_: object) -> str:

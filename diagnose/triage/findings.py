@@ -5,9 +5,10 @@ other signature with status `fail` explains the log."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from earthly_doctor.model import Evidence, Finding, Severity, Status
+from earthly_doctor.model import Evidence, Finding, Published, Severity, Status
 
 if TYPE_CHECKING:
     from earthly_doctor.triage.scanner import Match, Scanner
@@ -16,6 +17,30 @@ CODE = "ED160"
 TITLE = "Build log shows a known failure signature"
 MAX_LINES_LISTED = 10
 _NUMERIC = ("port", "image_index", "errors")
+
+
+@dataclass(frozen=True)
+class LogHit(Published):
+    """What an ED160 finding publishes (its top-level JSON fields, DESIGN §6a) for the verdict and the renderers:
+    which signature matched, what it means, and where it was seen."""
+
+    code = CODE
+    signature: str | None = None
+    cause: str | None = None  # the verdict cause the signature names, if any
+    kind: str | None = None  # failure | look-alike | warning | info
+    log: str | None = None
+    line: int | None = None
+    stage: str | None = None
+    port: int | str | None = None
+    red_herring: bool | None = None  # Jenkins triage: also seen in green builds
+    generation: str | None = None  # which Earthly generation the line's wording belongs to, when it tells
+    fallback: bool | None = None  # the bare "the build failed" line, matched when no signature says why
+
+    def where(self) -> str:
+        """Where it was seen: `at build.log:24, stage Image` (the one spelling shared by the verdict and the text
+        report; `at line 24` without a log name)."""
+        place = f"at {self.log}:{self.line}" if self.log else f"at line {self.line}"
+        return place + (f", stage {self.stage}" if self.stage else "")
 
 
 def _size(n: int) -> str:

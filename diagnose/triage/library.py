@@ -23,6 +23,15 @@ def load_signatures(extra_dirs: Iterable[str | Path] = (), *, builtin: bool = Tr
     return sigs
 
 
+def check_logs(logs: Iterable[str], signature_dirs: Iterable[str] = ()) -> None:
+    """Fail early, in one line, on a log that cannot be read or a signature folder that cannot be used."""
+    from earthly_doctor.triage.sources import check_readable
+
+    load_signatures(list(signature_dirs))
+    for path in logs:
+        check_readable(path)
+
+
 def triage_findings(logs: list[str], signature_dirs: list[str] | None = None) -> list[Finding]:
     """ED160 findings for each log, in order; a missing or unreadable log is a DoctorError before any scan."""
     from earthly_doctor.triage.sources import check_readable, display_name, open_stream

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+# The one home of the console escape patterns (the report renderers use them too).
 # `ESC[8m` "ha:" Base64 `ESC[0m`; a note cut off by a corrupt log still loses its payload.
-_NOTE = re.compile(r"\x1b\[8mha:[A-Za-z0-9+/=]*+(?:\x1b\[0m)?")
+CONSOLE_NOTE = re.compile(r"\x1b\[8mha:[A-Za-z0-9+/=]*+(?:\x1b\[0m)?")
 # Jenkins Timestamper: exactly 27 characters, UTC, always ending in Z (jenkins.md §4.2).
 _STAMP = re.compile(r"\[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\] ")
 _STAMP_BYTES = re.compile(rb"\[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\] ")
@@ -22,7 +23,8 @@ _GHA_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z) "
 _LOCAL_STAMP = re.compile(r"(\d{2}:\d{2}:\d{2}(?= {2})|\d{2}:\d{2}:\d{2}\.\d{3}(?= )) {1,2}")
 # A log read from an offset (progressiveText) can start inside a note: its Base64 tail and the closing ESC[0m.
 _NOTE_TAIL = re.compile(r"[A-Za-z0-9+/=]{8,}+\x1b\[0m")
-_ANSI = re.compile(r"\x1b\[[0-?]*+[ -/]*+[@-~]|\x1b\][^\x07\x1b]*+(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
+# CSI, OSC (terminated or cut off) and single-character escapes (research/jenkins.md §4.5).
+ANSI = re.compile(r"\x1b\[[0-?]*+[ -/]*+[@-~]|\x1b\][^\x07\x1b]*+(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
 # ESC already lost (text copied from the HTML console): digits/semicolons and a final m or K only, so
 # `[Pipeline]` and timestamps survive.
 _REMNANT = re.compile(r"\[(?:\d{1,3}(?:;\d{1,3}){0,8})?[mK]")
@@ -45,7 +47,7 @@ def timestamp_of(raw_line_start: bytes) -> str | None:
 def clean(text: str, *, at_line_start: bool = True) -> tuple[str, str | None]:
     """(readable text, Timestamper time or None) for one segment of a line (no `\\n` or `\\r` inside)."""
     if "\x1b" in text:
-        text = _NOTE.sub("", text)
+        text = CONSOLE_NOTE.sub("", text)
         if at_line_start:
             m = _NOTE_TAIL.match(text)
             text = text[m.end() :] if m else text
@@ -59,7 +61,7 @@ def clean(text: str, *, at_line_start: bool = True) -> tuple[str, str | None]:
         if m:
             stamp, text = m.group(1), text[m.end() :]
     if "\x1b" in text:
-        text = _ANSI.sub("", text)
+        text = ANSI.sub("", text)
     if "[" in text:
         text = _REMNANT.sub("", text)
     return text, stamp

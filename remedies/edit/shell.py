@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, Lines, NotApplicable, Splicer, newline_of
-from earthly_doctor.gobool import GO_TRUE  # Go strconv.ParseBool, as urfave/cli reads the variable
+from earthly_doctor.vocabulary import GO_TRUE, NON_BUILD_SUBCOMMANDS, PROXY_FLAG, PROXY_VARIABLES
 
-FLAG = "--disable-remote-registry-proxy"
-ENV_KEYS = ("EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY", "EARTH_DISABLE_REMOTE_REGISTRY_PROXY")
+FLAG = PROXY_FLAG
+ENV_KEYS = PROXY_VARIABLES
 
 # A command position: start of a line (or of the text), or after a separator, then optional wrappers and
 # VAR=value assignments.
@@ -30,11 +30,8 @@ _DOCKER_RUN = re.compile(
     re.M,
 )
 _NETWORK = re.compile(r"(?<!\S)--net(?:work)?(?:=|[ \t]+)(?P<q>['\"]?)(?P<val>[^\s'\"]+)(?P=q)")
-# Earthly subcommands that never export an image: the flag is noise there.
-_NOT_BUILDS = {
-    "bootstrap", "config", "account", "org", "secret", "secrets", "satellite", "sat", "project", "ls", "doc",
-    "init", "prune", "registry", "web", "upgrade", "cloud", "billing", "--version", "--help", "-h", "version",
-}
+# Earthly subcommands that never export an image (and the flags that only print): the flag is noise there.
+_NOT_BUILDS = NON_BUILD_SUBCOMMANDS | {"--version", "--help", "-h"}
 
 
 @dataclass

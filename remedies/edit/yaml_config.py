@@ -11,13 +11,13 @@ import difflib
 import io
 from typing import Any
 
+from earthly_doctor.vocabulary import PINNED_REGISTRY
 from earthly_doctor.remedies.edit.text import EditOutcome, EditRefused, newline_of
 
-PINNED = "tcp://127.0.0.1:8371"
 KEY = "local_registry_host"
 
 
-def edit_local_registry_host(text: str, value: str = PINNED) -> EditOutcome:
+def edit_local_registry_host(text: str, value: str = PINNED_REGISTRY) -> EditOutcome:
     return edit_global_key(text, KEY, value)
 
 

@@ -248,6 +248,10 @@ def install_fake_earthly(bin_dir: Path, name: str = "earthly") -> Path:
     """Put the stand-in on disk as `earthly` (or `earth`) so its process name is the real one's."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     target = bin_dir / name
-    shutil.copyfile(FAKE_EARTHLY, target)
+    dotenv = FAKE_EARTHLY.parents[2] / "diagnose" / "dotenv.py"
+    source = FAKE_EARTHLY.read_text()
+    target.write_text(source.replace(
+        'DOTENV_SOURCE = str(Path(__file__).resolve().parents[2] / "diagnose" / "dotenv.py")',
+        f"DOTENV_SOURCE = {str(dotenv)!r}"))
     target.chmod(0o755)
     return target

@@ -30,9 +30,14 @@ import sys
 import tarfile
 import threading
 import time
+import importlib.util
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 PAD = 20  # conslogging.DefaultPadding: the prefix column is right-justified to 20 characters
+
+# Where the doctor's .env reader lives; install_fake_earthly writes the path into each installed copy.
+DOTENV_SOURCE = str(Path(__file__).resolve().parents[2] / "diagnose" / "dotenv.py")
 
 
 def say(prefix: str, text: str) -> None:
@@ -55,17 +60,17 @@ def parse_bool(value: str, name: str) -> bool:
 
 def load_dotenv(path: str = ".env") -> None:
     """godotenv.Load: KEY=VALUE lines, comments and `export` allowed; never overrides the environment."""
+    # The one godotenv reader (diagnose/dotenv.py, stdlib only), loaded by path: this stand-in runs under any
+    # interpreter, where another earthly_doctor (or none) may be importable.
+    spec = importlib.util.spec_from_file_location("earthly_doctor_dotenv", DOTENV_SOURCE)
+    dotenv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dotenv)
     try:
-        lines = open(path, encoding="utf-8").read().splitlines()
-    except OSError:
-        return
-    for raw in lines:
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        line = line.removeprefix("export ")
-        key, value = line.split("=", 1)
-        key, value = key.strip(), value.strip().strip("'\"")
+        values = dotenv.read_dotenv(Path(path), os.environ)
+    except dotenv.DotenvError as exc:
+        print(f"Error loading dot-env file {path}: {exc}", file=sys.stdout)
+        raise SystemExit(1) from None
+    for key, value in values.items():
         os.environ.setdefault(key, value)
 
 

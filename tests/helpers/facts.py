@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import earthly_doctor.probes.providers  # noqa: F401 -- registers the providers a fact not injected falls back to
 from earthly_doctor.context import Context, Options
 from earthly_doctor.environment import Environment
 from earthly_doctor.probes.docker_client import DaemonHandle

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from earthly_doctor.checks.ed131_buildkitd import Buildkitd
 from earthly_doctor.model import Confidence, Evidence, Finding, Report, Status, Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +139,8 @@ def test_json_output_and_no_jenkinsfile_creates_env(tmp_path: Path):
 
 
 def test_pinned_port_edits_the_config_when_8371_is_published(tmp_path: Path):
-    published = Finding("ED131", "buildkitd", Status.PASS, evidence=[Evidence("port_8371_published", True, "test")])
+    # What ED131 publishes when 8371 is published and the daemon reaches it (as its JSON report carries it).
+    published = Finding("ED131", "buildkitd", Status.PASS, extra=Buildkitd(pinned_port_ok=True).as_extra())
     write_report(tmp_path / "r.json", extra=[published])
     config = tmp_path / "home" / ".earthly" / "config.yml"
     config.parent.mkdir(parents=True)

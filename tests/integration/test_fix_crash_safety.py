@@ -22,10 +22,11 @@ import sys, time
 from pathlib import Path
 from earthly_doctor.model import Confidence, Report, Verdict
 from earthly_doctor.remedies import engine
+from earthly_doctor.verdict import topology_from
 path = Path(sys.argv[1])
 report = Report([], Verdict("proxy-unreachable", "", Confidence.LIKELY, ["disable-proxy"]), "0")
 remedy = engine.load_remedies().remedies["disable-proxy"]
-plan = engine.make_plan(remedy, engine.topology_from(report), [path], path.parent, {})
+plan = engine.make_plan(remedy, topology_from(report), [path], path.parent, {})
 print("ready", flush=True)
 began = time.monotonic()
 result = engine.apply_plan(plan)

@@ -331,10 +331,11 @@ import sys
 from pathlib import Path
 from earthly_doctor.model import Confidence, Report, Verdict
 from earthly_doctor.remedies import engine
+from earthly_doctor.verdict import topology_from
 ws, force = Path(sys.argv[1]), sys.argv[2] == "force"
 report = Report([], Verdict("proxy-unreachable", "", Confidence.LIKELY, ["disable-proxy"]), "0")
 remedy = engine.load_remedies().remedies["disable-proxy"]
-plan = engine.make_plan(remedy, engine.topology_from(report), [Path("Jenkinsfile")], ws, {})
+plan = engine.make_plan(remedy, topology_from(report), [Path("Jenkinsfile")], ws, {})
 result = engine.apply_plan(plan, force=force)
 for refusal in result.refusals:
     print(refusal, file=sys.stderr)

@@ -134,3 +134,30 @@ def test_report_round_trips_through_json():
     assert again.to_dict() == report.to_dict()
     with pytest.raises(ValueError):
         Report.from_dict({"schema": "something/else"})
+
+
+def test_an_output_file_that_cannot_be_written_fails_the_step_unless_exit_zero(tmp_path):
+    """Exit 0 after `could not write` would leave Jenkins' junit step to fail later with no hint why."""
+    import subprocess
+
+    (tmp_path / "file").write_text("")
+    base = [sys.executable, "-m", "earthly_doctor", "diagnose", "--only", "ED101", "--format", "json",
+            "--output", f"junit:{tmp_path / 'file' / 'r.xml'}", "--output", f"json:{tmp_path / 'ok.json'}"]
+    env = {**os.environ, "NO_COLOR": "1"}
+    result = subprocess.run(base, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2 and result.stderr.count("could not write") == 1 and "Traceback" not in result.stderr
+    assert (tmp_path / "ok.json").exists() and json.loads(result.stdout)["schema"]  # the rest is still written
+    zero = subprocess.run([*base, "--exit-zero"], capture_output=True, text=True, timeout=60, env=env)
+    assert zero.returncode == 0 and "could not write" in zero.stderr
+
+
+def test_a_closed_stdout_is_not_an_internal_error(tmp_path):
+    """`earthly-doctor diagnose >&-`: Python sets sys.stdout to None; the report files and exit code still come out."""
+    import subprocess
+
+    out = tmp_path / "r.json"
+    result = subprocess.run([sys.executable, "-m", "earthly_doctor", "diagnose", "--only", "ED101", "--output", f"json:{out}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60,
+                            env={**os.environ, "NO_COLOR": "1"}, preexec_fn=lambda: os.close(1))
+    assert result.returncode == 0 and "internal error" not in result.stderr, result.stderr
+    assert json.loads(out.read_text())["schema"] == "earthly-doctor/report/v1"

@@ -68,3 +68,18 @@ def test_overrides_win_and_an_overridden_exception_is_raised():
         ctx.fact("e")
     with pytest.raises(FactError, match="no provider"):
         ctx.fact("missing")
+
+
+def test_a_fact_cut_short_by_the_run_deadline_blames_the_deadline_not_the_daemon():
+    """--timeout 0.1: 'docker: no answer within 0.0s' read as a dead daemon; the run's own deadline cut it short."""
+    import threading
+
+    from earthly_doctor.context import Context, FactTimeout, Options, Provider
+
+    release = threading.Event()
+    ctx = Context(options=Options(timeout=0.2), providers={"docker": Provider("docker", lambda c: release.wait(5), timeout=30.0)})
+    try:
+        with pytest.raises(FactTimeout, match=r"docker: not finished by the run's deadline \(0.2s\)"):
+            ctx.fact("docker")
+    finally:
+        release.set()

@@ -6,6 +6,12 @@ import hashlib
 import json
 
 from earthly_doctor.probes.docker_endpoint import DEFAULT_SOCKET, Endpoint, find_endpoint
+import importlib.util
+from earthly_doctor.checks.ed110_docker_daemon import DockerDaemon
+from earthly_doctor.model import Status
+from earthly_doctor.probes.docker_client import connect
+from earthly_doctor.verdict import decide
+from tests.helpers.facts import make_ctx
 
 
 def test_flag_beats_docker_host_beats_context(tmp_path):
@@ -98,3 +104,55 @@ def test_a_context_without_tls_files_is_plain_unless_it_skips_verification(tmp_p
     _context(tmp_path, "skip", "tcp://docker", skip=True)
     skipping = find_endpoint({"HOME": str(tmp_path), "DOCKER_CONTEXT": "skip"})
     assert skipping.url == "tcp://docker:2376" and skipping.tls is not None and not skipping.tls.verify
+
+
+def test_a_missing_docker_context_is_a_problem_not_the_default_socket(tmp_path):
+    """The docker CLI stops with `context "x": context not found`; diagnosing the default socket instead would be
+    diagnosing a daemon Earthly never reaches."""
+    endpoint = find_endpoint({"HOME": str(tmp_path), "DOCKER_CONTEXT": "nosuch"})
+    assert endpoint.problem and "'nosuch'" in endpoint.problem and "not found" in endpoint.problem
+    handle = connect(endpoint, {}, timeout=1.0)
+    assert not handle.ok and handle.error_kind == "no-context"
+    f = DockerDaemon().run(make_ctx(docker=handle))
+    assert f.status == Status.FAIL and "docker context use default" in f.summary
+    # DOCKER_HOST wins over DOCKER_CONTEXT in the docker CLI, so there is no problem then.
+    assert find_endpoint({"HOME": str(tmp_path), "DOCKER_CONTEXT": "nosuch", "DOCKER_HOST": "tcp://127.0.0.1:1"}).problem is None
+
+
+def test_a_missing_current_context_from_config_json_is_a_problem_too(tmp_path):
+    (tmp_path / ".docker").mkdir()
+    (tmp_path / ".docker" / "config.json").write_text('{"currentContext": "gone"}')
+    assert "currentContext" in (find_endpoint({"HOME": str(tmp_path)}).problem or "")
+
+
+def test_a_tcp_docker_host_without_a_port_gets_the_docker_cli_default():
+    assert find_endpoint({"DOCKER_HOST": "tcp://localhost"}).url == "tcp://localhost:2375"
+    assert find_endpoint({"DOCKER_HOST": "tcp://docker", "DOCKER_TLS_VERIFY": "1"}).url == "tcp://docker:2376"
+    assert find_endpoint({}, "tcp://[::1]").url == "tcp://[::1]:2375"
+    assert find_endpoint({"DOCKER_HOST": "tcp://[::1]:1"}).url == "tcp://[::1]:1"
+    assert find_endpoint({"DOCKER_HOST": "unix:///x.sock"}).url == "unix:///x.sock"
+
+
+def test_a_socket_path_that_is_a_directory_says_the_mount_went_wrong(tmp_path):
+    """The classic agent mistake: the socket's bind-mount source did not exist, so Docker created a directory."""
+    (tmp_path / "docker.sock").mkdir()
+    (tmp_path / "plain").write_text("")
+    handle = connect(Endpoint(f"unix://{tmp_path}/docker.sock", "DOCKER_HOST"), {}, timeout=1.0)
+    assert handle.error_kind == "no-daemon" and "is a directory, not a socket" in handle.error
+    assert "is a regular file" in connect(Endpoint(f"unix://{tmp_path}/plain", "DOCKER_HOST"), {}, timeout=1.0).error
+
+
+def test_ssh_without_paramiko_is_an_error_of_ours_not_a_dead_daemon(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "paramiko" else real(name, *a))
+    handle = connect(Endpoint("ssh://me@127.0.0.1:1", "DOCKER_HOST"), {}, timeout=1.0)
+    assert handle.error_kind == "unsupported" and "paramiko" in handle.error and "not contacted" in handle.error
+    f = DockerDaemon().run(make_ctx(docker=handle))
+    assert f.status == Status.ERROR
+    verdict = decide([f])
+    assert verdict.cause == "unknown" and "could not be checked" in verdict.summary and "paramiko" in verdict.summary
+
+
+def test_home_unset_for_a_uid_without_passwd_entry_is_not_a_crash(no_home):
+    assert find_endpoint({}) == Endpoint(DEFAULT_SOCKET, "default socket")
+    assert find_endpoint({"DOCKER_CONTEXT": "dind"}).problem  # the CLI could not find it either

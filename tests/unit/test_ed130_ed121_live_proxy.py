@@ -105,3 +105,16 @@ def test_ed121_skips_without_earthly():
 
 def test_global_flags_stop_at_the_target():
     assert global_flags(["earthly", "--ci", "--secret=A=b", "+t", "--disable-remote-registry-proxy"]) == ["--ci", "--secret=…"]
+
+
+def test_no_earthly_visible_says_other_containers_cannot_be_seen():
+    ctx = make_ctx(earthly_processes=[], docker=daemon())
+    for check in (EarthlyProxyAlive(), LiveProxyReach()):
+        f = check.run(ctx)
+        assert f.status == Status.SKIP and "another container" in f.summary and "is running here" not in f.summary
+
+
+def test_ed121_does_not_claim_no_listener_when_the_sockets_are_unreadable():
+    other_users = EarthlyProcess(4242, "earthly", None, None, [], error="cannot read /proc/4242: Permission denied")
+    f = LiveProxyReach().run(make_ctx(earthly_processes=[other_users], docker=daemon()))
+    assert f.status == Status.SKIP and "cannot all be read" in f.summary and "no proxy listens" not in f.summary

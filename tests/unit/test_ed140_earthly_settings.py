@@ -10,6 +10,7 @@ from earthly_doctor.checks.ed140_earthly_settings import EarthlySettingsCheck
 from earthly_doctor.model import Status
 from earthly_doctor.probes.earthly_settings import evaluate, is_local_buildkit, parse_version, port_offset
 from tests.helpers.facts import make_ctx
+from pathlib import Path
 
 V = "earthly version v0.8.15 6e641c15d3b4d7dd396363b61d2381faa2658f3d linux/amd64; Debian 12"
 
@@ -123,3 +124,27 @@ def test_the_provider_runs_version_only_when_a_binary_is_on_path(tmp_path, monke
     path = f"{tmp_path / 'bin'}:{os.environ['PATH']}"  # the stand-in's shebang needs python3
     found = earthly_settings(make_ctx(env={"PATH": path, "HOME": str(tmp_path)}, earthly_processes=[]))
     assert found.product == "earthbuild" and found.version == (0, 8, 15) and len(calls) == 1
+
+
+def test_another_users_home_does_not_break_the_settings(tmp_path, unreadable_home):
+    settings = evaluate({"HOME": str(unreadable_home)}, tmp_path)
+    assert settings.export_path == "proxy"
+
+
+def test_bundle_and_pinned_port_survive_no_home(no_home):
+    """`bundle` was an internal error (exit 3) with HOME unset for a uid without a passwd entry."""
+    from earthly_doctor.commands import bundle as bundle_cmd
+    from earthly_doctor.remedies.pinned_port import config_path
+
+    assert bundle_cmd._docker_config_path({}) is None
+    assert bundle_cmd._earthly_config_paths({}) == [p for p in [Path("/etc/.earthly/config.yml")] if os.path.isfile(p)]
+    assert config_path({}).name == "config.yml"
+
+
+def test_bundle_and_pinned_port_survive_another_users_home(unreadable_home):
+    from earthly_doctor.commands import bundle as bundle_cmd
+    from earthly_doctor.remedies.pinned_port import config_path
+
+    home = {"HOME": str(unreadable_home)}
+    assert bundle_cmd._earthly_config_paths(home) == [p for p in [Path("/etc/.earthly/config.yml")] if os.path.isfile(p)]
+    assert config_path(home) == unreadable_home / ".earthly" / "config.yml"

@@ -5,7 +5,9 @@ Regenerate after a deliberate change with EARTHLY_DOCTOR_UPDATE_GOLDENS=1 and re
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -175,3 +177,40 @@ def test_corpus_covers_the_required_shapes():
     assert any('args "' in t and "${" in t for t in texts.values())
     assert any("\t" in t for t in texts.values())
     assert any(not t.endswith("\n") for t in texts.values())
+
+
+def _enclosing_stages(text: str, offset: int) -> list[str]:
+    """The names of the `stage('…')` blocks around `offset`, innermost first, found by walking out brace by
+    brace (independent of the editor's own parser)."""
+    names, depth = [], 0
+    for i in range(offset - 1, -1, -1):
+        if text[i] == "}":
+            depth += 1
+        elif text[i] == "{" and depth:
+            depth -= 1
+        elif text[i] == "{":
+            head = text[text.rfind("\n", 0, i) + 1 : i]
+            m = re.search(r"\bstage\s*\(\s*['\"]([^'\"]+)['\"]\s*\)\s*$", head)
+            if m:
+                names.append(m.group(1))
+    return names
+
+
+STAGE_CASES = [c for c in CASES if c[2].get("stage")]
+
+
+@pytest.mark.parametrize("path,remedy_id,options,variant", STAGE_CASES, ids=[c[0].name for c in STAGE_CASES])
+def test_a_stage_scoped_edit_lands_in_that_stage(path, remedy_id, options, variant):
+    """Checked by content, not only against the golden: every line the edit adds sits inside the named stage."""
+    source, edited = read(path), run_editor(remedy_id, path, read(path), options).text
+    added = [line for line in difflib.ndiff(source.splitlines(keepends=True), edited.splitlines(keepends=True))
+             if line.startswith("+ ")]
+    assert any("EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY" in line for line in added)
+    cursor = 0
+    for line in added:
+        at = edited.index(line[2:], cursor)
+        cursor = at + 1
+        assert options["stage"] in _enclosing_stages(edited, at), f"{line[2:].strip()!r} is outside stage {options['stage']}"
+    # Idempotence by content too: a second run finds it in that stage and adds nothing anywhere.
+    again = run_editor(remedy_id, path, edited, options)
+    assert again.text == edited and not again.changes and again.already

@@ -9,6 +9,7 @@ from pathlib import Path
 from earthly_doctor.fsutil import remove_stale_temps
 from earthly_doctor.model import Confidence, Report, Verdict
 from earthly_doctor.remedies import engine
+from earthly_doctor.verdict import topology_from
 
 OLD = time.time() - 3600
 
@@ -51,7 +52,7 @@ def test_remove_stale_temps_takes_only_old_regular_files_of_the_exact_pattern(tm
 def _apply(path: Path):
     report = Report([], Verdict("proxy-unreachable", "", Confidence.LIKELY, ["disable-proxy"]), "0")
     remedy = engine.load_remedies().remedies["disable-proxy"]
-    plan = engine.make_plan(remedy, engine.topology_from(report), [path], path.parent, {})
+    plan = engine.make_plan(remedy, topology_from(report), [path], path.parent, {})
     return engine.apply_plan(plan)
 
 
@@ -79,7 +80,7 @@ def test_dry_run_removes_nothing(tmp_path: Path):
     path.write_bytes(b"A=1\n")
     stale = _plant(tmp_path, ".workspace.env.k3x_9q2a.tmp")
     report = Report([], Verdict("proxy-unreachable", "", Confidence.LIKELY, ["disable-proxy"]), "0")
-    engine.make_plan(engine.load_remedies().remedies["disable-proxy"], engine.topology_from(report), [path], tmp_path, {})
+    engine.make_plan(engine.load_remedies().remedies["disable-proxy"], topology_from(report), [path], tmp_path, {})
     assert stale.exists()
 
 

@@ -366,3 +366,22 @@ def test_locations_accept_only_positive_line_numbers(line, expected):
     from earthly_doctor.reports._native import location
 
     assert location(Finding("ED160", "t", Status.FAIL, extra={"line": line, "log": "b.log"})).line == expected
+
+
+def test_native_reports_offer_only_the_remedies_the_verdict_found_for_this_topology():
+    """ED120 lists every remedy it may need; pinned-port (unproven 8371) and host-network (a remote daemon) must not
+    reappear in JUnit/Warnings NG/SARIF/Markdown when the verdict ruled them out."""
+    from earthly_doctor import reports
+    from earthly_doctor.model import Confidence, Finding, Report, Verdict
+    from earthly_doctor.reports._native import fix_ids
+
+    canary = Finding("ED120", "Daemon reaches this namespace's loopback", Status.FAIL, summary="connection refused",
+                     remedies=["disable-proxy", "host-network", "pinned-port"])
+    verdict = Verdict("proxy-unreachable-remote-daemon", "remote", Confidence.PROVEN, ["disable-proxy"])
+    report = Report([canary], verdict, "0")
+    assert fix_ids(canary, report) == ["disable-proxy"]
+    for fmt in ("junit", "warnings-ng", "sarif", "markdown"):
+        text = reports.render(fmt, report)
+        assert "pinned-port" not in text and "host-network" not in text, fmt
+    proxy = Finding("ED111", "Daemon HTTP proxy", Status.WARN, summary="proxy", remedies=["daemon-no-proxy"])
+    assert fix_ids(proxy, Report([proxy], verdict, "0")) == ["daemon-no-proxy"]  # not topology-bound: kept

@@ -10,7 +10,13 @@ from typer.testing import CliRunner
 from earthly_doctor.cli.app import build_app
 from earthly_doctor.commands.preflight import decide, env_lines, parse_command, preflight, proxy_setting
 from earthly_doctor.environment import Environment
-from earthly_doctor.model import Confidence, Evidence, Finding, Report, Status, Verdict
+from earthly_doctor.verdict import decide as decide_verdict
+from earthly_doctor.model import Evidence, Finding, Report, Status
+import functools
+import os
+import sys
+from earthly_doctor.commands.run import RunRequest, run
+from earthly_doctor.stream import run_streaming
 
 VAR = "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY"
 
@@ -75,8 +81,9 @@ def test_earth_reads_the_earth_prefix_first(tmp_path):
     assert setting(tmp_path, ["earthly", "+img"], {"EARTH_DISABLE_REMOTE_REGISTRY_PROXY": "true"}).enabled is True
 
 
-def _report(*findings: Finding, cause: str = "proxy-unreachable-bridge-container") -> Report:
-    return Report(list(findings), Verdict(cause, "…", Confidence.PROVEN), "0")
+def _report(*findings: Finding) -> Report:
+    """The findings with the verdict the engine gives them (preflight reads the engine's cause, never its own)."""
+    return Report(list(findings), decide_verdict(list(findings)), "0")
 
 
 def _f(code: str, status: Status, summary: str = "", **evidence) -> Finding:
@@ -103,7 +110,7 @@ def test_an_explicit_false_is_overridden_and_named(tmp_path):
 
 def test_a_reachable_canary_changes_nothing_and_says_nothing(tmp_path):
     cmd = parse_command(["earthly", "+img"])
-    result = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED120", Status.PASS, port=1), cause="healthy"), 5)
+    result = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED120", Status.PASS, port=1)), 5)
     assert (result.outcome, result.variables, result.line) == ("reachable", {}, None)
     assert env_lines(result) == ""
 
@@ -111,10 +118,10 @@ def test_a_reachable_canary_changes_nothing_and_says_nothing(tmp_path):
 def test_a_timeout_runs_the_build_as_is_and_says_so(tmp_path):
     cmd = parse_command(["earthly", "+img"])
     slow = _f("ED120", Status.ERROR, "did not finish within the 5s deadline (--timeout)", timed_out=True)
-    result = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED110", Status.ERROR, "timed out"), slow, cause="unknown"), 5)
+    result = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED110", Status.ERROR, "timed out"), slow), 5)
     assert result.outcome == "timeout" and result.variables == {}
     assert result.line == "earthly-doctor: preflight: the Docker daemon did not answer within 5s; running the build as is"
-    answered = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED110", Status.PASS), slow, cause="unknown"), 5)
+    answered = decide(cmd, setting(tmp_path, cmd.argv), _report(_f("ED110", Status.PASS), slow), 5)
     assert answered.line == "earthly-doctor: preflight: the canary did not finish within 5s; running the build as is"
 
 
@@ -184,3 +191,21 @@ def test_preflight_json_when_the_proxy_is_already_off(tmp_path, monkeypatch):
 def test_preflight_rejects_an_unknown_format():
     result = CliRunner().invoke(build_app(), ["preflight", "--format", "yaml"])
     assert result.exit_code == 2
+
+
+def test_run_docker_host_reaches_the_build(tmp_path):
+    """`run --docker-host URL`: the preflight probes URL, so the build must use URL too, not the default socket."""
+    child = tmp_path / "earthly"
+    child.write_text(f"#!{sys.executable}\nimport os\nopen({str(tmp_path / 'seen')!r}, 'w').write(os.environ.get('DOCKER_HOST', '-'))\n")
+    child.chmod(0o755)
+    out = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
+    try:
+        spawn = functools.partial(run_streaming, out_fd=out, err_fd=out, use_pty=False)
+        environment = Environment(env={"PATH": os.environ["PATH"], "DOCKER_HOST": "unix:///elsewhere.sock"}, cwd=tmp_path)
+        request = RunRequest([str(child), "+img"], preflight=False, docker_host="tcp://127.0.0.1:1")
+        result = run(request, environment, lambda line: None, spawn=spawn, checks=[])
+    finally:
+        os.close(out)
+    assert result.exit_code == 0
+    assert (tmp_path / "seen").read_text() == "tcp://127.0.0.1:1"
+    assert result.attempts[0].variables == {}  # not mistaken for "the proxy was already disabled"

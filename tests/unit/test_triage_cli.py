@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from earthly_doctor.cli.app import build_app
-from earthly_doctor.context import Context
+from earthly_doctor.context import Context, Options
 from earthly_doctor.model import Evidence, Finding, Status
-from earthly_doctor.verdict import decide, decide_from_log
+from earthly_doctor.verdict import decide
 
 LOGS = Path(__file__).resolve().parents[2] / "examples" / "logs"
 SCHEMA = Path(__file__).resolve().parents[2] / "diagnose" / "schema" / "report-v1.json"
@@ -164,9 +164,13 @@ def test_ed160_is_listed_explained_and_skips_without_a_log():
     assert "pull ping error" in run("explain", "ED160").stdout
     from earthly_doctor.checks.ed160_build_log import BuildLog
 
-    assert BuildLog().run(Context(providers={})).status == Status.SKIP
-    finding = BuildLog().run(Context(providers={}, overrides={"build_logs": [str(LOGS / "issue-4265.log")]}))
-    assert finding.status == Status.FAIL and finding.extra["port"] == 42099
+    import earthly_doctor.probes.providers  # noqa: F401 -- registers `build_logs`, the fact ED160 reads
+
+    [skipped] = BuildLog().run(Context(options=Options(timeout=5.0)))
+    assert skipped.status == Status.SKIP
+    # The real provider triages the logs named in the options (what `diagnose --log` sets).
+    findings = BuildLog().run(Context(options=Options(timeout=5.0, logs=(str(LOGS / "issue-4265.log"),))))
+    assert findings[0].status == Status.FAIL and findings[0].extra["port"] == 42099
 
 
 def _log_finding(signature, cause, status=Status.FAIL, kind="failure", remedies=()):
@@ -175,10 +179,10 @@ def _log_finding(signature, cause, status=Status.FAIL, kind="failure", remedies=
 
 
 def test_log_verdicts():
-    assert decide_from_log([]) is None
-    assert decide_from_log([Finding("ED160", "t", Status.SKIP)]) is None
+    assert decide([]).cause == "unknown"
+    assert decide([Finding("ED160", "t", Status.SKIP)]).cause == "unknown"
     healthy = Finding("ED160", "t", Status.PASS, extra={"log": "b.log"})
-    assert decide_from_log([healthy]).cause == "no-known-failure"
+    assert decide([healthy]).cause == "no-known-failure"
     info = _log_finding("proxy-disabled", None, Status.PASS, "info")
     startup = _log_finding("proxy-startup-failed", None, Status.WARN, "warning")
     assert decide([info, startup]).cause == "no-known-failure"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from earthly_doctor.triage import Scanner, findings_from_scan, load_signatures
-from earthly_doctor.verdict import decide_from_log
+from earthly_doctor.verdict import decide
 
 SIGS = load_signatures()
 PPO = "proxy-pull-other-error"
@@ -54,7 +54,7 @@ def test_without_an_ending_line_the_first_line_stays_the_reason():
 def test_the_fallback_names_an_unexplained_failure_and_steps_aside_for_a_named_one():
     findings = findings_from_scan(scan(b"+ make\nError: build target: build main: exit code 2\n"), "a.log")
     assert [f.extra["signature"] for f in findings] == ["build-failed"]
-    verdict = decide_from_log(findings)
+    verdict = decide(findings)  # the one engine; only log findings here
     assert verdict is not None and verdict.cause == "unknown" and "a.log:2" in verdict.summary
     assert "Error: build target" in verdict.summary
     refused = (b"Error: pull ping error: pull ping response: rpc error: code = Unknown desc = image pull: 1 error occurred:\n"

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from earthly_doctor.model import Confidence, Evidence, Finding, Status
 from earthly_doctor.verdict import decide
+from earthly_doctor.checks.ed121_live_proxy_reach import LiveProxyReach
+from earthly_doctor.probes.processes import EarthlyProcess
+from tests.helpers.facts import daemon as daemon_handle
+from tests.helpers.facts import make_ctx
 
 
 def F(code, status, summary="", evidence=(), **extra):
@@ -90,3 +94,34 @@ def test_docker_unreachable_and_invalid_settings():
     assert decide([F("ED110", "fail", "no socket")]).cause == "docker-unreachable"
     bad = F("ED140", "fail", "EARTHLY_DISABLE_REMOTE_REGISTRY_PROXY='yes'", export_path="invalid")
     assert decide([daemon(), bad, CANARY_OK]).remedies == ["disable-proxy"]
+
+
+def _listener(port):
+    from earthly_doctor.probes.processes import Listener
+
+    return Listener("127.0.0.1", port, None, "in another network namespace")
+
+
+def _refused(port):
+    from earthly_doctor.probes.reach import Reach
+
+    return Reach(port, "refused", f"127.0.0.1:{port}/p@sha256:0", f"dial tcp 127.0.0.1:{port}: connect: connection refused", 3)
+
+
+def test_a_build_refused_in_another_namespace_is_not_healthy_even_when_the_canary_arrives():
+    """diagnose on the host while the agent container builds: the canary reaches (host namespace), but ED121 proves
+    the running build's own proxy port refused; the verdict must not say the proxy is reachable."""
+    from earthly_doctor.model import Evidence, Finding
+
+    daemon_ok = Finding("ED110", "daemon", Status.PASS, evidence=[Evidence("daemon_kind", "local", "t")])
+    canary = Finding("ED120", "canary", Status.PASS, evidence=[Evidence("daemon_outcome", "reached", "t")])
+    live = LiveProxyReach().run(make_ctx(
+        earthly_processes=[EarthlyProcess(4242, "earthly", 222, False, [], listeners=[_listener(44011)])],
+        earthly_reach={(4242, 44011): _refused(44011)}, docker=daemon_handle()))
+    assert live.status == Status.WARN and live.extra["refused_elsewhere"]
+    v = decide([daemon_ok, canary, live])
+    assert v.cause == "proxy-unreachable-bridge-container" and "pid 4242" in v.summary
+    assert v.remedies[:2] == ["disable-proxy", "host-network"]
+    remote = Finding("ED110", "daemon", Status.PASS, evidence=[Evidence("daemon_kind", "remote", "t")])
+    assert "host-network" not in decide([remote, canary, live]).remedies
+    assert decide([daemon_ok, canary]).cause == "healthy"

@@ -92,6 +92,8 @@ def test_the_podman_frontend_is_not_affected_and_the_remedy_switches_to_it(podma
     env = clean_env(tmp_path, podman_service.host)
     report = diagnose(env, tmp_path)
     (tmp_path / "report.json").write_text(json.dumps(report))
+    # Earthly makes ~/.earthly on its first run; fix creates no folders (the write layer's rule), only the file.
+    (tmp_path / ".earthly").mkdir()
     fixed = doctor("fix", "--from", str(tmp_path / "report.json"), "--apply", "--remedy", "podman-frontend",
                    env=env, cwd=tmp_path)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
@@ -102,6 +104,7 @@ def test_the_podman_frontend_is_not_affected_and_the_remedy_switches_to_it(podma
     assert after["verdict"]["cause"] == "healthy" and "podman frontend" in after["verdict"]["summary"], after["verdict"]
     undo = doctor("fix", "--undo", "--file", str(tmp_path / ".earthly" / "config.yml"), env=env, cwd=tmp_path)
     assert undo.returncode == 0 and not (tmp_path / ".earthly" / "config.yml").exists(), undo.stdout
+    assert (tmp_path / ".earthly").is_dir()  # undo removes the file it created, never the user's folder
 
 
 def test_registries_conf_remedy_makes_the_proxy_pull_work_and_undo_restores(tmp_path, fake_bin):

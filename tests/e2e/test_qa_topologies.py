@@ -231,7 +231,10 @@ mount --bind "$QA_PREFIX" "$QA_ROOT/py"
 touch "$QA_ROOT/docker.sock"
 mount --bind "$QA_SOCKET" "$QA_ROOT/docker.sock"
 if [ -n "$QA_HIDEPID" ]; then mount -t proc -o hidepid=2 proc /proc; fi
-exec setpriv --reuid 12345 --regid 12345 $QA_GROUPS env -u HOME NO_COLOR=1 COLUMNS=100 "$QA_ROOT/py/$QA_PYTHON" "$QA_ROOT/ed.py" "$@"
+# PYTHONHOME, LD_LIBRARY_PATH: the interpreter finds its own stdlib and libpython at the mounted path (its build-time
+# prefix may sit below a 0700 /root, and the loader would otherwise pick the system libpython of another patch level).
+exec setpriv --reuid 12345 --regid 12345 $QA_GROUPS env -u HOME PYTHONHOME="$QA_ROOT/py" LD_LIBRARY_PATH="$QA_ROOT/py/lib" NO_COLOR=1 COLUMNS=100 \
+  "$QA_ROOT/py/$QA_PYTHON" "$QA_ROOT/ed.py" "$@"
 """
 LAUNCH = """import site, sys, runpy
 site.addsitedir(sys.argv.pop(1))

@@ -24,7 +24,7 @@ def header = { String name -> jenkinsfile(name).text }
 
 test('every example states its agent requirements and loads a pinned library (or pins the index version)') { h ->
     List names = examples.listFiles().findAll { it.name.endsWith('.Jenkinsfile') }*.name.sort()
-    assert names.size() == 5
+    assert names.size() == 6
     for (String name in names) {
         String text = header(name)
         assert text.contains('Agent requirements:'): name

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -17,6 +16,7 @@ from typing import Any, Mapping
 from earthly_doctor import __version__
 from earthly_doctor.errors import DoctorError, UsageError
 from earthly_doctor.model import Report
+from earthly_doctor.probes.docker_tls import TLSMaterial
 
 DEFAULT_IMAGE = f"earthly-doctor:{__version__}"
 CONTAINER_SOCKET = "/var/run/docker.sock"
@@ -57,22 +57,25 @@ def inner_argv(request: BesideRequest) -> list[str]:
     return argv
 
 
-def daemon_access(endpoint_url: str, socket_path: str | None, env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
-    """(binds, environment) that give the doctor container the same daemon we talk to."""
+def daemon_access(endpoint_url: str, socket_path: str | None,
+                  tls: TLSMaterial | None = None) -> tuple[list[str], dict[str, str]]:
+    """(binds, environment) that give the doctor container the same daemon we talk to, TLS material included
+    (from DOCKER_CERT_PATH or a docker context alike), each file mounted read-only where the docker CLI looks."""
     if socket_path:
         return [f"{socket_path}:{CONTAINER_SOCKET}:rw"], {}
-    host = endpoint_url.split("://", 1)[-1].split(":", 1)[0]
-    if host in ("127.0.0.1", "localhost", "::1", "[::1]"):
+    host = endpoint_url.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    if host in ("127.0.0.1", "localhost", "::1"):
         # Our loopback is not the agent's: inside its namespace this address would be another daemon or none.
         raise UsageError(f"--container: the daemon is at {endpoint_url}, on this machine's loopback, which the agent's "
                          "namespace does not share; use the daemon's unix socket (--docker-host unix:///…)")
     environment = {"DOCKER_HOST": endpoint_url}
     binds: list[str] = []
-    if env.get("DOCKER_TLS_VERIFY") or env.get("DOCKER_TLS"):
-        environment["DOCKER_TLS_VERIFY"] = env.get("DOCKER_TLS_VERIFY", "1") or "1"
-        certs = env.get("DOCKER_CERT_PATH") or os.path.join(env.get("HOME", "/root"), ".docker")
-        binds.append(f"{certs}:{CONTAINER_CERTS}:ro")
+    if tls is not None:
+        environment["DOCKER_TLS_VERIFY" if tls.verify else "DOCKER_TLS"] = "1"
         environment["DOCKER_CERT_PATH"] = CONTAINER_CERTS
+        for name, path in (("ca.pem", tls.ca), ("cert.pem", tls.cert), ("key.pem", tls.key)):
+            if path:
+                binds.append(f"{path}:{CONTAINER_CERTS}/{name}:ro")
     return binds, environment
 
 
@@ -121,7 +124,7 @@ def diagnose_beside(env: Mapping[str, str], request: BesideRequest) -> Report:
     client.timeout = request.timeout + SLACK_SECONDS
     target = _target(client, request.container)
     _require_image(client, request.image)
-    binds, environment = daemon_access(endpoint.url, endpoint.socket_path, env)
+    binds, environment = daemon_access(endpoint.url, endpoint.socket_path, endpoint.tls)
     target_id = str(target["Id"])
     host_config = client.create_host_config(
         network_mode=f"container:{target_id}", pid_mode=f"container:{target_id}", binds=binds,

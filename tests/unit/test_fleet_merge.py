@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from earthly_doctor.commands.diagnose_container import BesideRequest, daemon_access, inner_argv
 from earthly_doctor.errors import UsageError
 from earthly_doctor.model import SCHEMA_ID
+from earthly_doctor.probes.docker_endpoint import find_endpoint
 from earthly_doctor.probes.agent import AgentContainer, env_list_to_dict, find_agent
 from earthly_doctor.probes.network_mode import Hop, NetworkMode
 
@@ -165,13 +167,33 @@ def test_env_list_keeps_values_with_equals_signs():
     assert env_list_to_dict(["A=b=c", "=x", "B="]) == {"A": "b=c", "B": ""}
 
 
-def test_daemon_access_mounts_a_socket_passes_tls_and_refuses_our_loopback():
-    assert daemon_access("unix:///run/d.sock", "/run/d.sock", {}) == (["/run/d.sock:/var/run/docker.sock:rw"], {})
-    binds, env = daemon_access("tcp://docker:2376", None, {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": "/certs/c"})
-    assert binds == ["/certs/c:/certs/client:ro"]
-    assert env == {"DOCKER_HOST": "tcp://docker:2376", "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": "/certs/client"}
+def test_daemon_access_mounts_a_socket_passes_tls_and_refuses_our_loopback(tmp_path):
+    assert daemon_access("unix:///run/d.sock", "/run/d.sock") == (["/run/d.sock:/var/run/docker.sock:rw"], {})
+    assert daemon_access("tcp://docker:2375", None) == ([], {"DOCKER_HOST": "tcp://docker:2375"})
+    # TLS as find_endpoint resolves it, from DOCKER_CERT_PATH or from a docker context's own folder.
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / name).write_text("x")
+    env = {"HOME": str(tmp_path), "DOCKER_HOST": "tcp://docker:2376", "DOCKER_TLS_VERIFY": "1",
+           "DOCKER_CERT_PATH": str(tmp_path)}
+    endpoint = find_endpoint(env)
+    binds, environment = daemon_access(endpoint.url, endpoint.socket_path, endpoint.tls)
+    assert binds == [f"{tmp_path / n}:/certs/client/{n}:ro" for n in ("ca.pem", "cert.pem", "key.pem")]
+    assert environment == {"DOCKER_HOST": "tcp://docker:2376", "DOCKER_TLS_VERIFY": "1",
+                           "DOCKER_CERT_PATH": "/certs/client"}
+    context = tmp_path / "ctx"
+    digest = hashlib.sha256(b"dind").hexdigest()
+    meta = context / "contexts" / "meta" / digest
+    meta.mkdir(parents=True)
+    meta.joinpath("meta.json").write_text(json.dumps(
+        {"Name": "dind", "Endpoints": {"docker": {"Host": "tcp://docker:2376", "SkipTLSVerify": False}}}))
+    folder = context / "contexts" / "tls" / digest / "docker"
+    folder.mkdir(parents=True)
+    (folder / "ca.pem").write_text("x")
+    by_context = find_endpoint({"HOME": str(tmp_path), "DOCKER_CONFIG": str(context), "DOCKER_CONTEXT": "dind"})
+    binds, environment = daemon_access(by_context.url, by_context.socket_path, by_context.tls)
+    assert binds == [f"{folder / 'ca.pem'}:/certs/client/ca.pem:ro"] and environment["DOCKER_TLS_VERIFY"] == "1"
     with pytest.raises(UsageError, match="loopback"):
-        daemon_access("tcp://127.0.0.1:2375", None, {})
+        daemon_access("tcp://127.0.0.1:2375", None)
 
 
 def test_inner_argv_keeps_deadlines_and_selection():

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from earthly_doctor.checks.ed110_docker_daemon import Daemon
 from earthly_doctor.checks.ed120_loopback_canary import Canary
-from earthly_doctor.model import Confidence, Finding, Report, Status, Verdict
+from earthly_doctor.model import Confidence, Report, Status, Verdict
 from earthly_doctor.runner import TIMED_OUT
 from earthly_doctor.vocabulary import NON_BUILD_SUBCOMMANDS, proxy_variables
 
@@ -153,10 +153,6 @@ def _skip_reason(command: EarthlyCommand, proxy: ProxySetting, assume_export: bo
     return None
 
 
-def _finding(report: Report, code: str) -> Finding | None:
-    return next((f for f in report.findings if f.code == code), None)
-
-
 def _refused_here(verdict: Verdict) -> bool:
     """The verdict proved the daemon cannot reach a proxy on this loopback (directly or through its HTTP proxy)."""
     return verdict.confidence == Confidence.PROVEN and (
@@ -168,6 +164,8 @@ def decide(command: EarthlyCommand, proxy: ProxySetting, report: Report, timeout
     verdict = report.verdict
     daemon, canary = Daemon.among(report.findings), Canary.among(report.findings)
     port = canary.port if canary else None
+    by = {f.code: f for f in report.findings}
+    daemon_finding, canary_finding = by.get(Daemon.code), by.get(Canary.code)
     if _refused_here(verdict):
         reason = (
             f"the Docker daemon cannot reach 127.0.0.1 in this network namespace (canary on 127.0.0.1:{port} refused; "
@@ -176,7 +174,7 @@ def decide(command: EarthlyCommand, proxy: ProxySetting, report: Report, timeout
         if proxy.source and not proxy.source.startswith("default"):
             reason += f" (overriding {proxy.source})"
         return Preflight("unreachable", reason, proxy, command, dict.fromkeys(command.variables, "true"), report, port)
-    podman = _podman_https({f.code: f for f in report.findings}, _finding(report, Canary.code))
+    podman = _podman_https(by, canary_finding)
     if podman is not None:
         reason, disable = podman
         return Preflight("unreachable", reason, proxy, command,
@@ -184,8 +182,6 @@ def decide(command: EarthlyCommand, proxy: ProxySetting, report: Report, timeout
     if verdict.cause == "healthy" and verdict.confidence == Confidence.PROVEN:
         return Preflight("reachable", f"the daemon reached the canary on 127.0.0.1:{port}: the proxy works here",
                          proxy, command, {}, report, port)
-    by = {f.code: f for f in report.findings}
-    daemon_finding, canary_finding = by.get(Daemon.code), by.get(Canary.code)
     if verdict.cause == "docker-unreachable" and daemon_finding is not None:
         if daemon is not None and daemon.error_kind == "no-answer":
             return Preflight("timeout", f"the Docker daemon did not answer within {timeout:g}s ({daemon_finding.summary})",

@@ -69,9 +69,13 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
             labels = {}
             warnings.append(f"agent labels unknown ({exc})")
         budget = Budget(began + request.deadline)
-        reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll, scanner=scanning)
-        results = run_many(client, reader, target.job, refs, labels, workers=request.workers, budget=budget,
-                           progress=progress)
+        reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll, scanner=scanning,
+                        workers=request.workers)
+        try:
+            results = run_many(client, reader, target.job, refs, labels, workers=request.workers, budget=budget,
+                               progress=progress)
+        finally:
+            reader.close()
     finally:
         client.close()
     summary = summarise(results)

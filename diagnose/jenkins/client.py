@@ -283,11 +283,12 @@ class JenkinsClient:
         finally:
             logging.disable(previous)
         # Every request bounded in wall time and size (a slow or huge answer is one line, never a hang); a pool
-        # sized for the workers (python-jenkins' default of 10 would make threads beyond it reconnect every call).
+        # sized for the workers, each with a log and a stages request in flight (python-jenkins' default of 10 would
+        # make threads beyond it reconnect every call).
         # Mounted on both prefixes: requests picks the longest matching one, so a bare scheme would lose to its
         # defaults.
         self.limits = Limits(timeout, deadline)
-        adapter = BoundedAdapter(self.limits, pool_connections=2, pool_maxsize=max(10, workers + 2),
+        adapter = BoundedAdapter(self.limits, pool_connections=2, pool_maxsize=max(10, 2 * workers + 2),
                                  max_retries=Retry(total=0))
         for prefix in ("http://", "https://"):
             self.server._session.mount(prefix, adapter)  # noqa: SLF001 -- no public API for this

@@ -14,8 +14,11 @@ The order (research/jenkins.md §1.5, §1.6, §4.7):
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -72,8 +75,11 @@ class Budget:
 
 class Reader:
     def __init__(self, client: JenkinsClient, budget: Budget, *, tail: int = TAIL, wait: float = 0.0,
-                 poll: float = 2.0, scanner: Callable[[], Any]) -> None:
+                 poll: float = 2.0, scanner: Callable[[], Any], workers: int = 8) -> None:
         self.client = client
+        self.workers = max(1, workers)
+        self._side: ThreadPoolExecutor | None = None
+        self._side_lock = threading.Lock()
         self.budget = budget
         self.tail = tail
         self.wait = wait
@@ -103,8 +109,17 @@ class Reader:
         elif build.get("result") in ("SUCCESS", None):
             self._whole(base, f"log of {job} #{number}", out, sniff)
         else:
-            failed_stage = self._failed_stage(job, number, out)
-            self._head_tail(base, f"log of {job} #{number}", out, sniff, "build log")
+            # The stages answer and the log's head do not depend on each other: both go out at once, so a failed
+            # build costs two round trips (stages + head, then tail) rather than three.
+            described = self._beside(lambda: _optional(lambda: self.client.stages(job, number)))
+            try:
+                self._head_tail(base, f"log of {job} #{number}", out, sniff, "build log")
+            except Exception:
+                with contextlib.suppress(Exception):  # the log's error is the one to report; keep the stage if known
+                    self._failed_stage(described.result(), out)
+                raise
+            # Bounded: the stages request has its own timeout and the run's deadline; its fatal errors propagate.
+            failed_stage = self._failed_stage(described.result(), out)
             if not out.failed and failed_stage and not self.budget.over():  # a parallel branch may not write the tail
                 for step in self._failed_steps(job, number, failed_stage):
                     self._head_tail(f"{base}execution/node/{step}/log/", f"log of step {step} of {job} #{number}",
@@ -114,9 +129,22 @@ class Reader:
 
     # -- Pipeline REST API
 
-    def _failed_stage(self, job: str, number: int, out: LogRead) -> str | None:
+    def _beside(self, call: Callable[[], Any]) -> Future[Any]:
+        """`call` on the side pool (one more request in flight for this build), started now."""
+        with self._side_lock:
+            if self._side is None:
+                self._side = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="jenkins-side")
+            return self._side.submit(call)
+
+    def close(self) -> None:
+        with self._side_lock:
+            if self._side is not None:
+                self._side.shutdown(wait=True, cancel_futures=True)
+                self._side = None
+
+    @staticmethod
+    def _failed_stage(described: dict[str, Any] | None, out: LogRead) -> str | None:
         """The failed stage's name (into `out.stage`) and flow-node id; the agent from `execNode`."""
-        described = _optional(lambda: self.client.stages(job, number))
         if not described:
             return None
         out.wfapi = True

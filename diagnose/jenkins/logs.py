@@ -274,10 +274,14 @@ def _coalesce(chunks: Iterable[bytes], size: int = CHUNK) -> Iterable[bytes]:
 
 
 def _take(chunks: Iterable[bytes], limit: int) -> Iterable[bytes]:
-    """Chunks until about `limit` bytes were yielded (the underlying response is closed by the caller)."""
-    seen = 0
+    """The first `limit` bytes (a small head, held whole), cut back to their last line end: the same bytes whatever
+    the chunking, and no half line at the end. The underlying response is closed by the caller."""
+    head = bytearray()
     for chunk in chunks:
-        yield chunk
-        seen += len(chunk)
-        if seen >= limit:
-            return
+        head += chunk[: limit - len(head)]
+        if len(head) >= limit:
+            cut = head.rfind(b"\n")
+            del head[cut + 1 if cut >= 0 else limit:]
+            break
+    if head:
+        yield bytes(head)

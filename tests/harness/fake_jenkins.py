@@ -10,6 +10,13 @@ What it serves, and how a real Jenkins behaves there:
   `X-More-Data: true` while running), `wfapi/describe` (with and without the trailing slash), stage describe,
   step `wfapi/log` (HTML tail, 10 KiB) and step `log/logText/progressiveText`.
 - Folder and multibranch names: URL segments are unquoted once, so `feature%252Fx` names the job `feature%2Fx`.
+- What `jenkins triage` leans on to read few bytes and few requests (research/jenkins.md §1.6, from stapler's
+  `LargeText.doProgressText` and core's `AnnotatedLargeText`): progressiveText sends the raw log from byte `start`
+  to its end with `X-Text-Size` = the log's length in its headers, before any of the body, so a client learns a
+  finished log's length from the first answer and asks for the tail with `start = size - tail`; a `start` past the
+  end starts again from 0 (a rolled-over log). Requests are answered concurrently and connections kept alive
+  (HTTP/1.1, as Jetty does), so a build's `wfapi/describe` and its log's head may be in flight at the same time;
+  `arrivals` records when each request came, for tests of what overlapped.
 - Injection: added latency per request, slow paths, forced status codes, malformed JSON bodies.
 
 Logs are lists of `(bytes, repeat)` parts and are produced lazily while streaming; a 5 MB log costs one
@@ -281,6 +288,7 @@ class FakeJenkins:
         self.huge: dict[str, int] = {}
         self.bytes_sent: dict[str, int] = {}  # path → bytes of hostile bodies actually sent
         self.requests: list[tuple[str, str, bool]] = []  # (method, path?query, had Authorization)
+        self.arrivals: list[tuple[float, str]] = []  # (time.monotonic() at arrival, path?query): what overlapped
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._port = 0
@@ -498,6 +506,7 @@ class _Handler(BaseHTTPRequestHandler):
         path, query = split.path, parse_qs(split.query)
         with j._lock:
             j.requests.append(("GET", self.path, "Authorization" in self.headers))
+            j.arrivals.append((time.monotonic(), self.path))
         if j.latency:
             time.sleep(j.latency)
         for pattern, seconds in j.slow.items():

@@ -1,0 +1,262 @@
+"""What `jenkins triage --last N` asks Jenkins for, and that reading less never changes what it reports.
+
+Against the stand-in Jenkins (tests/harness/fake_jenkins.py; no Jenkins can run here): its progressiveText gives
+`X-Text-Size` before the body and serves from byte `start` (research/jenkins.md §1.6), it answers requests
+concurrently on kept-alive connections, and it records every request and when it arrived. The oracle for "what a
+build's log holds" is the same signature set run over the build's whole console text, read from the stand-in's
+own data rather than through the client under test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import tracemalloc
+from collections import defaultdict
+
+import pytest
+
+from earthly_doctor.jenkins.client import Credentials, JenkinsClient
+from earthly_doctor.jenkins.logs import HEAD, TAIL
+from earthly_doctor.jenkins.scan import Scanning, is_hit
+from earthly_doctor.model import Confidence, Evidence, Finding, Report, Severity, Status, Verdict
+from earthly_doctor.sanitize import sanitize_report
+from tests.harness.fake_jenkins import Build, FakeJenkins, Stage, Step, filler, pipeline_build
+from tests.integration import test_jenkins_triage as triage_tests
+from tests.integration.test_jenkins_triage import TOKEN, login, run
+
+env = triage_tests.env  # the same fixture: no credentials but the ones a test sets, an empty HOME
+
+BIG = 600_000  # a log longer than HEAD + TAIL: read as head + tail
+
+
+def mixed_job(server: FakeJenkins, name: str = "mix") -> dict[int, Build]:
+    """Failing and green builds interleaved: a green one that hit the proxy error and retried (a red herring), a
+    small failing log (one read), a CRLF one, and one whose failure a later parallel branch buried mid-log."""
+    job = server.job(name)
+    buried = pipeline_build(6, fail=True, size=150_000, node="agent-2")
+    buried.stages.append(Stage("Docs", [Step("sh", filler(700_000), script="make docs")]))
+    builds = [
+        pipeline_build(1, fail=True, size=BIG, node="agent-1"),
+        pipeline_build(2, fail=False, size=BIG, herring_retry=True, node="agent-2"),
+        pipeline_build(3, fail=True, size=2_000, node="agent-1", version="v0.8.16"),
+        pipeline_build(4, fail=False, size=BIG, node="agent-1"),
+        pipeline_build(5, fail=True, size=BIG, eol=b"\r\n", node="agent-2"),
+        buried,
+    ]
+    for build in builds:
+        job.add(build)
+    server.node("agent-1", ["linux"])
+    server.node("agent-2", ["linux", "arm64"])
+    return {b.number: b for b in builds}
+
+
+def whole_log_hits(build: Build) -> set[str]:
+    """The oracle: every hit signature in the build's whole console text, scanned in one piece."""
+    scanner = Scanning()()
+    scanner.feed(b"".join(build.log().iter(raw=False)))
+    scanner.finish()
+    return {m.signature.id for m in scanner.matches if is_hit(m)}
+
+
+def triage(capsys, *args: str) -> dict:
+    code, out, err = run(capsys, *args, "--format", "json")
+    assert code in (0, 1), err
+    return json.loads(out)
+
+
+def per_build(report: dict) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = defaultdict(set)
+    for finding in report["findings"]:
+        if finding.get("signature"):
+            found[finding["build"]].add(finding["signature"])
+    return found
+
+
+def stable(report: dict) -> dict:
+    """The report without what differs between two runs of the same reads (timings)."""
+    report = json.loads(json.dumps(report))
+    report.pop("duration_ms", None)
+    return report
+
+
+# ------------------------------------------------------------------------------------------------ requests
+
+
+def test_requests_per_build_stages_head_and_tail_or_the_whole_green_log(env, capsys):
+    with FakeJenkins({"alice": TOKEN}) as server:
+        builds = mixed_job(server)
+        login(env, server)
+        triage(capsys, "mix", "--last", "5", "--workers", "3")  # builds 6..2
+        asked: dict[int, list[str]] = defaultdict(list)
+        for _, path, _ in server.requests:
+            match = re.match(r"/job/mix/(\d+)/(.*)", path)
+            if match:
+                asked[int(match.group(1))].append(match.group(2))
+    for number in (5,):  # a failed build with a long log: stages, the head, the tail from X-Text-Size - TAIL
+        size = builds[number].log().size()
+        assert sorted(asked[number]) == sorted(["wfapi/describe", "logText/progressiveText?start=0",
+                                                f"logText/progressiveText?start={size - TAIL}"])
+    assert sorted(asked[3]) == ["logText/progressiveText?start=0", "wfapi/describe"]  # short: one read is all
+    assert asked[2] == ["consoleText"] and asked[4] == ["consoleText"]  # green: the whole log, nothing else
+    # The buried failure: stages, head + tail of the build log, then the failed step's own log.
+    assert "execution/node/5/wfapi/describe" in asked[6]
+    assert any(p.startswith("execution/node/6/log/logText/progressiveText") for p in asked[6])
+    assert "consoleText" not in asked[6]
+    assert not any(p.startswith("api/json") for paths in asked.values() for p in paths)  # one allBuilds list
+
+
+def test_the_stages_request_goes_out_beside_the_head_not_after_it(env, capsys):
+    with FakeJenkins({"alice": TOKEN}) as server:
+        server.job("slow").add(pipeline_build(1, fail=True, size=BIG))
+        server.slow[r"/wfapi/describe$"] = 1.0
+        login(env, server)
+        report = triage(capsys, "slow", "1")
+        arrived = {path.split("/1/", 1)[1]: at for at, path in server.arrivals if path.startswith("/job/slow/1/")}
+    # Read one after the other, the head would come only after the stages' answer, a second later.
+    assert abs(arrived["logText/progressiveText?start=0"] - arrived["wfapi/describe"]) < 0.5
+    (finding,) = [f for f in report["findings"] if f["status"] == "fail"]
+    assert finding["stage"] == "Image" and finding["node"] == "agent-1"  # the late answer was still used
+
+
+# ------------------------------------------------------------------------------------------------ same findings
+
+
+def test_findings_match_a_whole_log_scan_of_every_build_failed_and_green(env, capsys):
+    with FakeJenkins({"alice": TOKEN}) as server:
+        builds = mixed_job(server)
+        login(env, server)
+        report = triage(capsys, "mix", "--last", "6")
+    found = per_build(report)
+    for number, build in builds.items():
+        assert found.get(number, set()) == whole_log_hits(build), number
+    # The proxy error of green #2 makes it a red herring for every failed build; nothing else is blamed.
+    (row,) = [r for r in report["summary"]["signatures"] if r["signature"] == "proxy-unreachable"]
+    assert row["red_herring"] and row["green_builds"] == 1 and row["failed_builds"] == 4
+    assert report["verdict"]["cause"] == "no-known-failure"
+    by_build = {f["build"]: f for f in report["findings"] if f.get("signature") == "proxy-unreachable"}
+    assert by_build[6]["stage"] == "Image" and by_build[6]["node"] == "agent-2"
+    assert by_build[3]["earthly_version"] == "v0.8.16" and by_build[1]["earthly_version"] == "v0.8.15"
+    assert by_build[5]["log"].startswith("mix #5 build log (tail from byte")
+
+
+def test_failing_then_green_without_the_herring_blames_the_failures(env, capsys):
+    with FakeJenkins({"alice": TOKEN}) as server:
+        job = server.job("recovering")
+        for n in range(1, 5):
+            job.add(pipeline_build(n, fail=n < 4, size=BIG))
+        login(env, server)
+        report = triage(capsys, "recovering", "--last", "4")
+    (row,) = report["summary"]["signatures"]
+    assert not row["red_herring"] and row["failed_builds"] == 3 and row["build_numbers"] == [1, 2, 3]
+    assert report["verdict"]["cause"] == "proxy-unreachable"
+    assert not [f for f in report["findings"] if f["build"] == 4]  # a clean green build is no finding
+
+
+def test_the_same_report_whatever_the_chunking_and_the_number_of_workers(env, capsys):
+    """gzip changes every chunk boundary the client sees; one worker against six changes the order of reads."""
+    reports = []
+    for gzip, workers in ((False, "1"), (True, "6")):
+        with FakeJenkins({"alice": TOKEN}, gzip=gzip) as server:
+            mixed_job(server)
+            login(env, server)
+            reports.append(stable(triage(capsys, "mix", "--last", "6", "--workers", workers)))
+    plain, packed = reports
+    for report in reports:  # the server's URL (its port) is the one thing that differs
+        report["jenkins"].pop("url")
+        for finding in report["findings"]:
+            finding.pop("url", None)
+            for item in finding.get("evidence", []):
+                if item["fact"] == "build_url":
+                    item["value"] = ""
+        for row in report["summary"]["signatures"]:
+            for key in ("first_seen", "last_seen"):
+                row[key].pop("url", None)
+    assert plain == packed
+    # The head is cut at the same line end every time, so even the byte count is the same.
+    assert plain["summary"]["bytes_read"] == packed["summary"]["bytes_read"]
+
+
+# ------------------------------------------------------------------------------------------------ resources
+
+
+def test_memory_stays_flat_while_big_logs_stream(env, capsys):
+    with FakeJenkins({"alice": TOKEN}) as server:
+        job = server.job("big")
+        job.add(pipeline_build(1, fail=True, size=12_000_000))
+        job.add(pipeline_build(2, fail=False, size=12_000_000))  # green: streamed whole
+        login(env, server)
+        tracemalloc.start()
+        try:
+            report = triage(capsys, "big", "--last", "2")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert report["summary"]["bytes_read"] > 12_000_000  # the green log was read to its end …
+    assert peak < 8_000_000, peak  # … without holding it (the stand-in's own buffers count here too)
+
+
+def test_no_thread_per_request(env, capsys, monkeypatch):
+    """Bounding every request used to start two timer threads per request; now one watchdog serves the run."""
+    started: list[str] = []
+    original = threading.Thread.start
+
+    def counting(self: threading.Thread) -> None:
+        if getattr(self, "_target", None) is None or self._target.__name__ != "process_request_thread":
+            started.append(self.name)  # the stand-in's own threads (one per connection) are not ours
+        original(self)
+
+    monkeypatch.setattr(threading.Thread, "start", counting)
+    with FakeJenkins({"alice": TOKEN}) as server:
+        job = server.job("many")
+        for n in range(1, 25):
+            job.add(pipeline_build(n, fail=n % 6 != 0, size=BIG))
+        login(env, server)
+        report = triage(capsys, "many", "--last", "24", "--workers", "2")
+        requests = len(server.requests)
+    assert report["summary"]["builds"] == 24 and requests > 60
+    assert len(started) <= 2 * 2 + 2, started  # two workers, their side requests, the watchdog
+
+
+def test_a_stream_without_a_run_deadline_needs_no_watchdog(env):
+    """A client made without a deadline (library use) streams a log to its end, and no thread fails meanwhile."""
+    failures: list[BaseException] = []
+    previous = threading.excepthook
+    threading.excepthook = lambda args: failures.append(args.exc_value)  # type: ignore[assignment]
+    try:
+        with FakeJenkins({"alice": TOKEN}) as server:
+            build = server.job("lib").add(pipeline_build(1, fail=True, size=BIG))
+            client = JenkinsClient(Credentials(server.url, "alice", TOKEN, "environment"), timeout=5, deadline=None)
+            try:
+                client.whoami()
+                size = sum(len(c) for c in client.stream("job/lib/1/consoleText", "log"))
+            finally:
+                client.close()
+            time.sleep(0.2)
+    finally:
+        threading.excepthook = previous
+    assert size == sum(len(c) for c in build.log().iter(raw=False)) and not failures
+
+
+def test_a_secret_repeated_across_findings_is_redacted_every_time():
+    """Each distinct report string is redacted once and reused: every place it appears still gets the result."""
+    secret = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    findings = [Finding("ED160", "t", Status.FAIL, Severity.HIGH, f"token {secret}",
+                        [Evidence("log_line", f"token {secret}", "log")],
+                        extra={"stage": f"token {secret}"}) for _ in range(3)]
+    report = Report(findings, Verdict("x", f"token {secret}", Confidence.LIKELY), "0")
+    text = json.dumps(sanitize_report(report).to_dict())
+    assert secret not in text
+    assert text.count("<redacted:") == 3 * 3 + 1, text  # summary, evidence and stage of each; the verdict
+
+
+def test_head_is_cut_at_a_line_end():
+    from earthly_doctor.jenkins.logs import _take
+
+    data = b"".join(b"line %05d\n" % i for i in range(20_000))
+    for size in (1, 7, 4096, 65_536, 100_000):
+        pieces = [data[i:i + size] for i in range(0, len(data), size)]
+        head = b"".join(_take(iter(pieces), HEAD))
+        assert head == data[: data.rfind(b"\n", 0, HEAD) + 1], size

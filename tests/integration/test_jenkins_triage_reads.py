@@ -16,8 +16,6 @@ import time
 import tracemalloc
 from collections import defaultdict
 
-import pytest
-
 from earthly_doctor.jenkins.client import Credentials, JenkinsClient
 from earthly_doctor.jenkins.logs import HEAD, TAIL
 from earthly_doctor.jenkins.scan import Scanning, is_hit

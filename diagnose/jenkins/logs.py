@@ -3,10 +3,11 @@
 The order (research/jenkins.md §1.5, §1.6, §4.7):
 1. A running build: follow `logText/progressiveText` from 0 with `X-Text-Size` as the next `start` while
    `X-More-Data` says the log grows, until it completes or the wait runs out (then it is reported incomplete).
-2. A failed build: `wfapi/describe` (when the Pipeline REST API is there) names the failed stage and its agent.
+2. A failed build: `wfapi/describe` (when the Pipeline REST API is there) names the failed stage and its agent;
+   it goes out beside the first log request (neither needs the other), so the build costs two round trips.
    Earthly's error is the last thing a failing step prints, so the build log is read as head + tail: the first
-   response's `X-Text-Size` gives the length, the head (agent, Earthly version) is read from it, and the tail is
-   fetched from `start = size - tail`. Without a failure there, the failed stage's failed steps' own logs are
+   response's `X-Text-Size` gives the length, the head (agent, Earthly version; HEAD bytes cut at a line end) is
+   read from it, and the tail is fetched from `start = size - tail`. Without a failure there, the failed stage's failed steps' own logs are
    read the same way (a parallel branch that failed early is not at the end of the build log); only then is the
    whole `consoleText` streamed.
 3. A green build: the whole `consoleText`, streamed (it is what red herrings are measured against).

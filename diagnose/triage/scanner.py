@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK, background, make_finder
+from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK, find_shared, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS, PipelineState, clean, decode, timestamp_of
 from earthly_doctor.triage.signatures import Continuation, Signature, builtin_signatures
 
@@ -165,7 +165,7 @@ class Scanner:
         self._buf[self._end : self._end + n] = data
         return self._appended(n)
 
-    def feed_stream(self, stream: io.BufferedIOBase, size: int = 1 << 20) -> list[Match]:
+    def feed_stream(self, stream: io.BufferedIOBase, size: int = 4 << 20) -> list[Match]:
         """Read a binary stream (file, gzip, stdin) to its end straight into the scan buffer, with no copy per
         chunk; returns the matches found. Call `finish` afterwards."""
         if self._finished:
@@ -258,12 +258,10 @@ class Scanner:
             hits: list[int] = []
         elif (limit - begin >= OVERLAP_MIN and self._finder.releases_gil
               and threading.current_thread() is threading.main_thread()):
-            # Hyperscan runs without the GIL: let it search on the other core while this one counts newlines.
-            future = background().submit(self._finder.find, self._buf, begin, limit, stop)
-            try:
-                total = self._buf.count(b"\n", self._counted - self._base, limit)
-            finally:
-                hits = future.result()
+            # Hyperscan runs without the GIL: both cores search while this one also counts the region's newlines.
+            counted = self._counted - self._base
+            hits, total = find_shared(self._finder, self._buf, begin, limit, stop,
+                                      lambda: self._buf.count(b"\n", counted, limit))
         else:
             hits = self._finder.find(self._buf, begin, limit, stop)
         found: list[Match] = []

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from earthly_doctor.triage import Scanner, findings_from_scan, load_signatures, scan_chunks
-from earthly_doctor.triage.finders import ENV, PythonFinder, hyperscan_available, make_finder
+from earthly_doctor.triage import finders
+from earthly_doctor.triage.finders import ENV, PythonFinder, find_shared, hyperscan_available, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,3 +129,28 @@ def test_finders_report_overlapping_and_boundary_hits_alike():
     for begin, limit, stop in [(0, len(buf), len(buf)), (2, 10, 14), (0, 29, len(buf)), (5, 5, 9)]:
         assert make_finder(patterns, "hyperscan").find(buf, begin, limit, stop) == \
             make_finder(patterns, "python").find(buf, begin, limit, stop), (begin, limit, stop)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.binary(max_size=3000).map(lambda b: b.replace(b"\0", b"x")),
+       planted=st.lists(st.tuples(st.integers(0, 3000), st.sampled_from([b"abab", b"baba", b"[Pipeline] { ("])),
+                        max_size=30),
+       piece=st.integers(1, 300), cut=st.integers(0, 40))
+def test_a_region_searched_on_both_threads_gives_the_one_thread_hits(data, planted, piece, cut):
+    """find_shared splits a region into a head and pieces claimed by two threads; a hit that straddles a piece's
+    end, or overlaps another, is found once and in order, and `side()` runs exactly once."""
+    buf = bytearray(data)
+    for at, pattern in planted:
+        buf[at:at] = pattern
+    patterns = [b"abab", b"baba", b"[Pipeline] { ("]
+    finder = make_finder(patterns, "hyperscan")
+    begin, limit = min(cut, len(buf)), max(min(cut, len(buf)), len(buf) - cut)
+    stop = min(len(buf), limit + 13)
+    calls = []
+    old, finders.PIECE = finders.PIECE, piece
+    try:
+        hits, value = find_shared(finder, buf, begin, limit, stop, lambda: calls.append(1) or "counted")
+    finally:
+        finders.PIECE = old
+    assert hits == make_finder(patterns, "python").find(buf, begin, limit, stop)
+    assert (value, calls) == ("counted", [1])

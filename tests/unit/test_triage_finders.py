@@ -154,3 +154,37 @@ def test_a_region_searched_on_both_threads_gives_the_one_thread_hits(data, plant
         finders.PIECE = old
     assert hits == make_finder(patterns, "python").find(buf, begin, limit, stop)
     assert (value, calls) == ("counted", [1])
+
+
+_STAMP = b"[2024-01-22T23:20:00.000Z] "
+_REFUSED = b"        +integration | dial tcp 127.0.0.1:5432: connect: connection refused"
+# The known line, and lines that look like it to a careless comparison but are not the same line.
+_REPEATS = [
+    _STAMP + _REFUSED, _REFUSED, _STAMP + _REFUSED, b"[2024-01-22T23:20:00.000Z] " + _REFUSED,
+    b"fooZ] " + _REFUSED,  # ends like a Timestamper prefix, is not one
+    b"[2024-01-22T23:20\r00.000Z] " + _REFUSED,  # a carriage return inside the prefix starts a new segment
+    b"[2024-01-22T23:20\n00.000Z] " + _REFUSED,  # a newline inside it: two lines
+    _STAMP + _REFUSED + b" (retrying)",  # longer than the known line
+    b"progress 10%\r" + _STAMP + _REFUSED,
+    _STAMP + b"Error: " + _REFUSED,  # a second anchor on the line
+    _STAMP + _STAMP + _REFUSED,  # a prefix inside a prefix
+    _STAMP + b"        +integration | dial tcp 127.0.0.1:6379: connect: connection refused",
+    _STAMP + b"+build | RUN make",
+    b"x" + _STAMP + _REFUSED,  # a whole prefix, not at the line's start
+    b"[" + b"Error: ".ljust(23, b"0") + b"Z] " + _REFUSED,  # shaped like a prefix, holding another anchor
+    b"[" + b"(in time)".ljust(23, b"0") + b"Z] " + _REFUSED,
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.sampled_from(_REPEATS), min_size=1, max_size=120),
+       cuts=st.lists(st.integers(min_value=1, max_value=600), max_size=12), keep=st.sampled_from([1, 2, 5]))
+def test_repeated_lines_counted_in_bulk_match_counting_them_one_at_a_time(lines, cuts, keep):
+    """Past `keep`, hits on a remembered line are counted in bulk (`_count_known_lines`); counting each through
+    `_count_repeat` and `_handle` instead must give the same counts, matches and lines, whatever the lines around."""
+    data = b"\n".join(lines) + b"\n"
+    bulk = key(scan(data, "hyperscan", cuts, keep=keep))
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(Scanner, "_remember_line", lambda *_a, **_k: None)
+        one_at_a_time = key(scan(data, "hyperscan", cuts, keep=keep))
+    assert bulk == one_at_a_time

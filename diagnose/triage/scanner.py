@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK, find_shared, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS, PipelineState, clean, decode, timestamp_of
+from earthly_doctor.triage.repeats import Repeats, line_key, locate, positions_by_kind, take
 from earthly_doctor.triage.signatures import Continuation, Signature, builtin_signatures
 
 HALF = 8 * 1024  # bytes kept either side of a hit: a segment never exceeds 2 * HALF
@@ -38,7 +39,6 @@ PENDING_MAX = 1024 * 1024  # an unfinished line longer than this is scanned with
 OVERLAP_MIN = 256 * 1024  # a region this big is searched on a helper thread while its newlines are counted
 VERDICTS_MAX = 4096  # distinct line texts remembered with their verdict
 DENSE = 64  # hits per MiB above which a region's newlines are counted after its search, not during it
-RUNS_MAX = 4  # per anchor: repeated whole lines recognised in place, without cutting out their segment
 TEXT_LIMIT = 2000  # characters of a matched line kept in a Match
 TARGET_LOOKBACK = 16 * 1024
 PROXY_UNREACHABLE = "proxy-unreachable"
@@ -134,10 +134,8 @@ class Scanner:
         # A line's text (Timestamper prefix aside) -> the signatures it matched, for lines whose verdict needs no
         # line before them: a wait loop printing the same refusal a million times is looked up, not re-matched.
         self._verdicts: dict[bytes, tuple[str, ...]] = {}
-        # Per anchor kind: whole lines (Timestamper prefix aside, newline included) holding that anchor and no other
-        # pattern, the anchor's offset in them and their verdict: a hit is checked against them in place.
+        self._repeats = Repeats()
         self._dense = False  # the last region searched had more than DENSE hits per MiB
-        self._runs: dict[int, list[tuple[bytes, int, tuple[str, ...]]]] = {}
         self._patterns = self._anchors + markers
         self._kind_hits = [0] * len(self._patterns)
         # A fixed-capacity buffer: bytes arrive by slice assignment and the kept tail moves to the front, so a
@@ -264,9 +262,10 @@ class Scanner:
             hits: list[int] = []
         elif (limit - begin >= OVERLAP_MIN and self._finder.releases_gil
               and threading.current_thread() is threading.main_thread()):
-            # Hyperscan runs without the GIL: both cores search while this one also counts the region's newlines.
+            # Hyperscan runs without the GIL: both cores search while the helper also counts the region's newlines,
+            # unless hits are dense: a match callback needs the GIL, and would wait for the count on every hit.
             counted = self._counted - self._base
-            if self._dense:  # every match callback needs the GIL: no newline count may hold it meanwhile
+            if self._dense:
                 hits, _ = find_shared(self._finder, self._buf, begin, limit, stop, lambda: None)
             else:
                 hits, total = find_shared(self._finder, self._buf, begin, limit, stop,
@@ -278,8 +277,10 @@ class Scanner:
         kind_hits = self._kind_hits
         for h in hits:
             kind_hits[h & KIND_MASK] += 1
-        if self._runs and self.on_match is None:
-            hits = self._count_known_lines(hits)
+        ready = self._repeats.ready(self.counts, self.keep) if self._repeats and self.on_match is None else []
+        if ready:
+            located = locate(self._buf, ready, positions_by_kind(hits, {r.kind for r in ready}))
+            hits = take(hits, located, self.counts)
         skip = begin
         for i, h in enumerate(hits):
             p = h >> KIND_BITS
@@ -371,63 +372,19 @@ class Scanner:
                                              for sig in self._signatures_of(mask)):
             if len(self._verdicts) >= VERDICTS_MAX:
                 self._verdicts.clear()
-            self._verdicts[_line_key(raw)] = tuple(recorded)
-            if seg_start == line_start and seg_end < end and buf[seg_end] == 10:  # noqa: PLR2004 -- b"\n"
-                self._remember_line(raw, kind, p - seg_start, tuple(recorded))
+            self._verdicts[line_key(raw)] = tuple(recorded)
+            if seg_start == line_start and seg_end < end and buf[seg_end] == 10:
+                self._repeats.remember(raw, kind, p - seg_start, tuple(recorded), self._patterns_in)
         return seg_end
 
-    def _remember_line(self, raw: bytes, kind: int, at: int, ids: tuple[str, ...]) -> None:
-        """Let `_known_line` recognise this whole line again when it holds no other pattern (so that its one hit is
-        the line's only one) and its key is what `_line_key` gives for it."""
-        key = _line_key(raw)
-        at -= len(raw) - len(key)
-        if at < 0 or _line_key(key) != key or len(self._finder.find(bytearray(raw), 0, len(raw), len(raw))) != 1:
-            return
-        runs = self._runs.setdefault(kind, [])
-        runs[:] = [r for r in runs if r[0] != key + b"\n"]
-        if len(runs) >= RUNS_MAX:
-            runs.pop(0)
-        runs.append((key + b"\n", at, ids))
-
-    def _count_known_lines(self, hits: list[int]) -> list[int]:
-        """Count, in bulk, the hits that sit on a line remembered by `_remember_line` whose signatures all have their
-        `keep` matches already; return the other hits. What `_count_repeat` does one hit at a time, as one
-        comprehension per region: a wait loop printing the same refusal on every twentieth line costs a few
-        comparisons per hit."""
-        counts, keep = self.counts, self.keep
-        for kind, runs in self._runs.items():
-            for needle, at, ids in runs:
-                if any(counts[sid] < keep for sid in ids):
-                    continue
-                # The hit before this one must start before the line does: no other pattern in its prefix.
-                known = {h >> KIND_BITS for h, before in zip(hits, [-1 << KIND_BITS, *hits], strict=False)
-                         if h & KIND_MASK == kind and before >> KIND_BITS < self._known_start(h >> KIND_BITS, at, needle)}
-                if known:
-                    for sid in ids:
-                        counts[sid] += len(known)
-                    hits = [h for h in hits if h >> KIND_BITS not in known]
-        return hits
-
-    def _known_start(self, p: int, at: int, needle: bytes) -> int:
-        """Where the line of a hit at `p` starts when it is `needle` (from `at` bytes before p to its newline),
-        alone or after a Timestamper prefix (`[`, 23 bytes with no line break, `Z] `); else -1. Lines at the
-        buffer's very start are left to `_count_repeat`."""
-        buf, s = self._buf, p - at
-        if s <= 28 or not buf.startswith(needle, s):  # noqa: PLR2004 -- a prefix and the newline before it
-            return -1
-        if buf[s - 1] == 10:  # noqa: PLR2004 -- b"\n"
-            return s
-        t = s - 27
-        if buf[t - 1] == 10 and buf[t] == 91 and buf.startswith(b"Z] ", s - 3) \
-                and buf.find(b"\n", t, s) < 0 and buf.find(b"\r", t, s) < 0:  # noqa: PLR2004 -- b"\n", b"["
-            return t
-        return -1
+    def _patterns_in(self, raw: bytes) -> int:
+        return len(self._finder.find(bytearray(raw), 0, len(raw), len(raw)))
 
     def _count_repeat(self, p: int, end: int) -> int:
         """For a segment seen before whose signatures all have their `keep` matches: count them again without
         matching (the same text matches the same way) and return the segment's end; else -1."""
         seg_start, seg_end, _ = self._segment_bounds(p, end)
-        ids = self._verdicts.get(_line_key(bytes(self._buf[seg_start:seg_end])))
+        ids = self._verdicts.get(line_key(bytes(self._buf[seg_start:seg_end])))
         if ids is None:
             return -1
         counts, keep = self.counts, self.keep
@@ -581,12 +538,6 @@ class Scanner:
             if m:
                 return m.group("t") or m.group("c")
         return None
-
-
-def _line_key(raw: bytes) -> bytes:
-    """A segment's bytes without its Timestamper prefix (`[2024-01-22T23:20:55.244Z] `, 27 bytes): the part that
-    repeats when a loop prints the same line."""
-    return raw[27:] if raw[:1] == b"[" and raw[24:27] == b"Z] " else raw
 
 
 def scan_chunks(chunks: Iterable[bytes], signatures: Iterable[Signature] | None = None, **kw: Any) -> Scanner:

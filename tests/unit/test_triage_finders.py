@@ -16,6 +16,7 @@ from earthly_doctor.triage import Scanner, findings_from_scan, load_signatures, 
 from earthly_doctor.triage import finders
 from earthly_doctor.triage.finders import ENV, PythonFinder, find_shared, hyperscan_available, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS
+from earthly_doctor.triage.repeats import Repeats
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted([*(ROOT / "examples" / "logs").glob("*.log"), *(ROOT / "tests" / "fixtures" / "logs").rglob("*.log"),
@@ -180,11 +181,44 @@ _REPEATS = [
 @given(lines=st.lists(st.sampled_from(_REPEATS), min_size=1, max_size=120),
        cuts=st.lists(st.integers(min_value=1, max_value=600), max_size=12), keep=st.sampled_from([1, 2, 5]))
 def test_repeated_lines_counted_in_bulk_match_counting_them_one_at_a_time(lines, cuts, keep):
-    """Past `keep`, hits on a remembered line are counted in bulk (`_count_known_lines`); counting each through
+    """Past `keep`, hits on a remembered line are counted in bulk (triage/repeats.py); counting each through
     `_count_repeat` and `_handle` instead must give the same counts, matches and lines, whatever the lines around."""
     data = b"\n".join(lines) + b"\n"
     bulk = key(scan(data, "hyperscan", cuts, keep=keep))
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(Scanner, "_remember_line", lambda *_a, **_k: None)
+        m.setattr(Repeats, "remember", lambda *_a, **_k: None)
         one_at_a_time = key(scan(data, "hyperscan", cuts, keep=keep))
     assert bulk == one_at_a_time
+
+
+def test_a_dense_wait_loop_over_many_regions_counts_as_one_hit_at_a_time_does():
+    """Megabytes of a wait loop (the refusal on every twentieth line, look-alikes among them) read the way triage
+    reads a file: regions big enough to be searched on both cores, the dense anchor found by the helper thread
+    with `find_each` and its copies counted in bulk. Same matches, counts, lines and anchor hits as handling
+    every hit one at a time on one thread."""
+    import io
+    import random
+
+    rng = random.Random(3736)
+    lines = []
+    for n in range(60_000):
+        roll = rng.random()
+        lines.append(rng.choice(_REPEATS) if roll < 0.01 else _STAMP + _REFUSED if roll < 0.06
+                     else _STAMP + b"        +build | layer cache hit %d" % n)
+    data = b"\n".join(lines) + b"\n" + (ROOT / "examples" / "logs" / "issue-3736-jenkins.log").read_bytes()
+    assert len(data) > 4 * finders.PIECE * 2
+
+    def read(**kw) -> Scanner:
+        scanner = Scanner(SIGS, finder="hyperscan", **kw)
+        scanner.feed_stream(io.BytesIO(data), 1 << 20)
+        scanner.finish()
+        return scanner
+
+    bulk = read()
+    assert bulk._dense, "the refusal should have been found densely"
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(Repeats, "remember", lambda *_a, **_k: None)
+        one_at_a_time = read()
+    assert key(bulk) == key(one_at_a_time)
+    assert bulk.counts["loopback-refused-other"] > 2500
+    assert bulk.counts["proxy-unreachable"] == 1

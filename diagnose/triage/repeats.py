@@ -59,46 +59,40 @@ class Repeats:
         return [r for runs in self._runs.values() for r in runs if all(counts[sid] >= keep for sid in r.ids)]
 
 
-def locate(buf: bytearray, runs: list[Run], positions: dict[int, list[int]]) -> dict[int, tuple[int, Run]]:
-    """For the hit positions of each run's anchor kind: those on a copy of the run's line -> (line start, run).
-    A copy starts after a newline, or after a newline and a Timestamper prefix (`[`, 23 bytes with no line break,
-    `Z] `); a line at the very start of the buffer is left to the one-at-a-time path. A plain loop: this runs
-    once per hit of a wait loop, and a call per check would double its cost."""
-    found: dict[int, tuple[int, Run]] = {}
-    starts, find = buf.startswith, buf.find
+def take_copies(buf: bytearray, runs: list[Run], hits: list[int], counts: Counter[str]) -> list[int]:
+    """Count the hits that sit on a copy of one of `runs` (the same bytes as the run's line from after a newline,
+    or after a newline and a Timestamper prefix: `[`, 23 bytes with no line break, `Z] `) with no other hit in
+    its prefix (the hit before starts before the line); return the hits left to handle. A line at the very start
+    of the buffer is left to the one-at-a-time path. One plain loop over the hits: it runs for every hit of a
+    wait loop, and a call per check would double its cost."""
+    by_kind: dict[int, list[Run]] = {}
     for run in runs:
-        needle, at = run.needle, run.at
-        for p in positions.get(run.kind, ()):
-            s = p - at
-            if s <= STAMP or not starts(needle, s):
+        by_kind.setdefault(run.kind, []).append(run)
+    starts, find, get = buf.startswith, buf.find, by_kind.get
+    known: set[int] = set()
+    tally: Counter[Run] = Counter()
+    before = -1
+    for h in hits:
+        p = h >> KIND_BITS
+        for run in get(h & KIND_MASK, ()):
+            s = p - run.at
+            if s <= STAMP or not starts(run.needle, s):
                 continue
             if buf[s - 1] == NEWLINE:
-                found[p] = (s, run)
+                start = s
             elif buf[s - STAMP - 1] == NEWLINE and buf[s - STAMP] == BRACKET and starts(b"Z] ", s - 3) \
                     and find(b"\n", s - STAMP, s) < 0 and find(b"\r", s - STAMP, s) < 0:
-                found[p] = (s - STAMP, run)
-    return found
-
-
-def positions_by_kind(hits: list[int], kinds: set[int]) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {k: [] for k in kinds}
-    for h in hits:
-        if h & KIND_MASK in out:
-            out[h & KIND_MASK].append(h >> KIND_BITS)
-    return out
-
-
-def take(hits: list[int], located: dict[int, tuple[int, Run]], counts: Counter[str]) -> list[int]:
-    """Count the located copies whose prefix holds no other hit (the hit before starts before the line) and
-    return the hits left to handle."""
-    if not located:
-        return hits
-    get = located.get
-    known = {p: where[1] for h, before in zip(hits, [-1 << KIND_BITS, *hits], strict=False)
-             if (where := get(p := h >> KIND_BITS)) is not None and before >> KIND_BITS < where[0]}
+                start = s - STAMP
+            else:
+                continue
+            if before < start:
+                known.add(p)
+                tally[run] += 1
+            break
+        before = p
     if not known:
         return hits
-    for run, n in Counter(known.values()).items():
+    for run, n in tally.items():
         for sid in run.ids:
             counts[sid] += n
     return [h for h in hits if h >> KIND_BITS not in known]

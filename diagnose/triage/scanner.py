@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK, find_shared, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS, PipelineState, clean, decode, timestamp_of
-from earthly_doctor.triage.repeats import Repeats, line_key, locate, positions_by_kind, take
+from earthly_doctor.triage.repeats import Repeats, line_key, take_copies
 from earthly_doctor.triage.signatures import Continuation, Signature, builtin_signatures
 
 HALF = 8 * 1024  # bytes kept either side of a hit: a segment never exceeds 2 * HALF
@@ -279,8 +279,7 @@ class Scanner:
             kind_hits[h & KIND_MASK] += 1
         ready = self._repeats.ready(self.counts, self.keep) if self._repeats and self.on_match is None else []
         if ready:
-            located = locate(self._buf, ready, positions_by_kind(hits, {r.kind for r in ready}))
-            hits = take(hits, located, self.counts)
+            hits = take_copies(self._buf, ready, hits, self.counts)
         skip = begin
         for i, h in enumerate(hits):
             p = h >> KIND_BITS

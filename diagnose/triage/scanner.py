@@ -5,7 +5,10 @@ How it stays fast and flat:
   waits for the next chunk, up to PENDING_MAX bytes, after which it is scanned anyway (a 10 MB line with no newline
   costs a bounded buffer, never the whole line).
 - One pass finds every literal anchor and structural marker in the region (`finders`: one Hyperscan database,
-  or `bytearray.find` per pattern where Hyperscan is missing; both give the same hits). Only around a hit is a
+  or `bytearray.find` per pattern where Hyperscan is missing; both give the same hits). A Hyperscan search
+  drops the GIL, so a big region is searched on both cores (`finders.find_shared`) while the helper thread also
+  counts its newlines; where hits are dense the count waits until the search is done, since each match callback
+  takes the GIL back and would wait for the count. Only around a hit is a
   segment cut out (bounded to HALF bytes either side), cleaned, and given to the regexes of the signatures whose
   anchors were hit there. A segment ends at `\\n` or `\\r`, so every progress redraw is seen, and line numbers
   count `\\n` only.
@@ -14,7 +17,8 @@ How it stays fast and flat:
 - A line seen before (Timestamper prefix aside) whose signatures all have their `keep` matches is counted, not
   handled, when no `on_match` wants each match and its verdict needs no line before it (no `unless`, no
   required context): a wait loop repeating a refusal a million times costs a lookup per line, not a regex
-  search, and every count stays exact.
+  search, and every count stays exact. A whole line that holds one anchor and nothing else is remembered
+  (`repeats`) and its copies are recognised in place, a region at a time, without cutting out a segment.
 - After the scanned region, LOOKBACK bytes are kept so a hit can read the lines before it (the two-line
   `pull ping error` pair, the Earthly target) even across chunk boundaries.
 """

@@ -25,7 +25,7 @@ def line_key(raw: bytes) -> bytes:
     return raw[STAMP:] if raw[:1] == b"[" and raw[24:STAMP] == b"Z] " else raw
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: a tally per hit must not hash the needle's bytes each time
 class Run:
     """One remembered line: its text after any prefix, newline included; where its one anchor starts in it; the
     signatures it matched."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from typing import Any, List
 
 import typer
@@ -20,6 +22,14 @@ OutputList = List[str]
 MAX_SECONDS = 7 * 86400.0
 
 
+def _a_number(value: float | None) -> float | None:
+    # NaN passes a range check (every comparison with it is false), so it is refused by name.
+    if value is not None and math.isnan(value):
+        raise typer.BadParameter(f"{value} is not a number of seconds.")
+    return value
+
+
 def seconds(default: float, flag: str, help: str, *, minimum: float = 0.1) -> Any:
     """A seconds option, bounded on both sides so inf, 1e309, NaN and negatives are usage errors (exit 2)."""
-    return typer.Option(default, flag, metavar="SECONDS", help=help, min=minimum, max=MAX_SECONDS)
+    return typer.Option(default, flag, metavar="SECONDS", help=help, min=minimum, max=MAX_SECONDS,
+                        callback=_a_number)

@@ -13,21 +13,26 @@ error instead of a silent fallback; anything else (or unset) picks Hyperscan whe
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from bisect import bisect_left
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 ENV = "EARTHLY_DOCTOR_SCANNER"
 KIND_BITS = 8
 KIND_MASK = (1 << KIND_BITS) - 1
 MAX_PATTERNS = 1 << KIND_BITS
+PIECE = 256 * 1024# a region is searched in pieces this big, claimed by whichever thread is free
+
+T = TypeVar("T")
 
 
 class Finder(Protocol):
     name: str
     releases_gil: bool
+    patterns: tuple[bytes, ...]
 
     def find(self, buf: bytearray, begin: int, limit: int, stop: int) -> list[int]:
         """Encoded hits `(start << KIND_BITS) | kind`, sorted, for every occurrence starting in [begin, limit)."""
@@ -117,6 +122,37 @@ def background() -> ThreadPoolExecutor:
         if "find" not in _BACKGROUND:
             _BACKGROUND["find"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-find")
         return _BACKGROUND["find"]
+
+
+def find_shared(finder: Finder, buf: bytearray, begin: int, limit: int, stop: int,
+                side: Callable[[], T]) -> tuple[list[int], T]:
+    """`finder.find(buf, begin, limit, stop)` on both cores, with `side()` (work that holds the GIL, such as counting
+    newlines) on the helper thread meanwhile. A Hyperscan search holds no GIL, so this thread searches the first
+    half of the region while the helper runs `side()`; then both claim what is left in small pieces, so neither
+    core idles while the other still searches. Returns the hits and `side()`'s value."""
+    head = begin + (limit - begin) // 2
+    starts = [begin, *range(head, limit, PIECE)]
+    ends = [*starts[1:], limit]
+    results: list[list[int]] = [[] for _ in starts]
+    claim = itertools.count()  # next() on it is atomic under the GIL: each piece goes to exactly one thread
+    overlap = max(map(len, finder.patterns)) - 1  # a piece's search reads on to complete a hit that starts in it
+
+    def work() -> None:
+        while (i := next(claim)) < len(starts):
+            hi = ends[i]
+            results[i] = finder.find(buf, starts[i], hi, min(stop, hi + overlap))
+
+    def helper() -> T:
+        value = side()
+        work()
+        return value
+
+    future = background().submit(helper)
+    try:
+        work()  # this thread holds the GIL until the search releases it, so it claims the head
+    finally:
+        value = future.result()
+    return [h for piece in results for h in piece], value
 
 
 def hyperscan_available() -> bool:

@@ -5,7 +5,10 @@ How it stays fast and flat:
   waits for the next chunk, up to PENDING_MAX bytes, after which it is scanned anyway (a 10 MB line with no newline
   costs a bounded buffer, never the whole line).
 - One pass finds every literal anchor and structural marker in the region (`finders`: one Hyperscan database,
-  or `bytearray.find` per pattern where Hyperscan is missing; both give the same hits). Only around a hit is a
+  or `bytearray.find` per pattern where Hyperscan is missing; both give the same hits). A Hyperscan search
+  drops the GIL, so a big region is searched on both cores (`finders.find_shared`) while the helper thread also
+  counts its newlines; where hits are dense the count waits until the search is done, since each match callback
+  takes the GIL back and would wait for the count. Only around a hit is a
   segment cut out (bounded to HALF bytes either side), cleaned, and given to the regexes of the signatures whose
   anchors were hit there. A segment ends at `\\n` or `\\r`, so every progress redraw is seen, and line numbers
   count `\\n` only.
@@ -14,7 +17,8 @@ How it stays fast and flat:
 - A line seen before (Timestamper prefix aside) whose signatures all have their `keep` matches is counted, not
   handled, when no `on_match` wants each match and its verdict needs no line before it (no `unless`, no
   required context): a wait loop repeating a refusal a million times costs a lookup per line, not a regex
-  search, and every count stays exact.
+  search, and every count stays exact. A whole line that holds one anchor and nothing else is remembered
+  (`repeats`) and its copies are recognised in place, a region at a time, without cutting out a segment.
 - After the scanned region, LOOKBACK bytes are kept so a hit can read the lines before it (the two-line
   `pull ping error` pair, the Earthly target) even across chunk boundaries.
 """
@@ -28,8 +32,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK, background, make_finder
+from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK, find_shared, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS, PipelineState, clean, decode, timestamp_of
+from earthly_doctor.triage.repeats import Repeats, line_key, take_copies
 from earthly_doctor.triage.signatures import Continuation, Signature, builtin_signatures
 
 HALF = 8 * 1024  # bytes kept either side of a hit: a segment never exceeds 2 * HALF
@@ -37,6 +42,7 @@ LOOKBACK = 32 * 1024  # bytes of already-scanned text kept for context lines
 PENDING_MAX = 1024 * 1024  # an unfinished line longer than this is scanned without waiting for its end
 OVERLAP_MIN = 256 * 1024  # a region this big is searched on a helper thread while its newlines are counted
 VERDICTS_MAX = 4096  # distinct line texts remembered with their verdict
+DENSE = 64  # hits per MiB above which a region's newlines are counted after its search, not during it
 TEXT_LIMIT = 2000  # characters of a matched line kept in a Match
 TARGET_LOOKBACK = 16 * 1024
 PROXY_UNREACHABLE = "proxy-unreachable"
@@ -132,6 +138,8 @@ class Scanner:
         # A line's text (Timestamper prefix aside) -> the signatures it matched, for lines whose verdict needs no
         # line before them: a wait loop printing the same refusal a million times is looked up, not re-matched.
         self._verdicts: dict[bytes, tuple[str, ...]] = {}
+        self._repeats = Repeats()
+        self._dense = False  # the last region searched had more than DENSE hits per MiB
         self._patterns = self._anchors + markers
         self._kind_hits = [0] * len(self._patterns)
         # A fixed-capacity buffer: bytes arrive by slice assignment and the kept tail moves to the front, so a
@@ -165,7 +173,7 @@ class Scanner:
         self._buf[self._end : self._end + n] = data
         return self._appended(n)
 
-    def feed_stream(self, stream: io.BufferedIOBase, size: int = 1 << 20) -> list[Match]:
+    def feed_stream(self, stream: io.BufferedIOBase, size: int = 4 << 20) -> list[Match]:
         """Read a binary stream (file, gzip, stdin) to its end straight into the scan buffer, with no copy per
         chunk; returns the matches found. Call `finish` afterwards."""
         if self._finished:
@@ -258,18 +266,24 @@ class Scanner:
             hits: list[int] = []
         elif (limit - begin >= OVERLAP_MIN and self._finder.releases_gil
               and threading.current_thread() is threading.main_thread()):
-            # Hyperscan runs without the GIL: let it search on the other core while this one counts newlines.
-            future = background().submit(self._finder.find, self._buf, begin, limit, stop)
-            try:
-                total = self._buf.count(b"\n", self._counted - self._base, limit)
-            finally:
-                hits = future.result()
+            # Hyperscan runs without the GIL: both cores search while the helper also counts the region's newlines,
+            # unless hits are dense: a match callback needs the GIL, and would wait for the count on every hit.
+            counted = self._counted - self._base
+            if self._dense:
+                hits, _ = find_shared(self._finder, self._buf, begin, limit, stop, lambda: None)
+            else:
+                hits, total = find_shared(self._finder, self._buf, begin, limit, stop,
+                                          lambda: self._buf.count(b"\n", counted, limit))
+            self._dense = len(hits) > (limit - begin) * DENSE >> 20
         else:
             hits = self._finder.find(self._buf, begin, limit, stop)
         found: list[Match] = []
         kind_hits = self._kind_hits
         for h in hits:
             kind_hits[h & KIND_MASK] += 1
+        ready = self._repeats.ready(self.counts, self.keep) if self._repeats and self.on_match is None else []
+        if ready:
+            hits = take_copies(self._buf, ready, hits, self.counts)
         skip = begin
         for i, h in enumerate(hits):
             p = h >> KIND_BITS
@@ -361,14 +375,19 @@ class Scanner:
                                              for sig in self._signatures_of(mask)):
             if len(self._verdicts) >= VERDICTS_MAX:
                 self._verdicts.clear()
-            self._verdicts[_line_key(raw)] = tuple(recorded)
+            self._verdicts[line_key(raw)] = tuple(recorded)
+            if seg_start == line_start and seg_end < end and buf[seg_end] == 10:
+                self._repeats.remember(raw, kind, p - seg_start, tuple(recorded), self._patterns_in)
         return seg_end
+
+    def _patterns_in(self, raw: bytes) -> int:
+        return len(self._finder.find(bytearray(raw), 0, len(raw), len(raw)))
 
     def _count_repeat(self, p: int, end: int) -> int:
         """For a segment seen before whose signatures all have their `keep` matches: count them again without
         matching (the same text matches the same way) and return the segment's end; else -1."""
         seg_start, seg_end, _ = self._segment_bounds(p, end)
-        ids = self._verdicts.get(_line_key(bytes(self._buf[seg_start:seg_end])))
+        ids = self._verdicts.get(line_key(bytes(self._buf[seg_start:seg_end])))
         if ids is None:
             return -1
         counts, keep = self.counts, self.keep
@@ -522,12 +541,6 @@ class Scanner:
             if m:
                 return m.group("t") or m.group("c")
         return None
-
-
-def _line_key(raw: bytes) -> bytes:
-    """A segment's bytes without its Timestamper prefix (`[2024-01-22T23:20:55.244Z] `, 27 bytes): the part that
-    repeats when a loop prints the same line."""
-    return raw[27:] if raw[:1] == b"[" and raw[24:27] == b"Z] " else raw
 
 
 def scan_chunks(chunks: Iterable[bytes], signatures: Iterable[Signature] | None = None, **kw: Any) -> Scanner:

@@ -198,14 +198,14 @@ def _nested_unbounded(pattern: str) -> bool:  # noqa: C901 -- grandfathered; spl
     return walk(sre_parse.parse(pattern), False)
 
 
-def _compile(source: str, key: str, pattern: Any) -> re.Pattern[str]:
+def _compile(source: str, key: str, pattern: Any, *, vetted: bool = False) -> re.Pattern[str]:
     if not isinstance(pattern, str) or not pattern:
         raise _fail(source, f"{key} must be a non-empty string")
     try:
         compiled = re.compile(pattern)
     except re.error as exc:
         raise _fail(source, f"{key} does not compile: {exc}") from None
-    if _nested_unbounded(pattern):
+    if not vetted and _nested_unbounded(pattern):
         raise _fail(source, f"{key} nests an unbounded repeat inside another (catastrophic backtracking); "
                     "bound the inner one ({0,200}) or make it possessive (*+)")
     return compiled
@@ -220,8 +220,9 @@ def _strings(source: str, data: dict[str, Any], key: str, *, required: bool = Fa
     return tuple(value)
 
 
-def parse_signature(data: dict[str, Any], source: str) -> Signature:  # noqa: C901, PLR0912 -- grandfathered; split when next changed
-    """Validate one signature table; every problem is one clear line naming the file and the key."""
+def parse_signature(data: dict[str, Any], source: str, *, vetted: bool = False) -> Signature:  # noqa: C901, PLR0912 -- grandfathered; split when next changed
+    """Validate one signature table; every problem is one clear line naming the file and the key. `vetted`: the
+    built-in files, whose patterns the tests check for catastrophic backtracking, skip that check at start-up."""
     unknown = set(data) - _KNOWN_KEYS
     if unknown:
         raise _fail(source, f"unknown key(s): {', '.join(sorted(unknown))}")
@@ -249,8 +250,8 @@ def parse_signature(data: dict[str, Any], source: str) -> Signature:  # noqa: C9
     for anchor in anchors:
         if len(anchor.encode()) < 4 or "\n" in anchor or "\r" in anchor:
             raise _fail(source, f"anchor {anchor!r} must be at least 4 bytes on one line")
-    regex = _compile(source, "pattern", data["pattern"])
-    context, within = _lookback(source, data, "context")
+    regex = _compile(source, "pattern", data["pattern"], vetted=vetted)
+    context, within = _lookback(source, data, "context", vetted=vetted)
     required = bool(data["context"].get("required", False)) if context is not None else False
     groups = set(regex.groupindex) | set(context.groupindex if context else ())
     fields_raw = data.get("fields", {})
@@ -273,11 +274,11 @@ def parse_signature(data: dict[str, Any], source: str) -> Signature:  # noqa: C9
         missing = [g for g in options if g not in groups]
         if missing:
             raise _fail(source, f"[variants] name group(s) the patterns do not have: {', '.join(missing)}")
-    unless, unless_within = _lookback(source, data, "unless")
+    unless, unless_within = _lookback(source, data, "unless", vetted=vetted)
     unless_groups = tuple(data["unless"].get("groups", ())) if unless is not None else ()
     if any(not isinstance(g, str) or g not in regex.groupindex for g in unless_groups):
         raise _fail(source, "unless.groups must name groups of the pattern")
-    continuation = _continuation(source, data, groups)
+    continuation = _continuation(source, data, groups, vetted=vetted)
     fallback = data.get("fallback", False)
     if not isinstance(fallback, bool):
         raise _fail(source, "fallback must be true or false")
@@ -316,7 +317,7 @@ def parse_signature(data: dict[str, Any], source: str) -> Signature:  # noqa: C9
     )
 
 
-def _lookback(source: str, data: dict[str, Any], key: str) -> tuple[re.Pattern[str] | None, int]:
+def _lookback(source: str, data: dict[str, Any], key: str, *, vetted: bool = False) -> tuple[re.Pattern[str] | None, int]:
     """An optional table with a `pattern` and how many lines (`within`, 1-20) it looks back."""
     if key not in data:
         return None, 0
@@ -326,16 +327,16 @@ def _lookback(source: str, data: dict[str, Any], key: str) -> tuple[re.Pattern[s
     within = table.get("within", 3)
     if not isinstance(within, int) or not 1 <= within <= 20:
         raise _fail(source, f"{key}.within must be an integer from 1 to 20")
-    return _compile(source, f"{key}.pattern", table.get("pattern")), within
+    return _compile(source, f"{key}.pattern", table.get("pattern"), vetted=vetted), within
 
 
-def _continuation(source: str, data: dict[str, Any], groups: set[str]) -> Continuation | None:
+def _continuation(source: str, data: dict[str, Any], groups: set[str], *, vetted: bool = False) -> Continuation | None:
     if "continuation" not in data:
         return None
     table = data["continuation"]
     if not isinstance(table, dict):
         raise _fail(source, "[continuation] must be a table")
-    pattern = _compile(source, "continuation.pattern", table.get("pattern"))
+    pattern = _compile(source, "continuation.pattern", table.get("pattern"), vetted=vetted)
     within = table.get("within", 20)
     if not isinstance(within, int) or not 1 <= within <= 400:
         raise _fail(source, "continuation.within must be an integer from 1 to 400")
@@ -362,7 +363,7 @@ def _fixtures(source: str, items: Any, *, expect: bool) -> Iterable[Fixture]:
         yield Fixture(item["text"], {k: str(v) for k, v in wanted.items()})
 
 
-def _load_dir(directory: Path) -> list[Signature]:
+def _load_dir(directory: Path, *, vetted: bool = False) -> list[Signature]:
     if not directory.is_dir():
         raise UsageError(f"--signatures {directory}: not a directory")
     found = []
@@ -373,13 +374,13 @@ def _load_dir(directory: Path) -> list[Signature]:
             raise _fail(str(path), f"cannot be read: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise _fail(str(path), f"is not valid TOML: {exc}") from None
-        found.append(parse_signature(data, str(path)))
+        found.append(parse_signature(data, str(path), vetted=vetted))
     return found
 
 
 @lru_cache(maxsize=1)
 def _builtin() -> tuple[Signature, ...]:
-    return tuple(_load_dir(BUILTIN_DIR))
+    return tuple(_load_dir(BUILTIN_DIR, vetted=True))
 
 
 def builtin_signatures() -> tuple[Signature, ...]:

@@ -13,8 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from earthly_doctor.triage import Scanner, findings_from_scan, load_signatures, scan_chunks
-from earthly_doctor.triage.finders import ENV, PythonFinder, hyperscan_available, make_finder
+from earthly_doctor.triage import finders
+from earthly_doctor.triage.finders import ENV, PythonFinder, find_shared, hyperscan_available, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS
+from earthly_doctor.triage.repeats import Repeats
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted([*(ROOT / "examples" / "logs").glob("*.log"), *(ROOT / "tests" / "fixtures" / "logs").rglob("*.log"),
@@ -128,3 +130,95 @@ def test_finders_report_overlapping_and_boundary_hits_alike():
     for begin, limit, stop in [(0, len(buf), len(buf)), (2, 10, 14), (0, 29, len(buf)), (5, 5, 9)]:
         assert make_finder(patterns, "hyperscan").find(buf, begin, limit, stop) == \
             make_finder(patterns, "python").find(buf, begin, limit, stop), (begin, limit, stop)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.binary(max_size=3000).map(lambda b: b.replace(b"\0", b"x")),
+       planted=st.lists(st.tuples(st.integers(0, 3000), st.sampled_from([b"abab", b"baba", b"[Pipeline] { ("])),
+                        max_size=30),
+       piece=st.integers(1, 300), cut=st.integers(0, 40))
+def test_a_region_searched_on_both_threads_gives_the_one_thread_hits(data, planted, piece, cut):
+    """find_shared splits a region into a head and pieces claimed by two threads; a hit that straddles a piece's
+    end, or overlaps another, is found once and in order, and `side()` runs exactly once."""
+    buf = bytearray(data)
+    for at, pattern in planted:
+        buf[at:at] = pattern
+    patterns = [b"abab", b"baba", b"[Pipeline] { ("]
+    finder = make_finder(patterns, "hyperscan")
+    begin, limit = min(cut, len(buf)), max(min(cut, len(buf)), len(buf) - cut)
+    stop = min(len(buf), limit + 13)
+    calls = []
+    old, finders.PIECE = finders.PIECE, piece
+    try:
+        hits, value = find_shared(finder, buf, begin, limit, stop, lambda: calls.append(1) or "counted")
+    finally:
+        finders.PIECE = old
+    assert hits == make_finder(patterns, "python").find(buf, begin, limit, stop)
+    assert (value, calls) == ("counted", [1])
+
+
+_STAMP = b"[2024-01-22T23:20:00.000Z] "
+_REFUSED = b"        +integration | dial tcp 127.0.0.1:5432: connect: connection refused"
+# The known line, and lines that look like it to a careless comparison but are not the same line.
+_REPEATS = [
+    _STAMP + _REFUSED, _REFUSED, _STAMP + _REFUSED, b"[2024-01-22T23:20:00.000Z] " + _REFUSED,
+    b"fooZ] " + _REFUSED,  # ends like a Timestamper prefix, is not one
+    b"[2024-01-22T23:20\r00.000Z] " + _REFUSED,  # a carriage return inside the prefix starts a new segment
+    b"[2024-01-22T23:20\n00.000Z] " + _REFUSED,  # a newline inside it: two lines
+    _STAMP + _REFUSED + b" (retrying)",  # longer than the known line
+    b"progress 10%\r" + _STAMP + _REFUSED,
+    _STAMP + b"Error: " + _REFUSED,  # a second anchor on the line
+    _STAMP + _STAMP + _REFUSED,  # a prefix inside a prefix
+    _STAMP + b"        +integration | dial tcp 127.0.0.1:6379: connect: connection refused",
+    _STAMP + b"+build | RUN make",
+    b"x" + _STAMP + _REFUSED,  # a whole prefix, not at the line's start
+    b"[" + b"Error: ".ljust(23, b"0") + b"Z] " + _REFUSED,  # shaped like a prefix, holding another anchor
+    b"[" + b"(in time)".ljust(23, b"0") + b"Z] " + _REFUSED,
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.sampled_from(_REPEATS), min_size=1, max_size=120),
+       cuts=st.lists(st.integers(min_value=1, max_value=600), max_size=12), keep=st.sampled_from([1, 2, 5]))
+def test_repeated_lines_counted_in_bulk_match_counting_them_one_at_a_time(lines, cuts, keep):
+    """Past `keep`, hits on a remembered line are counted in bulk (triage/repeats.py); counting each through
+    `_count_repeat` and `_handle` instead must give the same counts, matches and lines, whatever the lines around."""
+    data = b"\n".join(lines) + b"\n"
+    bulk = key(scan(data, "hyperscan", cuts, keep=keep))
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(Repeats, "remember", lambda *_a, **_k: None)
+        one_at_a_time = key(scan(data, "hyperscan", cuts, keep=keep))
+    assert bulk == one_at_a_time
+
+
+def test_a_dense_wait_loop_over_many_regions_counts_as_one_hit_at_a_time_does():
+    """Megabytes of a wait loop (the refusal on every twentieth line, look-alikes among them) read the way triage
+    reads a file: regions big enough to be searched on both cores, the dense anchor found by the helper thread
+    with `find_each` and its copies counted in bulk. Same matches, counts, lines and anchor hits as handling
+    every hit one at a time on one thread."""
+    import io
+    import random
+
+    rng = random.Random(3736)
+    lines = []
+    for n in range(60_000):
+        roll = rng.random()
+        lines.append(rng.choice(_REPEATS) if roll < 0.01 else _STAMP + _REFUSED if roll < 0.06
+                     else _STAMP + b"        +build | layer cache hit %d" % n)
+    data = b"\n".join(lines) + b"\n" + (ROOT / "examples" / "logs" / "issue-3736-jenkins.log").read_bytes()
+    assert len(data) > 4 * finders.PIECE * 2
+
+    def read(**kw) -> Scanner:
+        scanner = Scanner(SIGS, finder="hyperscan", **kw)
+        scanner.feed_stream(io.BytesIO(data), 1 << 20)
+        scanner.finish()
+        return scanner
+
+    bulk = read()
+    assert bulk._dense, "the refusal should have been found densely"
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(Repeats, "remember", lambda *_a, **_k: None)
+        one_at_a_time = read()
+    assert key(bulk) == key(one_at_a_time)
+    assert bulk.counts["loopback-refused-other"] > 2500
+    assert bulk.counts["proxy-unreachable"] == 1

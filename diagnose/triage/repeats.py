@@ -1,0 +1,98 @@
+"""Lines a log repeats (a service wait loop printing the same refusal on every twentieth line), recognised in place.
+
+Once a line has been handled and its signatures have their `keep` matches, every later copy of it only adds to
+their counts. `Repeats` remembers such lines per anchor (at most RUNS_MAX each) and tells, for a batch of hits,
+which sit on a copy: the same bytes from the line's start (after an optional Timestamper prefix) to its newline,
+with no other pattern in the prefix. The scanner counts those in bulk; every other hit takes the usual path, so
+the counts are the ones handling each hit would give (tests/unit/test_triage_finders.py proves it on look-alikes).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
+
+from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK
+
+RUNS_MAX = 4  # remembered lines per anchor
+STAMP = 27  # a Timestamper prefix: `[2024-01-22T23:20:55.244Z] `
+NEWLINE, BRACKET = ord("\n"), ord("[")
+
+
+def line_key(raw: bytes) -> bytes:
+    """A line's bytes without its Timestamper prefix: the part that repeats when a loop prints the same line."""
+    return raw[STAMP:] if raw[:1] == b"[" and raw[24:STAMP] == b"Z] " else raw
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: a tally per hit must not hash the needle's bytes each time
+class Run:
+    """One remembered line: its text after any prefix, newline included; where its one anchor starts in it; the
+    signatures it matched."""
+
+    kind: int
+    needle: bytes
+    at: int
+    ids: tuple[str, ...]
+
+
+class Repeats:
+    def __init__(self) -> None:
+        self._runs: dict[int, list[Run]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._runs)
+
+    def remember(self, raw: bytes, kind: int, at: int, ids: tuple[str, ...], hits_in: Callable[[bytes], int]) -> None:
+        """Remember a whole handled line (`raw`, newline excluded) whose anchor of `kind` starts at `at`, when it
+        holds no other pattern (`hits_in(raw)` counts them all) and its key is what `line_key` gives for a copy."""
+        key = line_key(raw)
+        at -= len(raw) - len(key)
+        if at < 0 or line_key(key) != key or hits_in(raw) != 1:
+            return
+        needle = key + b"\n"
+        runs = [r for r in self._runs.get(kind, []) if r.needle != needle][-(RUNS_MAX - 1) :]
+        self._runs[kind] = [*runs, Run(kind, needle, at, ids)]
+
+    def ready(self, counts: Counter[str], keep: int) -> list[Run]:
+        """The runs whose signatures all have their `keep` matches: a copy of them is only counted."""
+        return [r for runs in self._runs.values() for r in runs if all(counts[sid] >= keep for sid in r.ids)]
+
+
+def take_copies(buf: bytearray, runs: list[Run], hits: list[int], counts: Counter[str]) -> list[int]:
+    """Count the hits that sit on a copy of one of `runs` (the same bytes as the run's line from after a newline,
+    or after a newline and a Timestamper prefix: `[`, 23 bytes with no line break, `Z] `) with no other hit in
+    its prefix (the hit before starts before the line); return the hits left to handle. A line at the very start
+    of the buffer is left to the one-at-a-time path. One plain loop over the hits: it runs for every hit of a
+    wait loop, and a call per check would double its cost."""
+    by_kind: dict[int, list[Run]] = {}
+    for run in runs:
+        by_kind.setdefault(run.kind, []).append(run)
+    starts, find, get = buf.startswith, buf.find, by_kind.get
+    known: set[int] = set()
+    tally: Counter[Run] = Counter()
+    before = -1
+    for h in hits:
+        p = h >> KIND_BITS
+        for run in get(h & KIND_MASK, ()):
+            s = p - run.at
+            if s <= STAMP or not starts(run.needle, s):
+                continue
+            if buf[s - 1] == NEWLINE:
+                start = s
+            elif buf[s - STAMP - 1] == NEWLINE and buf[s - STAMP] == BRACKET and starts(b"Z] ", s - 3) \
+                    and find(b"\n", s - STAMP, s) < 0 and find(b"\r", s - STAMP, s) < 0:
+                start = s - STAMP
+            else:
+                continue
+            if before < start:
+                known.add(p)
+                tally[run] += 1
+            break
+        before = p
+    if not known:
+        return hits
+    for run, n in tally.items():
+        for sid in run.ids:
+            counts[sid] += n
+    return [h for h in hits if h >> KIND_BITS not in known]

@@ -7,9 +7,9 @@ The order (research/jenkins.md §1.5, §1.6, §4.7):
    it goes out beside the first log request (neither needs the other), so the build costs two round trips.
    Earthly's error is the last thing a failing step prints, so the build log is read as head + tail: the first
    response's `X-Text-Size` gives the length, the head (agent, Earthly version; HEAD bytes cut at a line end) is
-   read from it, and the tail is fetched from `start = size - tail`. Without a failure there, the failed stage's failed steps' own logs are
-   read the same way (a parallel branch that failed early is not at the end of the build log); only then is the
-   whole `consoleText` streamed.
+   read from it, and the tail is fetched from `start = size - tail`. Without a failure there, the failed stage's
+   failed steps' own logs are read the same way (a parallel branch that failed early is not at the end of the build
+   log); only then is the whole `consoleText` streamed.
 3. A green build: the whole `consoleText`, streamed (it is what red herrings are measured against).
 """
 
@@ -275,14 +275,24 @@ def _coalesce(chunks: Iterable[bytes], size: int = CHUNK) -> Iterable[bytes]:
 
 
 def _take(chunks: Iterable[bytes], limit: int) -> Iterable[bytes]:
-    """The first `limit` bytes (a small head, held whole), cut back to their last line end: the same bytes whatever
-    the chunking, and no half line at the end. The underlying response is closed by the caller."""
-    head = bytearray()
+    """The first `limit` bytes cut back to their last line end (the same bytes whatever the chunking, no half line
+    at the end), passed on as whole lines arrive: a head cut short by the deadline still gives what came. The
+    underlying response is closed by the caller."""
+    taken = 0
+    held = b""  # the bytes since the last line end, not passed on yet
+    given = False
     for chunk in chunks:
-        head += chunk[: limit - len(head)]
-        if len(head) >= limit:
-            cut = head.rfind(b"\n")
-            del head[cut + 1 if cut >= 0 else limit:]
-            break
-    if head:
-        yield bytes(head)
+        piece = chunk[: limit - taken]
+        taken += len(piece)
+        data = held + piece
+        cut = data.rfind(b"\n") + 1
+        if taken >= limit:
+            if cut or not given:  # one line longer than the whole head is given as it is
+                yield data[:cut] if cut else data
+            return
+        if cut:
+            yield data[:cut]
+            given = True
+        held = data[cut:]
+    if held:  # the log ended before the limit: its last line is whole
+        yield held

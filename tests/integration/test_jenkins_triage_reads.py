@@ -15,8 +15,11 @@ import threading
 import time
 import tracemalloc
 from collections import defaultdict
+from collections.abc import Iterator
 
-from earthly_doctor.jenkins.client import Credentials, JenkinsClient
+import pytest
+
+from earthly_doctor.jenkins.client import Credentials, JenkinsClient, JenkinsError
 from earthly_doctor.jenkins.logs import HEAD, TAIL
 from earthly_doctor.jenkins.scan import Scanning, is_hit
 from earthly_doctor.model import Confidence, Evidence, Finding, Report, Severity, Status, Verdict
@@ -258,3 +261,15 @@ def test_head_is_cut_at_a_line_end():
         pieces = [data[i:i + size] for i in range(0, len(data), size)]
         head = b"".join(_take(iter(pieces), HEAD))
         assert head == data[: data.rfind(b"\n", 0, HEAD) + 1], size
+    short = b"one\ntwo\nno line end"
+    assert b"".join(_take(iter([short[:5], short[5:]]), HEAD)) == short  # a whole log shorter than the head
+
+    def cut_short() -> Iterator[bytes]:
+        yield data[:10_005]
+        raise JenkinsError("log: the run's deadline came", "timeout")
+
+    got = bytearray()
+    with pytest.raises(JenkinsError):
+        for piece in _take(cut_short(), HEAD):
+            got += piece
+    assert bytes(got) == data[: data.rfind(b"\n", 0, 10_005) + 1]  # the whole lines before the deadline came

@@ -273,3 +273,45 @@ def test_head_is_cut_at_a_line_end():
         for piece in _take(cut_short(), HEAD):
             got += piece
     assert bytes(got) == data[: data.rfind(b"\n", 0, 10_005) + 1]  # the whole lines before the deadline came
+
+
+def test_log_pages_skip_requests_session_but_not_its_connections(env, capsys, monkeypatch):
+    """Log pages go straight to the connection pool requests set up (its TLS settings, its kept-alive connections);
+    JSON still goes through python-jenkins. An answer other than 200 is asked again the usual way, so its error
+    reads exactly as before."""
+    import requests
+
+    sent: list[str] = []
+    original = requests.Session.send
+
+    def counting(self: requests.Session, request: requests.PreparedRequest, **kwargs: object) -> object:
+        sent.append(request.path_url)
+        return original(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", counting)
+    with FakeJenkins({"alice": TOKEN}) as server:
+        mixed_job(server)
+        server.status[r"/mix/5/logText/progressiveText$"] = 500
+        login(env, server)
+        report = triage(capsys, "mix", "--last", "6")
+        logs = [p for _, p, auth in server.requests if "Text" in p]
+        assert all(auth for _, _, auth in server.requests)  # credentials on every request, direct ones too
+    assert not [p for p in sent if "Text" in p and "/mix/5/" not in p]
+    assert [p for p in sent if "Text" in p] == ["/job/mix/5/logText/progressiveText?start=0"]  # the 500, again
+    assert logs.count("/job/mix/5/logText/progressiveText?start=0") == 2
+    (error,) = [f for f in report["findings"] if f["status"] == "error"]
+    assert error["build"] == 5 and "server error (500)" in error["summary"]
+
+
+def test_through_a_proxy_log_pages_go_the_usual_way(env):
+    with FakeJenkins({"alice": TOKEN}) as server:
+        client = JenkinsClient(Credentials(server.url, "alice", TOKEN, "environment"), timeout=5,
+                               deadline=time.monotonic() + 30)
+        try:
+            client.whoami()
+            assert client._direct() is not None
+            client.server._session.proxies["http"] = "http://proxy.invalid:3128"
+            client._fast = False
+            assert client._direct() is None
+        finally:
+            client.close()

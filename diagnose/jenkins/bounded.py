@@ -321,15 +321,15 @@ class BoundedAdapter(HTTPAdapter):
         return response
 
 
-def send_direct(pool: Any, url: str, headers: dict[str, str], limits: Limits) -> Body:
-    """A streamed GET of `url` on `pool` (one requests itself would use) with the same limits as `BoundedAdapter`,
-    without requests' per-request work: the log pages of a 200-build run spend half a millisecond of CPU each in
-    it. urllib3's errors come out as the requests exceptions the adapter would raise (`as_requests_error`)."""
+def send_direct(pool: Any, url: str, headers: dict[str, str], limits: Limits, *, stream: bool = True) -> Body:
+    """A GET of `url` on `pool` (one requests itself would use) with the same limits as `BoundedAdapter` (a stream
+    until the run's deadline, else the request timeout and the JSON cap), without requests' per-request work: the
+    requests of a 200-build run spend half a millisecond of CPU each in it. urllib3's errors come out as the requests exceptions the adapter would raise (`as_requests_error`)."""
     from urllib3.util import Timeout
 
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")  # origin form, as requests sends it
-    call = _Call(limits, True, parts.netloc.rpartition("@")[2])
+    call = _Call(limits, stream, parts.netloc.rpartition("@")[2])
     left = call.left()
     if left <= 0:
         raise call.why()
@@ -347,7 +347,7 @@ def send_direct(pool: Any, url: str, headers: dict[str, str], limits: Limits) ->
         _local.call = None
     call.headers_done = True
     call.arm(call.sock)  # from the headers' end to the body's
-    return Body(raw, call, None)
+    return Body(raw, call, None if stream else limits.max_json)
 
 
 def as_requests_error(exc: BaseException, *, body: bool = False) -> BaseException:

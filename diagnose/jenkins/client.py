@@ -342,6 +342,12 @@ class JenkinsClient:
     def get_json(self, path: str, what: str, params: dict[str, Any] | None = None) -> Any:
         import requests
 
+        direct = self._direct()
+        if direct is not None:
+            content = self._get_direct(direct, path, what, params)
+            if content is not None:
+                with self.calls(what):
+                    return json.loads(content)
         with self.calls(what):
             response = self.server.jenkins_request(requests.Request("GET", self.url(path), params=params))
             return json.loads(response.content)
@@ -437,11 +443,13 @@ class JenkinsClient:
         handshake), or a requests without `get_connection_with_tls_context`."""
         if self._fast is not False:
             return self._fast
+        if not self.server._auth_resolved:  # noqa: SLF001 -- no public API for this; ask again after whoami
+            return None
         import requests
 
         session = self.server._session  # noqa: SLF001 -- no public API for this
         adapter = session.get_adapter(self.creds.url)
-        usable = (self.server._auth_resolved and not session.proxies  # noqa: SLF001 -- no public API for this
+        usable = (not session.proxies
                   and isinstance(session.auth, (type(None), requests.auth.HTTPBasicAuth))
                   and hasattr(adapter, "get_connection_with_tls_context"))
         if not usable:
@@ -455,18 +463,46 @@ class JenkinsClient:
         self._fast = (pool, headers)
         return self._fast
 
-    def _page_direct(self, direct: tuple[Any, dict[str, str]], path: str, what: str,
-                     params: dict[str, Any] | None) -> Page | None:
-        """A log page through `bounded.send_direct`; None for any answer but 200 (the caller then asks again the
+    def _send_direct(self, direct: tuple[Any, dict[str, str]], path: str, what: str, params: dict[str, Any] | None,
+                     *, stream: bool) -> Any:
+        """A request through `bounded.send_direct`; None for any answer but 200 (the caller then asks again the
         usual way, which words every error status as python-jenkins does)."""
         from earthly_doctor.jenkins.bounded import send_direct
 
         pool, headers = direct
         url = self.url(path) + (f"?{urlencode(params)}" if params else "")
         with self.calls(what):
-            body = send_direct(pool, url, headers, self.limits)
+            body = send_direct(pool, url, headers, self.limits, stream=stream)
         if body.status != 200:
             body.close()
+            return None
+        return body
+
+    def _get_direct(self, direct: tuple[Any, dict[str, str]], path: str, what: str,
+                    params: dict[str, Any] | None) -> bytes | None:
+        body = self._send_direct(direct, path, what, params, stream=False)
+        if body is None:
+            return None
+        try:
+            return self._whole_direct(body, what)
+        finally:
+            body.close()
+
+    def _whole_direct(self, body: Any, what: str) -> bytes:
+        from urllib3.exceptions import HTTPError
+
+        from earthly_doctor.jenkins.bounded import as_requests_error
+
+        with self.calls(what):
+            try:
+                return bytes(body.read_all())
+            except (HTTPError, OSError) as exc:
+                raise as_requests_error(exc, body=True) from None
+
+    def _page_direct(self, direct: tuple[Any, dict[str, str]], path: str, what: str,
+                     params: dict[str, Any] | None) -> Page | None:
+        body = self._send_direct(direct, path, what, params, stream=True)
+        if body is None:
             return None
         try:
             size = int(body.headers.get("X-Text-Size", "-1"))

@@ -275,10 +275,10 @@ def test_head_is_cut_at_a_line_end():
     assert bytes(got) == data[: data.rfind(b"\n", 0, 10_005) + 1]  # the whole lines before the deadline came
 
 
-def test_log_pages_skip_requests_session_but_not_its_connections(env, capsys, monkeypatch):
-    """Log pages go straight to the connection pool requests set up (its TLS settings, its kept-alive connections);
-    JSON still goes through python-jenkins. An answer other than 200 is asked again the usual way, so its error
-    reads exactly as before."""
+def test_after_whoami_requests_skip_requests_session_but_not_its_connections(env, capsys, monkeypatch):
+    """Once python-jenkins has resolved auth and the crumb (whoami) and read the version, every request goes
+    straight to the connection pool requests set up (its TLS settings, its kept-alive connections). An answer other
+    than 200 is asked again the usual way, so its error reads exactly as before."""
     import requests
 
     sent: list[str] = []
@@ -296,11 +296,12 @@ def test_log_pages_skip_requests_session_but_not_its_connections(env, capsys, mo
         report = triage(capsys, "mix", "--last", "6")
         logs = [p for _, p, auth in server.requests if "Text" in p]
         assert all(auth for _, _, auth in server.requests)  # credentials on every request, direct ones too
-    assert not [p for p in sent if "Text" in p and "/mix/5/" not in p]
-    assert [p for p in sent if "Text" in p] == ["/job/mix/5/logText/progressiveText?start=0"]  # the 500, again
+    assert sent == ["/crumbIssuer/api/json", "/me/api/json?depth=0", "/",
+                    "/job/mix/5/logText/progressiveText?start=0"]  # python-jenkins' own calls; the 500, again
     assert logs.count("/job/mix/5/logText/progressiveText?start=0") == 2
     (error,) = [f for f in report["findings"] if f["status"] == "error"]
     assert error["build"] == 5 and "server error (500)" in error["summary"]
+    assert {f["build"] for f in report["findings"] if f.get("stage") == "Image"} >= {1, 3, 6}  # wfapi, direct
 
 
 def test_through_a_proxy_log_pages_go_the_usual_way(env):

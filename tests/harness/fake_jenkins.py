@@ -266,8 +266,10 @@ class FakeJenkins:
     """Threaded HTTP server on 127.0.0.1:0. Use as a context manager; `url` is the root with a trailing slash."""
 
     def __init__(self, users: dict[str, str] | None = None, *, anonymous_read: bool = False, crumb: bool = True,
-                 latency: float = 0.0, no_read: set[str] | None = None, context: str = "", gzip: bool = False) -> None:
+                 latency: float = 0.0, no_read: set[str] | None = None, context: str = "", gzip: bool = False,
+                 tls: tuple[str, str] | None = None) -> None:
         self.users = dict(users or {})
+        self.tls = tls  # (cert.pem, key.pem): serve HTTPS, as most Jenkins servers do (or a proxy in front of them)
         self.gzip = gzip  # gzip log bodies for clients that accept it, as Jenkins does above 4096 bytes
         self.no_read = set(no_read or ())  # users whose token is valid but who lack Overall/Read (403)
         self.anonymous_read = anonymous_read
@@ -315,6 +317,12 @@ class FakeJenkins:
         handler = type("Handler", (_Handler,), {"jenkins": self})
         self._server = _Server(("127.0.0.1", 0), handler)
         self._port = self._server.server_address[1]  # kept: a slow handler may still answer after stop()
+        if self.tls is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -332,7 +340,7 @@ class FakeJenkins:
 
     @property
     def url(self) -> str:
-        root = f"http://127.0.0.1:{self.port}/"
+        root = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/"
         return root + (self.context + "/" if self.context else "")
 
     def job_url(self, full_name: str) -> str:

@@ -316,3 +316,31 @@ def test_through_a_proxy_log_pages_go_the_usual_way(env):
             assert client._direct() is None
         finally:
             client.close()
+
+
+def test_over_https_with_the_ca_from_requests_ca_bundle(env, capsys, tmp_path, monkeypatch):
+    """The direct requests use the pool requests picks for the server, so its CA bundle (REQUESTS_CA_BUNDLE, read
+    once) verifies the server's certificate there too."""
+    import requests
+
+    from tests.harness.tls_certs import make_certs
+
+    sent: list[str] = []
+    original = requests.Session.send
+    monkeypatch.setattr(requests.Session, "send", lambda self, request, **kw: (sent.append(request.path_url),
+                                                                               original(self, request, **kw))[1])
+
+    certs = make_certs(tmp_path / "certs", ["127.0.0.1"])
+    server = FakeJenkins({"alice": TOKEN}, tls=(str(certs.server / "cert.pem"), str(certs.server / "key.pem")))
+    with server:
+        mixed_job(server)
+        login(env, server)
+        env.setenv("REQUESTS_CA_BUNDLE", str(certs.server / "ca.pem"))
+        report = triage(capsys, "mix", "--last", "6")
+        env.delenv("REQUESTS_CA_BUNDLE")
+        env.setenv("CURL_CA_BUNDLE", "")
+        code, _, err = run(capsys, "mix", "--last", "6")  # the system's CAs do not know this one
+    assert server.url.startswith("https://")
+    assert not [p for p in sent if "Text" in p or "wfapi" in p]  # the logs and stages went the direct way
+    assert {n for n, hits in per_build(report).items() if "proxy-unreachable" in hits} == {1, 2, 3, 5, 6}
+    assert code == 2 and "certificate verify failed" in err and "Traceback" not in err

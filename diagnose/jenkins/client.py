@@ -478,6 +478,8 @@ class JenkinsClient:
             body = send_direct(pool, url, headers, self.limits, stream=stream)
         if body.status != 200:
             body.close()
+            if 300 <= body.status < 400:  # a server that redirects (http -> https, a new host): requests follows
+                self._fast = None
             return None
         return body
 

@@ -344,3 +344,20 @@ def test_over_https_with_the_ca_from_requests_ca_bundle(env, capsys, tmp_path, m
     assert not [p for p in sent if "Text" in p or "wfapi" in p]  # the logs and stages went the direct way
     assert {n for n, hits in per_build(report).items() if "proxy-unreachable" in hits} == {1, 2, 3, 5, 6}
     assert code == 2 and "certificate verify failed" in err and "Traceback" not in err
+
+
+def test_a_redirecting_server_is_left_to_requests_which_follows(env):
+    """After one redirect the direct way is given up for the session: requests follows redirects, urllib3 here
+    does not, and asking twice for every request would cost a round trip each."""
+    with FakeJenkins({"alice": TOKEN}) as server:
+        server.job("moved").add(pipeline_build(1, fail=True, size=2_000))
+        server.status[r"/moved/1/logText/progressiveText$"] = 302
+        client = JenkinsClient(Credentials(server.url, "alice", TOKEN, "environment"), timeout=5,
+                               deadline=time.monotonic() + 30)
+        try:
+            client.whoami()
+            assert client._direct() is not None
+            client.page("job/moved/1/logText/progressiveText", "log", {"start": 0}).close()
+            assert client._direct() is None
+        finally:
+            client.close()

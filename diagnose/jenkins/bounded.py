@@ -70,6 +70,9 @@ class _Watchdog:
             return
         with self._cond:
             self._seq += 1
+            if len(self._heap) >= 1024:  # finished calls wait for their end to come up; a long follow makes many
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
             heapq.heappush(self._heap, (end, self._seq, call))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="jenkins-watchdog", daemon=True)

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 from requests.adapters import HTTPAdapter
@@ -376,3 +376,12 @@ def as_requests_error(exc: BaseException, *, body: bool = False) -> BaseExceptio
     if isinstance(exc, HTTPError):
         return rex.ConnectionError(exc)
     return exc
+
+
+@contextlib.contextmanager
+def body_errors() -> Iterator[None]:
+    """urllib3's errors while a body is read, as the requests exceptions `Response.iter_content` would raise."""
+    try:
+        yield
+    except (HTTPError, OSError) as exc:
+        raise as_requests_error(exc, body=True) from None

@@ -267,6 +267,15 @@ class Page:
             self.response.close()
 
 
+def _page(chunks: Iterator[bytes], headers: Mapping[str, str], response: Any) -> Page:
+    """A streamed answer with what its headers say about the log (research/jenkins.md §1.6)."""
+    try:
+        size = int(headers.get("X-Text-Size", "-1"))
+    except ValueError:
+        size = -1
+    return Page(chunks, size, headers.get("X-More-Data", "").lower() == "true", response)
+
+
 class JenkinsClient:
     """A python-jenkins handle with bounded timeouts and a connection pool sized for `workers` threads."""
 
@@ -433,12 +442,7 @@ class JenkinsClient:
                 return page
         with self.calls(what):
             response = self.server.jenkins_request(requests.Request("GET", self.url(path), params=params), stream=True)
-        try:
-            size = int(response.headers.get("X-Text-Size", "-1"))
-        except ValueError:
-            size = -1
-        more = response.headers.get("X-More-Data", "").lower() == "true"
-        return Page(self._chunks(response, what), size, more, response)
+        return _page(self._chunks(response, what), response.headers, response)
 
     def _direct(self) -> tuple[Any, dict[str, str]] | None:
         """The connection pool and the headers requests would send a log request with, once auth is resolved (after
@@ -494,40 +498,23 @@ class JenkinsClient:
             body.close()
 
     def _whole_direct(self, body: Any, what: str) -> bytes:
-        from urllib3.exceptions import HTTPError
+        from earthly_doctor.jenkins.bounded import body_errors
 
-        from earthly_doctor.jenkins.bounded import as_requests_error
-
-        with self.calls(what):
-            try:
-                return bytes(body.read_all())
-            except (HTTPError, OSError) as exc:
-                raise as_requests_error(exc, body=True) from None
+        with self.calls(what), body_errors():
+            return bytes(body.read_all())
 
     def _page_direct(self, direct: tuple[Any, dict[str, str]], path: str, what: str,
                      params: dict[str, Any] | None) -> Page | None:
         body = self._send_direct(direct, path, what, params, stream=True)
-        if body is None:
-            return None
-        try:
-            size = int(body.headers.get("X-Text-Size", "-1"))
-        except ValueError:
-            size = -1
-        more = body.headers.get("X-More-Data", "").lower() == "true"
-        return Page(self._read_direct(body, what), size, more, body)
+        return None if body is None else _page(self._read_direct(body, what), body.headers, body)
 
     def _read_direct(self, body: Any, what: str) -> Iterator[bytes]:
-        from urllib3.exceptions import HTTPError
-
-        from earthly_doctor.jenkins.bounded import as_requests_error
+        from earthly_doctor.jenkins.bounded import body_errors
 
         try:
-            with self.calls(what):
-                try:
-                    while chunk := body.read(CHUNK):
-                        yield chunk
-                except (HTTPError, OSError) as exc:
-                    raise as_requests_error(exc, body=True) from None
+            with self.calls(what), body_errors():
+                while chunk := body.read(CHUNK):
+                    yield chunk
         finally:
             body.close()
 

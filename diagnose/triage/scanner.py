@@ -26,13 +26,15 @@ How it stays fast and flat:
 from __future__ import annotations
 
 import io
+import os
 import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator
 
-from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK, find_shared, make_finder
+from earthly_doctor.triage.finders import ENV, KIND_BITS, KIND_MASK, Finder, find_shared, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS, PipelineState, clean, decode, timestamp_of
 from earthly_doctor.triage.repeats import Repeats, line_key, take_copies
 from earthly_doctor.triage.signatures import Continuation, Signature, builtin_signatures
@@ -123,24 +125,16 @@ class Scanner:
         self.signatures: tuple[Signature, ...] = tuple(builtin_signatures() if signatures is None else signatures)
         self.on_match = on_match
         self.keep = keep
-        anchors = {a for s in self.signatures for a in s.anchors}
-        # An anchor that contains a shorter one is found through the shorter one: one pattern fewer.
-        minimal = sorted(a for a in anchors if not any(b != a and b in a for b in anchors))
-        self._anchors = [a.encode() for a in minimal]
-        markers = [m.encode() for m in STRUCTURAL_MARKERS if m.encode() not in self._anchors]
-        self._finder = make_finder(self._anchors + markers, finder)
-        self._maxlen = max(len(p) for p in self._anchors + markers)
-        self._n_anchors = len(self._anchors)
-        # Per anchor: the signatures (as a bit mask over self.signatures) it can lead to, and back.
-        self._kind_mask = [sum(1 << i for i, sig in enumerate(self.signatures) if any(a in x for x in sig.anchors))
-                           for a in minimal]
+        choice = (finder or os.environ.get(ENV, "")).strip().lower()
+        self._finder, self._patterns, self._n_anchors, self._kind_mask = _layout(
+            tuple(s.anchors for s in self.signatures), choice)
+        self._maxlen = max(map(len, self._patterns))
         self._by_mask: dict[int, tuple[Signature, ...]] = {}
         # A line's text (Timestamper prefix aside) -> the signatures it matched, for lines whose verdict needs no
         # line before them: a wait loop printing the same refusal a million times is looked up, not re-matched.
         self._verdicts: dict[bytes, tuple[str, ...]] = {}
         self._repeats = Repeats()
         self._dense = False  # the last region searched had more than DENSE hits per MiB
-        self._patterns = self._anchors + markers
         self._kind_hits = [0] * len(self._patterns)
         # A fixed-capacity buffer: bytes arrive by slice assignment and the kept tail moves to the front, so a
         # steady stream never reallocates (a fresh megabyte per chunk costs page faults, not just a copy).
@@ -532,6 +526,12 @@ class Scanner:
         for raw_line in reversed(chunk.replace("\r", "\n").split("\n")[-400:]):
             if "+" not in raw_line:
                 continue
+            if prefix is None and "\x1b" not in raw_line and "earth" not in raw_line:
+                # Cleaning drops no `|` or `+` here, so without a `+` before the first `|` this is neither an
+                # Earthly output prefix nor an `sh -x` trace of earthly: skip it uncleaned (`output | … +image`).
+                bar = raw_line.find("|")
+                if bar < 0 or "+" not in raw_line[:bar]:
+                    continue
             text, _ = clean(raw_line)
             if prefix is not None:
                 if not text.startswith(prefix):
@@ -541,6 +541,21 @@ class Scanner:
             if m:
                 return m.group("t") or m.group("c")
         return None
+
+
+@lru_cache(maxsize=16)
+def _layout(anchors_by_signature: tuple[tuple[str, ...], ...], choice: str) -> tuple[Finder, list[bytes], int, list[int]]:
+    """What a scanner for signatures with these anchors searches for, built once per process (a Jenkins triage
+    makes two scanners per failed build): the finder, its patterns (the minimal anchors, then the structural
+    markers), how many of them are anchors, and per anchor the signatures it can lead to (a bit mask)."""
+    anchors = {a for group in anchors_by_signature for a in group}
+    # An anchor that contains a shorter one is found through the shorter one: one pattern fewer.
+    minimal = sorted(a for a in anchors if not any(b != a and b in a for b in anchors))
+    encoded = [a.encode() for a in minimal]
+    patterns = encoded + [m.encode() for m in STRUCTURAL_MARKERS if m.encode() not in encoded]
+    kind_mask = [sum(1 << i for i, group in enumerate(anchors_by_signature) if any(a in x for x in group))
+                 for a in minimal]
+    return make_finder(patterns, choice or None), patterns, len(encoded), kind_mask
 
 
 def scan_chunks(chunks: Iterable[bytes], signatures: Iterable[Signature] | None = None, **kw: Any) -> Scanner:

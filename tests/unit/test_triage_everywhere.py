@@ -4,6 +4,8 @@ platform's fastest finder."""
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import pytest
 
 from earthly_doctor.triage import PROXY_UNREACHABLE, load_signatures
@@ -20,7 +22,7 @@ EXPECTED = "hyperscan" if hyperscan_available() else "python"
 
 
 @pytest.fixture
-def finders_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def finders_made(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.delenv(ENV, raising=False)  # the platform's own choice, whatever the test run forces
     made: list[str] = []
     real = scanner_module.make_finder
@@ -31,7 +33,9 @@ def finders_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return finder
 
     monkeypatch.setattr(scanner_module, "make_finder", spy)
-    return made
+    scanner_module._layout.cache_clear()  # scanners share one finder per signature set: make each place build it
+    yield made
+    scanner_module._layout.cache_clear()
 
 
 def test_triage_and_diagnose_log(tmp_path, finders_made):

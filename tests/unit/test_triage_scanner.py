@@ -195,3 +195,26 @@ def test_catastrophic_shapes_in_builtin_patterns_would_be_rejected():
     assert _nested_unbounded(r"(a+)+b") and _nested_unbounded(r"(?:x*y*)*z")
     for sig in SIGS:
         assert not _nested_unbounded(sig.regex.pattern), sig.id
+
+
+@pytest.mark.parametrize("before,target", [
+    # Hundreds of lines with a `+` after the first `|` (skipped uncleaned), then the failure: the target is the
+    # last real `+target |` prefix before them.
+    (b"  +build | --> RUN make\n" + b"   output | [ 42%] building layer 00042 of +image: copying files\n" * 200,
+     "+build"),
+    # An OSC hyperlink holding a `|` before the prefix: cleaned, so the prefix after it still counts.
+    (b"\x1b]8;;http://a|b\x07./sub+lint | ok\n", "./sub+lint"),
+    # An `sh -x` trace of the earthly call names the target although no `|` follows it.
+    (b"+ earthly --ci --push +image\n", "+image"),
+    # `+` only after the first `|`, nothing else: no target at all.
+    (b"   output | copying +image\n", None),
+])
+def test_the_target_is_the_last_earthly_prefix_before_the_failure(before, target):
+    pair = (
+        b"Error: pull ping error: pull ping response: rpc error: code = Unknown desc = image pull: 1 error occurred:\n"
+        b"\t* command failed: docker pull 127.0.0.1:35137/sess-jwd728vcbn4ni32eu360wnxmi/pullping:img-0: exit status 1: "
+        b"Error response from "
+        b'daemon: Get "http://127.0.0.1:35137/v2/": dial tcp 127.0.0.1:35137: connect: connection refused\n'
+    )
+    m = next(m for m in scan_text(before + pair) if m.id == "proxy-unreachable")
+    assert m.fields.get("target") == target

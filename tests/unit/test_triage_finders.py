@@ -17,6 +17,7 @@ from earthly_doctor.triage import finders
 from earthly_doctor.triage.finders import ENV, PythonFinder, find_shared, hyperscan_available, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS
 from earthly_doctor.triage.repeats import Repeats
+from earthly_doctor.triage.signatures import parse_signature
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted([*(ROOT / "examples" / "logs").glob("*.log"), *(ROOT / "tests" / "fixtures" / "logs").rglob("*.log"),
@@ -222,3 +223,35 @@ def test_a_dense_wait_loop_over_many_regions_counts_as_one_hit_at_a_time_does():
     assert key(bulk) == key(one_at_a_time)
     assert bulk.counts["loopback-refused-other"] > 2500
     assert bulk.counts["proxy-unreachable"] == 1
+
+
+# A user's signature anchored at the start of the line (after the Timestamper prefix, which cleaning removes): a
+# line with anything else before the same text is NOT a match, so only a true copy may be counted as one.
+_ANCHORED = parse_signature({
+    "id": "wait-loop-refusal", "title": "A service wait loop", "meaning": "a test signature", "kind": "warning",
+    "status": "warn", "anchors": ["connect: connection refused"],
+    "pattern": r"^\s*\+integration \| dial tcp (?P<address>\S+): connect: connection refused$",
+    "fixtures": {"match": [{"text": _REFUSED.decode()}]},
+}, "test")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.sampled_from(_REPEATS), min_size=1, max_size=120),
+       cuts=st.lists(st.integers(min_value=1, max_value=600), max_size=12), keep=st.sampled_from([1, 2, 5]))
+def test_a_copy_is_only_a_line_that_matches_as_the_remembered_one_does(lines, cuts, keep):
+    """With a signature whose verdict depends on what starts the line, counting look-alikes (text before a
+    `Z] `, a prefix cut by a line break) as copies would change the counts: bulk and one-at-a-time must agree."""
+    data = b"\n".join(lines) + b"\n"
+    bulk = key(scan_chunks(_chunks(data, cuts), [_ANCHORED], finder="hyperscan", keep=keep))
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(Repeats, "remember", lambda *_a, **_k: None)
+        one_at_a_time = key(scan_chunks(_chunks(data, cuts), [_ANCHORED], finder="hyperscan", keep=keep))
+    assert bulk == one_at_a_time
+
+
+def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
+    out, i = [], 0
+    for size in cuts:
+        out.append(data[i : i + size])
+        i += size
+    return [*out, data[i:]]

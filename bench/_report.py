@@ -59,3 +59,10 @@ def update_section(name: str, body: str) -> None:
     from earthly_doctor.fsutil import atomic_write_text
 
     atomic_write_text(BENCHMARKS, text)
+
+
+def publish(name: str, body: str, *, report: bool) -> None:
+    """Print a benchmark's section and, unless told not to, put it in BENCHMARKS.md."""
+    print(body)
+    if report:
+        update_section(name, body)

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench import log_shapes
-from bench._report import ROOT, machine, update_section
+from bench._report import ROOT, machine, publish
 from bench.triage_throughput import GREP_ANCHORS, ere
 
 
@@ -103,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {item} MiB | {m['grep']:.2f} | {m['base']:.2f} | {m['head']:.2f} | "
                      f"{m['head'] / m['base']:.2f} | **{m['grep'] / m['head']:.2f}x** |")
     body = "\n".join(lines)
-    print(body)
-    if not args.no_report:
-        update_section("compare_revs", body)
+    publish("compare_revs", body, report=not args.no_report)
     return 0
 
 

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from bench._report import ROOT, machine, stats, update_section
+from bench._report import ROOT, machine, publish, stats
 
 USER, TOKEN = "bench", "bench-token-0123456789"  # the stand-in's bench user (tests/harness/fake_jenkins.py)
 JOB = "bench/earthly"
@@ -188,9 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"(bench wall time {time.perf_counter() - began:.0f} s)",
     ])
-    print(body)
-    if not args.no_report:
-        update_section("jenkins_triage", body)
+    publish("jenkins_triage", body, report=not args.no_report)
     return 0
 
 

@@ -327,7 +327,8 @@ class BoundedAdapter(HTTPAdapter):
 def send_direct(pool: Any, url: str, headers: dict[str, str], limits: Limits, *, stream: bool = True) -> Body:
     """A GET of `url` on `pool` (one requests itself would use) with the same limits as `BoundedAdapter` (a stream
     until the run's deadline, else the request timeout and the JSON cap), without requests' per-request work: the
-    requests of a 200-build run spend half a millisecond of CPU each in it. urllib3's errors come out as the requests exceptions the adapter would raise (`as_requests_error`)."""
+    requests of a 200-build run spend half a millisecond of CPU each in it. urllib3's errors come out as the
+    requests exceptions the adapter would raise (`as_requests_error`)."""
     from urllib3.util import Timeout
 
     parts = urlsplit(url)

@@ -48,11 +48,15 @@ class Repeats:
         holds no other pattern (`hits_in(raw)` counts them all) and its key is what `line_key` gives for a copy."""
         key = line_key(raw)
         at -= len(raw) - len(key)
+        needle = key + b"\n"
+        others = [r for r in self._runs.get(kind, []) if r.needle != needle]
+        same = [r for r in self._runs.get(kind, []) if r.needle == needle and (r.at, r.ids) == (at, ids)]
+        if same:  # handled again before its `keep` matches were in: only the order changes, the line is not re-read
+            self._runs[kind] = [*others, *same]
+            return
         if at < 0 or line_key(key) != key or hits_in(raw) != 1:
             return
-        needle = key + b"\n"
-        runs = [r for r in self._runs.get(kind, []) if r.needle != needle][-(RUNS_MAX - 1) :]
-        self._runs[kind] = [*runs, Run(kind, needle, at, ids)]
+        self._runs[kind] = [*others[-(RUNS_MAX - 1) :], Run(kind, needle, at, ids)]
 
     def ready(self, counts: Counter[str], keep: int) -> list[Run]:
         """The runs whose signatures all have their `keep` matches: a copy of them is only counted."""

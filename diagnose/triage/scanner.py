@@ -544,7 +544,8 @@ class Scanner:
 
 
 @lru_cache(maxsize=16)
-def _layout(anchors_by_signature: tuple[tuple[str, ...], ...], choice: str) -> tuple[Finder, list[bytes], int, list[int]]:
+def _layout(anchors_by_signature: tuple[tuple[str, ...], ...],
+            choice: str) -> tuple[Finder, list[bytes], int, list[int]]:
     """What a scanner for signatures with these anchors searches for, built once per process (a Jenkins triage
     makes two scanners per failed build): the finder, its patterns (the minimal anchors, then the structural
     markers), how many of them are anchors, and per anchor the signatures it can lead to (a bit mask)."""

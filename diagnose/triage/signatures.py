@@ -317,7 +317,8 @@ def parse_signature(data: dict[str, Any], source: str, *, vetted: bool = False) 
     )
 
 
-def _lookback(source: str, data: dict[str, Any], key: str, *, vetted: bool = False) -> tuple[re.Pattern[str] | None, int]:
+def _lookback(source: str, data: dict[str, Any], key: str, *,
+              vetted: bool = False) -> tuple[re.Pattern[str] | None, int]:
     """An optional table with a `pattern` and how many lines (`within`, 1-20) it looks back."""
     if key not in data:
         return None, 0

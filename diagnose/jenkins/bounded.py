@@ -325,30 +325,24 @@ class BoundedAdapter(HTTPAdapter):
 
 
 def send_direct(pool: Any, url: str, headers: dict[str, str], limits: Limits, *, stream: bool = True) -> Body:
-    """A GET of `url` on `pool` (one requests itself would use) with the same limits as `BoundedAdapter` (a stream
-    until the run's deadline, else the request timeout and the JSON cap), without requests' per-request work: the
-    requests of a 200-build run spend half a millisecond of CPU each in it. urllib3's errors come out as the
-    requests exceptions the adapter would raise (`as_requests_error`)."""
-    from urllib3.util import Timeout
+    """A GET of `url` on a connection of `pool` (one requests itself would use) with the same limits as
+    `BoundedAdapter` (a stream until the run's deadline, else the request timeout and the JSON cap), framed by
+    `wire` without requests', urllib3's and http.client's per-request work. Its errors come out as the requests
+    exceptions the adapter would raise (`as_requests_error`)."""
+    from earthly_doctor.jenkins import wire
 
-    parts = urlsplit(url)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")  # origin form, as requests sends it
-    call = _Call(limits, stream, parts.netloc.rpartition("@")[2])
+    call = _Call(limits, stream, urlsplit(url).netloc.rpartition("@")[2])
     left = call.left()
     if left <= 0:
         raise call.why()
-    timeout = Timeout(connect=min(limits.request_timeout, left), read=min(limits.request_timeout, left))
-    _local.call = call
+    timeout = min(limits.request_timeout, left)
     try:
-        raw = pool.urlopen("GET", target, headers=headers, preload_content=False, decode_content=True, retries=False,
-                           redirect=False, timeout=timeout, release_conn=False)
-    except (HTTPError, OSError) as exc:  # every way urllib3 fails to send or to get the headers
+        raw = wire.request(pool, url, headers, connect_timeout=timeout, read_timeout=timeout, on_sent=call.arm)
+    except (HTTPError, OSError) as exc:  # every way the request fails to go out or its head to come in
         call.disarm()
         if call.fired or call.left() <= 0:
             raise call.why() from None
         raise as_requests_error(exc) from None
-    finally:
-        _local.call = None
     call.headers_done = True
     call.arm(call.sock)  # from the headers' end to the body's
     return Body(raw, call, None if stream else limits.max_json)

@@ -454,6 +454,8 @@ class JenkinsClient:
             return None
         import requests
 
+        from earthly_doctor.jenkins.wire import ACCEPT_ENCODING
+
         session = self.server._session  # noqa: SLF001 -- no public API for this
         adapter = session.get_adapter(self.creds.url)
         usable = (not session.proxies
@@ -464,9 +466,13 @@ class JenkinsClient:
             return None
         prepared = session.prepare_request(requests.Request("GET", self.creds.url))
         headers = dict(prepared.headers)
+        headers["Accept-Encoding"] = ACCEPT_ENCODING  # the codings `wire` decodes (requests may add br, zstd)
         if self.server.crumb:  # python-jenkins puts the crumb on every request, GETs too
             headers[self.server.crumb["crumbRequestField"]] = self.server.crumb["crumb"]
         pool = adapter.get_connection_with_tls_context(prepared, session.verify, None, session.cert)
+        if not (hasattr(pool, "_get_conn") and hasattr(pool, "_put_conn")):  # `wire` borrows its connections
+            self._fast = None
+            return None
         self._fast = (pool, headers)
         return self._fast
 

@@ -213,11 +213,21 @@ class Reader:
             out.source = label
             self._scan(first.chunks, out, sniff, label)
             return
-        self._scan(_take(first.chunks, HEAD), out, sniff, f"{label} head")
-        first.close()
-        out.source = f"{label} head+tail"
         start = max(0, first.size - self.tail)
-        tail = self.client.page(url, what, {"start": start})
+        # The tail is asked for now, so its round trip overlaps reading and scanning the head.
+        asked = self._beside(lambda: self.client.page(url, what, {"start": start}))
+        try:
+            # Read whole and closed before it is scanned: until the connection is closed the server keeps writing
+            # the rest of the log into the socket buffers (megabytes on a fast link), all of it thrown away.
+            head = _prefetch(_take(first.chunks, HEAD))
+            first.close()
+            self._scan(head, out, sniff, f"{label} head")
+        except BaseException:
+            first.close()
+            asked.add_done_callback(_close_page)
+            raise
+        out.source = f"{label} head+tail"
+        tail = asked.result()
         self._scan(tail.chunks, out, sniff, f"{label} (tail from byte {start})", skip_first_line=True)
 
     def _follow(self, base: str, what: str, out: LogRead, sniff: Sniffer) -> None:
@@ -247,6 +257,29 @@ class Reader:
             if not advanced:
                 time.sleep(max(0.0, min(self.poll, until - time.monotonic(), self.budget.left())))
         out.collect(scanner, "progressiveText")
+
+
+def _prefetch(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """`chunks` read now and given again later, a JenkinsError included at the point where it came."""
+    got: list[bytes] = []
+    error: JenkinsError | None = None
+    try:
+        got.extend(chunks)
+    except JenkinsError as exc:
+        error = exc
+
+    def again() -> Iterator[bytes]:
+        yield from got
+        if error is not None:
+            raise error
+
+    return again()
+
+
+def _close_page(asked: Future[Any]) -> None:
+    """A page asked for and no longer wanted: its connection is dropped (a failed request has none)."""
+    if not asked.cancelled() and asked.exception() is None:
+        asked.result().close()
 
 
 def _optional(call: Callable[[], Any]) -> Any:

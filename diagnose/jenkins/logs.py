@@ -213,17 +213,19 @@ class Reader:
             out.source = label
             self._scan(first.chunks, out, sniff, label)
             return
+        # The head is read whole and its connection closed before it is scanned: until then the server keeps writing
+        # the rest of the log into the socket buffers (megabytes on a fast link), all of it thrown away.
+        try:
+            head = _prefetch(_take(first.chunks, HEAD))
+        finally:
+            first.close()
         start = max(0, first.size - self.tail)
-        # The tail is asked for now, so its round trip overlaps reading and scanning the head.
+        # The tail is asked for now (the head's request is done: still at most two in flight for this build), so its
+        # round trip overlaps scanning the head.
         asked = self._beside(lambda: self.client.page(url, what, {"start": start}))
         try:
-            # Read whole and closed before it is scanned: until the connection is closed the server keeps writing
-            # the rest of the log into the socket buffers (megabytes on a fast link), all of it thrown away.
-            head = _prefetch(_take(first.chunks, HEAD))
-            first.close()
             self._scan(head, out, sniff, f"{label} head")
         except BaseException:
-            first.close()
             asked.add_done_callback(_close_page)
             raise
         out.source = f"{label} head+tail"

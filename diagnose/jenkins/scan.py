@@ -55,4 +55,6 @@ class Sniffer:
                 self.node = match.group("node").decode("utf-8", "replace")
             if match.group("version") and not self.version:
                 self.version = "v" + match.group("version").decode()
+            if self.node and self.version:  # the first of each is all that is kept: the rest need not be looked at
+                break
         self._tail = data[-200:]

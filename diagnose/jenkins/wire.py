@@ -214,29 +214,48 @@ class Response:
                 return out
 
     def _raw(self, amt: int) -> bytes:
+        """Up to `amt` body bytes: what one socket read brought, across as many HTTP chunks as it holds (a server's
+        small chunks would otherwise cost every layer above a call each)."""
         if self._done:
             return b""
-        if self._mode == "chunked":
-            if self._left == 0 and not self._next_chunk():
-                return b""
-        if self._pos >= len(self._data) and not self._fill():
-            if self._mode == "close":
+        if self._mode == "close":
+            if self._pos >= len(self._data) and not self._fill():
                 self._finish()
                 return b""
-            raise u3.ProtocolError("Connection broken: IncompleteRead", http.client.IncompleteRead(b""))
-        n = min(amt, len(self._data) - self._pos)
-        if self._mode != "close":
-            n = min(n, self._left)
-        data = self._data[self._pos:self._pos + n]
-        self._pos += n
-        if self._mode != "close":
+            data = self._data[self._pos:self._pos + amt]
+            self._pos += len(data)
+            return data
+        pieces: list[bytes] = []
+        want = amt
+        while want > 0:
+            if self._left == 0 and (self._mode == "length" or (pieces and not self._size_line_in_hand())
+                                    or not self._next_chunk()):
+                break
+            if self._pos >= len(self._data):
+                if pieces:
+                    break
+                if not self._fill():
+                    raise u3.ProtocolError("Connection broken: IncompleteRead", http.client.IncompleteRead(b""))
+            n = min(want, len(self._data) - self._pos, self._left)
+            pieces.append(self._data[self._pos:self._pos + n])
+            self._pos += n
             self._left -= n
+            want -= n
             if self._left == 0:
                 if self._mode == "length":
                     self._finish()
-                else:
-                    self._crlf = True
-        return data
+                    break
+                self._crlf = True
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def _size_line_in_hand(self) -> bool:
+        """The next chunk-size line (after the last chunk's CRLF) is already received: no wait on the socket."""
+        start = self._pos
+        if self._crlf:
+            start = self._data.find(b"\n", start) + 1
+            if not start:
+                return False
+        return self._data.find(b"\n", start) >= 0
 
     def _next_chunk(self) -> bool:
         """The next chunk's size into `_left`; False (and the trailers read) at the last chunk."""

@@ -393,6 +393,11 @@ class _Trickle:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Jenkins' Jetty listens with the JVM's default backlog: Jetty's `acceptQueueSize` defaults to 0, "the platform
+    # default" (jetty/jetty.project `jetty-server/src/main/config/modules/http.mod`), and OpenJDK's
+    # ServerSocketChannelImpl.bind does `Net.listen(fd, backlog < 1 ? 50 : backlog)`. socketserver's default of 5
+    # made the kernel drop the SYNs of a burst of new connections, each a 1 s retransmit no Jenkins would cause.
+    request_queue_size = 50
 
     def handle_error(self, request: object, client_address: object) -> None:
         # A client that hangs up mid-log (a tail read, a timeout test) is normal here, not worth a traceback.

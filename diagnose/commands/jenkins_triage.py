@@ -55,23 +55,26 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
     warnings: list[str] = []
     try:
         me = client.whoami()
-        try:
-            version = client.version()
-        except JenkinsError as exc:  # the version is context only
-            version = "?"
-            warnings.append(str(exc))
-        refs = pick_builds(client, target.job, build, request.last)
-        try:
-            labels = client.node_labels()
-        except JenkinsError as exc:  # labels are context only (reading nodes may need more permission)
-            if exc.kind in FATAL:
-                raise
-            labels = {}
-            warnings.append(f"agent labels unknown ({exc})")
         budget = Budget(began + request.deadline)
         reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll, scanner=scanning,
                         workers=request.workers)
         try:
+            # The version and the agents' labels are context: asked for beside the build list, not one after another.
+            version_asked = reader.beside(client.version)
+            labels_asked = reader.beside(client.node_labels)
+            refs = pick_builds(client, target.job, build, request.last)
+            try:
+                version = version_asked.result()
+            except JenkinsError as exc:  # the version is context only
+                version = "?"
+                warnings.append(str(exc))
+            try:
+                labels = labels_asked.result()
+            except JenkinsError as exc:  # labels are context only (reading nodes may need more permission)
+                if exc.kind in FATAL:
+                    raise
+                labels = {}
+                warnings.append(f"agent labels unknown ({exc})")
             results = run_many(client, reader, target.job, refs, labels, workers=request.workers, budget=budget,
                                progress=progress)
         finally:

@@ -112,7 +112,7 @@ class Reader:
         else:
             # The stages answer and the log's head do not depend on each other: both go out at once, so a failed
             # build costs two round trips (stages + head, then tail) rather than three.
-            described = self._beside(lambda: _optional(lambda: self.client.stages(job, number)))
+            described = self.beside(lambda: _optional(lambda: self.client.stages(job, number)))
             try:
                 self._head_tail(base, f"log of {job} #{number}", out, sniff, "build log")
             except Exception:
@@ -130,7 +130,7 @@ class Reader:
 
     # -- Pipeline REST API
 
-    def _beside(self, call: Callable[[], Any]) -> Future[Any]:
+    def beside(self, call: Callable[[], Any]) -> Future[Any]:
         """`call` on the side pool (one more request in flight for this build), started now."""
         with self._side_lock:
             if self._side is None:
@@ -222,7 +222,7 @@ class Reader:
         start = max(0, first.size - self.tail)
         # The tail is asked for now (the head's request is done: still at most two in flight for this build), so its
         # round trip overlaps scanning the head.
-        asked = self._beside(lambda: self.client.page(url, what, {"start": start}))
+        asked = self.beside(lambda: self.client.page(url, what, {"start": start}))
         try:
             self._scan(head, out, sniff, f"{label} head")
         except BaseException:

@@ -130,27 +130,34 @@ def test_every_corpus_log_cut_anywhere_gives_the_one_pass_result(path):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), keep=st.sampled_from([1, 3, 50]), n_cuts=st.integers(1, 4))
-def test_a_pipeline_log_cut_at_any_line_gives_the_one_pass_result(seed, keep, n_cuts):
-    """Stages opened before a cut, the keep limit reached across it, copies of a wait-loop line on both sides."""
+@given(seed=st.integers(0, 10_000), keep=st.sampled_from([1, 3, 50]), n_cuts=st.integers(1, 4),
+       last_newline=st.booleans())
+def test_a_pipeline_log_cut_at_any_line_gives_the_one_pass_result(seed, keep, n_cuts, last_newline):
+    """Stages opened before a cut, the keep limit reached across it, copies of a wait-loop line on both sides, a
+    last line with or without its newline."""
     rng = random.Random(seed)
-    data = jenkins_log(rng)
+    data = jenkins_log(rng) if last_newline else jenkins_log(rng).rstrip(b"\n")
     cuts = sorted(set(rng.sample(line_starts(data), k=n_cuts)))
     got, placed = in_parts(data, cuts, keep=keep)
     assert key(got) == key(one_pass(data, keep=keep))
     assert all(placed)
 
 
-def test_a_stage_opened_before_the_cut_is_the_stage_of_a_failure_after_it():
-    data = ("[Pipeline] node\nRunning on agent-7 in /ws\n[Pipeline] { (Image)\n"
-            + "+build | --> RUN make\n" * 25 + "+image | --> SAVE IMAGE\n" + "+build | --> RUN make\n" * 25
+@pytest.mark.parametrize("filler", [0, 3000], ids=["near the start", "past LOOKBACK"])
+def test_a_stage_opened_before_the_cut_is_the_stage_of_a_failure_after_it(filler):
+    """Stage, node, the `pull ping error` line read as context and the Earthly target all come from before the
+    cut; far into a log they come from the bytes kept before the part, not from the file's start."""
+    data = ("[Pipeline] node\nRunning on agent-7 in /ws\n" + "+lint | --> RUN make lint\n" * filler
+            + "[Pipeline] { (Image)\n" + "+build | --> RUN make\n" * 25 + "+image | --> SAVE IMAGE\n"
             + f"{FAILURE}\n[Pipeline] // stage\n").encode()
+    assert filler == 0 or data.index(b"Error: pull ping") > 2 * split.LOOKBACK
     for cut in (data.index(b"Error: pull ping"), data.index(b"\t* command failed")):  # the context line after, before
         got, placed = in_parts(data, [cut])
         first = got.first("proxy-unreachable")
         assert placed == [True]
-        assert (first.stage, first.node, first.line) == ("Image", "agent-7", 56)
+        assert (first.stage, first.node, first.line) == ("Image", "agent-7", 31 + filler)
         assert first.context is not None and "pull ping error" in first.context
+        assert first.fields.get("target") == "+image"
         assert key(got) == key(one_pass(data))
 
 

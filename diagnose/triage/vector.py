@@ -47,7 +47,7 @@ def count(buf: bytearray, lo: int, hi: int) -> int:
     if np is None or hi - lo < VECTOR_MIN:
         return buf.count(b"\n", lo, hi)
     mask = getattr(_local, "mask", None)
-    if mask is None:
+    if mask is None or len(mask) < BLOCK:
         mask = _local.mask = np.empty(BLOCK, dtype=bool)
     data = np.frombuffer(buf, dtype=np.uint8, count=hi - lo, offset=lo)
     total = 0

@@ -183,6 +183,10 @@ _REFUSED = b"        +integration | dial tcp 127.0.0.1:5432: connect: connection
 _REPEATS = [
     _STAMP + _REFUSED, _REFUSED, _STAMP + _REFUSED, b"[2024-01-22T23:20:00.000Z] " + _REFUSED,
     b"fooZ] " + _REFUSED,  # ends like a Timestamper prefix, is not one
+    b"[2024-01-22T23:20:00.000Zx " + _REFUSED,  # the prefix's 27 bytes, one of its last three wrong
+    b"[2024-01-22T23:20:00.000Z]x" + _REFUSED,
+    b"[2024-01-22T23:20:00.000z] " + _REFUSED,
+    b"(2024-01-22T23:20:00.000Z] " + _REFUSED,
     b"[2024-01-22T23:20\r00.000Z] " + _REFUSED,  # a carriage return inside the prefix starts a new segment
     b"[2024-01-22T23:20\n00.000Z] " + _REFUSED,  # a newline inside it: two lines
     _STAMP + _REFUSED + b" (retrying)",  # longer than the known line

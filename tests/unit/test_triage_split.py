@@ -297,3 +297,40 @@ def test_only_the_main_thread_of_a_process_without_other_threads_forks():
     finally:
         stop.set()
         other.join()
+
+
+def test_triage_of_a_big_log_is_split_and_reports_what_one_pass_reports(tmp_path, monkeypatch):
+    """`earthly-doctor triage` end to end: the log is scanned by forked parts (sizes scaled down so a 2 MB log is
+    big), and the JSON report is the one-pass report (EARTHLY_DOCTOR_PARTS=1), timings aside."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from earthly_doctor.cli.app import build_app
+
+    path = tmp_path / "build.log"
+    path.write_bytes(jenkins_log(random.Random(7), 30_000))
+    assert path.stat().st_size > 2 << 20
+    monkeypatch.setattr(split, "SPLIT_MIN", 1 << 20)
+    monkeypatch.setattr(split, "PART_MIN", 512 << 10)
+    monkeypatch.setattr(split, "_forkable", lambda: True)
+    monkeypatch.setattr(split.os, "sched_getaffinity", lambda _pid: {0, 1, 2}, raising=False)
+    forks = []
+    real_fork = split._fork
+    monkeypatch.setattr(split, "_fork", lambda *a: forks.append(a[1]) or real_fork(*a))
+
+    def report() -> dict:
+        result = CliRunner().invoke(build_app(), ["triage", str(path), "--format", "json"],
+                                    env={"NO_COLOR": "1", "COLUMNS": "100"})
+        data = json.loads(result.stdout)
+        for finding in data["findings"]:
+            finding.pop("duration_ms", None)
+        data.pop("duration_ms", None)
+        return data
+
+    in_parts_report = report()
+    assert len(forks) == 2
+    monkeypatch.setenv(split.ENV_PARTS, "1")
+    assert in_parts_report == report()
+    assert len(forks) == 2, "EARTHLY_DOCTOR_PARTS=1 scans in one pass"
+    assert in_parts_report["verdict"]["cause"] == "proxy-unreachable"

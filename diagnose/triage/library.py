@@ -32,9 +32,21 @@ def check_logs(logs: Iterable[str], signature_dirs: Iterable[str] = ()) -> None:
         check_readable(path)
 
 
+def scan_whole(path: str, signatures: tuple[Signature, ...]) -> Scanner:
+    """One pass over a log (a file, a gzip file or stdin)."""
+    from earthly_doctor.triage.sources import open_stream
+
+    scanner = Scanner(signatures)
+    with open_stream(path) as stream:
+        scanner.feed_stream(stream)
+    scanner.finish()
+    return scanner
+
+
 def triage_findings(logs: list[str], signature_dirs: list[str] | None = None) -> list[Finding]:
     """ED160 findings for each log, in order; a missing or unreadable log is a DoctorError before any scan."""
-    from earthly_doctor.triage.sources import check_readable, display_name, open_stream
+    from earthly_doctor.triage.sources import check_readable, display_name
+    from earthly_doctor.triage.split import scan_split
 
     signatures = load_signatures(signature_dirs or [])
     for path in logs:
@@ -42,9 +54,6 @@ def triage_findings(logs: list[str], signature_dirs: list[str] | None = None) ->
     findings: list[Finding] = []
     for path in logs:
         began = time.monotonic()
-        scanner = Scanner(signatures)
-        with open_stream(path) as stream:
-            scanner.feed_stream(stream)
-        scanner.finish()
+        scanner = scan_split(path, signatures) or scan_whole(path, signatures)
         findings += findings_from_scan(scanner, display_name(path), int((time.monotonic() - began) * 1000))
     return findings

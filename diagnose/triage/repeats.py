@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
+from earthly_doctor.triage import vector
 from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK
 
 RUNS_MAX = 4  # remembered lines per anchor
@@ -63,12 +64,18 @@ class Repeats:
         return [r for runs in self._runs.values() for r in runs if all(counts[sid] >= keep for sid in r.ids)]
 
 
+VECTOR_HITS = 256  # a batch this big is checked in numpy when a big scan has loaded it (vector.py)
+
+
 def take_copies(buf: bytearray, runs: list[Run], hits: list[int], counts: Counter[str]) -> list[int]:
     """Count the hits that sit on a copy of one of `runs` (the same bytes as the run's line from after a newline,
     or after a newline and a Timestamper prefix: `[`, 23 bytes with no line break, `Z] `) with no other hit in
     its prefix (the hit before starts before the line); return the hits left to handle. A line at the very start
     of the buffer is left to the one-at-a-time path. One plain loop over the hits: it runs for every hit of a
-    wait loop, and a call per check would double its cost."""
+    wait loop, and a call per check would double its cost. `_take_vector` does the same in numpy."""
+    np = vector.numpy()
+    if np is not None and len(hits) >= VECTOR_HITS:
+        return _take_vector(np, buf, runs, hits, counts)
     by_kind: dict[int, list[Run]] = {}
     for run in runs:
         by_kind.setdefault(run.kind, []).append(run)
@@ -100,3 +107,49 @@ def take_copies(buf: bytearray, runs: list[Run], hits: list[int], counts: Counte
         for sid in run.ids:
             counts[sid] += n
     return [h for h in hits if h >> KIND_BITS not in known]
+
+
+def _take_vector(np: Any, buf: bytearray, runs: list[Run], hits: list[int], counts: Counter[str]) -> list[int]:
+    """`take_copies` on whole arrays: per run, in the same order, the hits of its kind not yet claimed by an earlier
+    run whose line starts there (compared as one fixed-size value per row), with the same prefix and hit-before
+    checks."""
+    windows = np.lib.stride_tricks.sliding_window_view
+    hit = np.array(hits, dtype=np.int64)
+    pos, kind = hit >> KIND_BITS, hit & KIND_MASK
+    before = np.concatenate(([-1], pos[:-1]))  # where the hit before each one starts
+    data = np.frombuffer(buf, dtype=np.uint8)
+    claimed = np.zeros(len(hit), dtype=bool)  # a run's line starts there: no later run is tried (the loop's break)
+    known = np.zeros(len(hit), dtype=bool)
+    tally: Counter[Run] = Counter()
+    stamps = windows(data, STAMP + 1)  # the byte before a Timestamper prefix, then the prefix
+    for run in runs:
+        idx = np.flatnonzero((kind == run.kind) & ~claimed)
+        s = pos[idx] - run.at
+        size = len(run.needle)
+        fits = (s > STAMP) & (s + size <= len(data))
+        idx, s = idx[fits], s[fits]
+        if not len(idx):
+            continue
+        same = windows(data, size)[s].view(f"V{size}")[:, 0] == np.frombuffer(run.needle, dtype=f"V{size}")[0]
+        idx, s = idx[same], s[same]
+        pre = stamps[s - STAMP - 1]
+        plain = pre[:, -1] == NEWLINE
+        stamp = pre[:, 1:]
+        stamped = (~plain & (pre[:, 0] == NEWLINE) & (stamp[:, 0] == BRACKET) & (stamp[:, -3] == ord("Z"))
+                   & (stamp[:, -2] == ord("]")) & (stamp[:, -1] == ord(" "))
+                   & ~((stamp == NEWLINE) | (stamp == ord("\r"))).any(axis=1))
+        copy = plain | stamped
+        idx, s, plain = idx[copy], s[copy], plain[copy]
+        claimed[idx] = True
+        counted = idx[before[idx] < np.where(plain, s, s - STAMP)]
+        known[counted] = True
+        if len(counted):
+            tally[run] += len(counted)
+    if not tally:
+        return hits
+    for run, n in tally.items():
+        for sid in run.ids:
+            counts[sid] += n
+    at = pos[known]  # every hit that starts where a counted copy's anchor does goes, as in the loop
+    nearest = at[np.minimum(np.searchsorted(at, pos), len(at) - 1)]
+    return hit[nearest != pos].tolist()  # type: ignore[no-any-return]

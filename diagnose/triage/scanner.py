@@ -25,6 +25,7 @@ How it stays fast and flat:
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 import re
@@ -34,8 +35,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator
 
+from earthly_doctor.triage import vector
 from earthly_doctor.triage.finders import ENV, KIND_BITS, KIND_MASK, Finder, find_shared, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS, PipelineState, clean, decode, timestamp_of
+from earthly_doctor.triage.part import Part, PartMatch
 from earthly_doctor.triage.repeats import Repeats, line_key, take_copies
 from earthly_doctor.triage.signatures import Continuation, Signature, builtin_signatures
 
@@ -47,6 +50,7 @@ VERDICTS_MAX = 4096  # distinct line texts remembered with their verdict
 DENSE = 64  # hits per MiB above which a region's newlines are counted after its search, not during it
 TEXT_LIMIT = 2000  # characters of a matched line kept in a Match
 TARGET_LOOKBACK = 16 * 1024
+STAGE_TEXT = 256  # a line's first characters: all a stage lookup reads (an old-style `[branch] ` is at most 203)
 PROXY_UNREACHABLE = "proxy-unreachable"
 
 # An Earthly output prefix (`   +build | …`, `./sub+image | …`) or an `sh -x` trace of the earthly call.
@@ -121,10 +125,12 @@ class Scanner:
         on_match: Callable[[Match], None] | None = None,
         keep: int = 50,
         finder: str | None = None,
+        threads: bool = True,
     ) -> None:
         self.signatures: tuple[Signature, ...] = tuple(builtin_signatures() if signatures is None else signatures)
         self.on_match = on_match
         self.keep = keep
+        self._threads = threads  # off in a part of a split scan: the other cores run the other parts
         choice = (finder or os.environ.get(ENV, "")).strip().lower()
         self._finder, self._patterns, self._n_anchors, self._kind_mask = _layout(
             tuple(s.anchors for s in self.signatures), choice)
@@ -135,6 +141,7 @@ class Scanner:
         self._verdicts: dict[bytes, tuple[str, ...]] = {}
         self._repeats = Repeats()
         self._dense = False  # the last region searched had more than DENSE hits per MiB
+        self._vector = False  # newlines are counted without the GIL (numpy, once the log is big: vector.py)
         self._kind_hits = [0] * len(self._patterns)
         # A fixed-capacity buffer: bytes arrive by slice assignment and the kept tail moves to the front, so a
         # steady stream never reallocates (a fresh megabyte per chunk costs page faults, not just a copy).
@@ -147,19 +154,23 @@ class Scanner:
         self._counted = 0
         self._buf_at_line_start = True
         self._finished = False
+        self._detached = False
         self.pipeline = PipelineState()
         self.counts: Counter[str] = Counter()
         self.matches: list[Match] = []
         self.bytes_seen = 0
         self._ends_with_newline = True
         self._pending: list[_Pending] = []  # matches whose continuation lines have not all arrived
+        # In a part of a split scan (`part.py`): the pipeline lines seen, and per match what its stage needs.
+        self._journal: list[str] | None = None
+        self._marks: dict[int, tuple[int, str, str | None]] = {}
 
     # ---- public API -------------------------------------------------------------------------------------------
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Match]:
         """Scan the next chunk (any size, any split); returns the matches completed by it."""
-        if self._finished:
-            raise RuntimeError("feed() after finish()")
+        if self._finished or self._detached:
+            raise RuntimeError("feed() after finish()" if self._finished else "feed() after absorb(): start_at first")
         if not data:
             return []
         n = len(data)
@@ -167,11 +178,12 @@ class Scanner:
         self._buf[self._end : self._end + n] = data
         return self._appended(n)
 
-    def feed_stream(self, stream: io.BufferedIOBase, size: int = 4 << 20) -> list[Match]:
+    def feed_stream(self, stream: io.BufferedIOBase | io.RawIOBase, size: int = 4 << 20) -> list[Match]:
         """Read a binary stream (file, gzip, stdin) to its end straight into the scan buffer, with no copy per
         chunk; returns the matches found. Call `finish` afterwards."""
-        if self._finished:
-            raise RuntimeError("feed_stream() after finish()")
+        if self._finished or self._detached:
+            raise RuntimeError("feed_stream() after finish()" if self._finished
+                               else "feed_stream() after absorb(): start_at first")
         found: list[Match] = []
         while True:
             self._reserve(size)
@@ -203,6 +215,89 @@ class Scanner:
         self._buf, self._end = bytearray(), 0
         return found
 
+    # ---- parts of a split scan (split.py, part.py) -----------------------------------------------------------
+
+    def start_at(self, offset: int, before: bytes | bytearray, *, at_line_start: bool, journal: bool = False) -> None:
+        """Go on from absolute `offset`, a line start, as if all bytes before it had been scanned, keeping `before`
+        (the bytes that end there, cut as `_retain` cuts them) as context. Counts, line number and pipeline state
+        stay as they are: a fresh scanner numbers the lines of its part from 1. `journal` records what `absorb`
+        needs to place this part's matches after the parts before it."""
+        self._buf, self._end = bytearray(before), len(before)
+        self._scan, self._base = self._end, offset - self._end
+        self._skip = self._counted = offset
+        self._buf_at_line_start = at_line_start
+        self._ends_with_newline = True
+        self._detached = False
+        if journal:
+            self._journal, self._marks = [], {}
+
+    @property
+    def lookahead(self) -> int:
+        """Bytes after the last scanned line that `settle` needs to finish every pending continuation."""
+        within = max((s.continuation.within for s in self.signatures if s.continuation is not None), default=0)
+        return within * (2 * HALF + 1)
+
+    def settle(self, after: bytes | bytearray, *, at_eof: bool) -> None:
+        """Finish the continuations still pending from `after`, the bytes that follow the ones scanned (at least
+        `lookahead` of them unless the log ends there), without searching them: the next part searches them."""
+        if not self._pending:
+            return
+        end, n, finished = self._end, len(after), self._finished
+        self._reserve(n)
+        self._buf[end : end + n] = after
+        self._finished = at_eof  # at the log's end a last line without a newline is read whole, as `finish` does
+        try:
+            self._resume(end + n)
+        finally:
+            self._finished, self._end = finished, end
+
+    def part_result(self) -> Part:
+        """This scanner's results as a part of a split scan (`start_at(..., journal=True)` began it)."""
+        matches = []
+        for m in self.matches:
+            events, stage_text, branch = self._marks[id(m)]
+            matches.append(PartMatch(m.id, m.line, m.text, m.timestamp, dict(m.fields), m.context, events,
+                                     stage_text, branch))
+        return Part(dict(self.counts), list(self._kind_hits), self._line - 1, self._ends_with_newline,
+                    self.bytes_seen, self._finished, list(self._journal or ()), matches)
+
+    def absorb(self, part: Part) -> bool:
+        """Take in the part that follows the bytes this scanner has seen, as one pass over both would have left
+        things (part.py says how). False, with nothing changed, when that cannot be exact: a continuation here is
+        still pending, or the part took a line for another old-style branch than the state here says."""
+        by_id = {s.id: s for s in self.signatures}
+        if self._pending or self._finished or any(pm.signature not in by_id for pm in part.matches):
+            return False
+        state, done, shift = copy.deepcopy(self.pipeline), 0, self._line - 1
+        placed: list[Match] = []
+        for pm in part.matches:
+            for text in part.events[done : pm.events]:
+                state.observe(text)
+            done = max(done, pm.events)
+            if state.branch_of(pm.stage_text) != pm.branch:
+                return False
+            placed.append(Match(by_id[pm.signature], pm.line + shift, pm.text, pm.timestamp,
+                                state.stage_for(pm.stage_text), state.node, dict(pm.fields), pm.context))
+        for text in part.events[done:]:
+            state.observe(text)
+        taken: Counter[str] = Counter()
+        for m in placed:  # the part kept its first `keep` of each; one pass keeps the first `keep` of the sum
+            if self.counts[m.id] + taken[m.id] < self.keep:
+                self.matches.append(m)
+            taken[m.id] += 1
+        self.counts.update(part.counts)
+        self._kind_hits = [a + b for a, b in zip(self._kind_hits, part.kind_hits, strict=True)]
+        self._line += part.newlines
+        self.bytes_seen += part.bytes_seen
+        if part.bytes_seen:
+            self._ends_with_newline = part.ends_with_newline
+        self.pipeline = state
+        self._detached = True  # the buffer no longer ends where the bytes seen do: `start_at` before feeding again
+        if part.finished:
+            self._finished = True
+            self._buf, self._end = bytearray(), 0
+        return True
+
     @property
     def finder(self) -> str:
         """Which finder searched: "hyperscan" or "python"."""
@@ -233,6 +328,8 @@ class Scanner:
     def _appended(self, n: int) -> list[Match]:
         """Scan the complete lines that the `n` bytes just written after `_end` finish."""
         self.bytes_seen += n
+        if not self._vector and self.bytes_seen >= vector.BIG:
+            self._vector = vector.vectorise()
         self._end += n
         buf, total = self._buf, self._end
         self._ends_with_newline = buf[total - 1] == 10
@@ -258,16 +355,16 @@ class Scanner:
         line0 = self._line
         if begin >= limit:
             hits: list[int] = []
-        elif (limit - begin >= OVERLAP_MIN and self._finder.releases_gil
+        elif (limit - begin >= OVERLAP_MIN and self._threads and self._finder.releases_gil
               and threading.current_thread() is threading.main_thread()):
             # Hyperscan runs without the GIL: both cores search while the helper also counts the region's newlines,
-            # unless hits are dense: a match callback needs the GIL, and would wait for the count on every hit.
+            # unless hits are dense and the count holds the GIL: every match callback would wait for it.
             counted = self._counted - self._base
-            if self._dense:
+            if self._dense and not self._vector:
                 hits, _ = find_shared(self._finder, self._buf, begin, limit, stop, lambda: None)
             else:
                 hits, total = find_shared(self._finder, self._buf, begin, limit, stop,
-                                          lambda: self._buf.count(b"\n", counted, limit))
+                                          lambda: vector.count(self._buf, counted, limit))
             self._dense = len(hits) > (limit - begin) * DENSE >> 20
         else:
             hits = self._finder.find(self._buf, begin, limit, stop)
@@ -298,7 +395,7 @@ class Scanner:
     def _count_to(self, rel: int) -> int:
         counted = self._counted - self._base
         if rel > counted:
-            self._line += self._buf.count(b"\n", counted, rel)
+            self._line += vector.count(self._buf, counted, rel)
             self._counted = self._base + rel
         return self._line
 
@@ -342,6 +439,8 @@ class Scanner:
         raw = bytes(buf[seg_start:seg_end])
         text, stamp = clean(decode(raw), at_line_start=seg_start == line_start)
         if self.pipeline.observe(text):
+            if self._journal is not None:
+                self._journal.append(text)
             return seg_end
         mask = self._mask_between(hits, i, seg_end)
         if not mask:
@@ -413,8 +512,11 @@ class Scanner:
                                          branch)
             if target:
                 fields["target"] = target
-        return Match(sig, where.line, text[:TEXT_LIMIT].strip(), where.stamp, self.pipeline.stage_for(text),
-                     self.pipeline.node, fields, ctx_text[:TEXT_LIMIT] if ctx_text else None)
+        match = Match(sig, where.line, text[:TEXT_LIMIT].strip(), where.stamp, self.pipeline.stage_for(text),
+                      self.pipeline.node, fields, ctx_text[:TEXT_LIMIT] if ctx_text else None)
+        if self._journal is not None:
+            self._marks[id(match)] = (len(self._journal), text[:STAGE_TEXT], branch)
+        return match
 
     def _signatures_of(self, mask: int) -> tuple[Signature, ...]:
         sigs = self._by_mask.get(mask)

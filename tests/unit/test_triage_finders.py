@@ -4,6 +4,7 @@ rather than handled."""
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from earthly_doctor.triage import Scanner, findings_from_scan, load_signatures, 
 from earthly_doctor.triage import finders
 from earthly_doctor.triage.finders import ENV, PythonFinder, find_shared, hyperscan_available, make_finder
 from earthly_doctor.triage.normalise import STRUCTURAL_MARKERS
+from earthly_doctor.triage import repeats, vector
 from earthly_doctor.triage.repeats import Repeats
 from earthly_doctor.triage.signatures import parse_signature
 
@@ -29,6 +31,23 @@ if not hyperscan_available():
     if WHEEL_PLATFORM:  # the dependency installs here: a missing wheel is a broken install, not a skip
         pytest.fail("hyperscan is a dependency on x86_64 Linux but does not import", pytrace=False)
     pytest.skip("no hyperscan wheel for this platform: the python finder is the only one", allow_module_level=True)
+
+
+@contextlib.contextmanager
+def checked_by(path: str):
+    """Copies checked (and newlines counted) by the Python loop, or by numpy for every batch and range however
+    small (a big scan's path, vector.py)."""
+    with pytest.MonkeyPatch.context() as m:
+        if path == "numpy":
+            import numpy
+
+            m.setattr(vector, "_np", numpy)  # restored afterwards: other tests keep the small-log path
+            m.setattr(repeats, "VECTOR_HITS", 1)
+            m.setattr(vector, "VECTOR_MIN", 1)
+            m.setattr(vector, "BLOCK", 7)  # blocks end inside lines and inside the range
+        else:
+            m.setattr(vector, "_np", None)
+        yield
 
 
 def key(scanner: Scanner) -> tuple:
@@ -164,6 +183,10 @@ _REFUSED = b"        +integration | dial tcp 127.0.0.1:5432: connect: connection
 _REPEATS = [
     _STAMP + _REFUSED, _REFUSED, _STAMP + _REFUSED, b"[2024-01-22T23:20:00.000Z] " + _REFUSED,
     b"fooZ] " + _REFUSED,  # ends like a Timestamper prefix, is not one
+    b"[2024-01-22T23:20:00.000Zx " + _REFUSED,  # the prefix's 27 bytes, one of its last three wrong
+    b"[2024-01-22T23:20:00.000Z]x" + _REFUSED,
+    b"[2024-01-22T23:20:00.000z] " + _REFUSED,
+    b"(2024-01-22T23:20:00.000Z] " + _REFUSED,
     b"[2024-01-22T23:20\r00.000Z] " + _REFUSED,  # a carriage return inside the prefix starts a new segment
     b"[2024-01-22T23:20\n00.000Z] " + _REFUSED,  # a newline inside it: two lines
     _STAMP + _REFUSED + b" (retrying)",  # longer than the known line
@@ -180,19 +203,23 @@ _REPEATS = [
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.lists(st.sampled_from(_REPEATS), min_size=1, max_size=120),
-       cuts=st.lists(st.integers(min_value=1, max_value=600), max_size=12), keep=st.sampled_from([1, 2, 5]))
-def test_repeated_lines_counted_in_bulk_match_counting_them_one_at_a_time(lines, cuts, keep):
-    """Past `keep`, hits on a remembered line are counted in bulk (triage/repeats.py); counting each through
-    `_count_repeat` and `_handle` instead must give the same counts, matches and lines, whatever the lines around."""
+       cuts=st.lists(st.integers(min_value=1, max_value=600), max_size=12), keep=st.sampled_from([1, 2, 5]),
+       path=st.sampled_from(["loop", "numpy"]))
+def test_repeated_lines_counted_in_bulk_match_counting_them_one_at_a_time(lines, cuts, keep, path):
+    """Past `keep`, hits on a remembered line are counted in bulk (triage/repeats.py, by a loop or in numpy);
+    counting each through `_count_repeat` and `_handle` instead must give the same counts, matches and lines,
+    whatever the lines around."""
     data = b"\n".join(lines) + b"\n"
-    bulk = key(scan(data, "hyperscan", cuts, keep=keep))
+    with checked_by(path):
+        bulk = key(scan(data, "hyperscan", cuts, keep=keep))
     with pytest.MonkeyPatch.context() as m:
         m.setattr(Repeats, "remember", lambda *_a, **_k: None)
         one_at_a_time = key(scan(data, "hyperscan", cuts, keep=keep))
     assert bulk == one_at_a_time
 
 
-def test_a_dense_wait_loop_over_many_regions_counts_as_one_hit_at_a_time_does():
+@pytest.mark.parametrize("path", ["loop", "numpy"])
+def test_a_dense_wait_loop_over_many_regions_counts_as_one_hit_at_a_time_does(path):
     """Megabytes of a wait loop (the refusal on every twentieth line, look-alikes among them) read the way triage
     reads a file: regions big enough to be searched on both cores, the dense anchor found by the helper thread
     with `find_each` and its copies counted in bulk. Same matches, counts, lines and anchor hits as handling
@@ -215,7 +242,8 @@ def test_a_dense_wait_loop_over_many_regions_counts_as_one_hit_at_a_time_does():
         scanner.finish()
         return scanner
 
-    bulk = read()
+    with checked_by(path):
+        bulk = read()
     assert bulk._dense, "the refusal should have been found densely"
     with pytest.MonkeyPatch.context() as m:
         m.setattr(Repeats, "remember", lambda *_a, **_k: None)
@@ -237,12 +265,14 @@ _ANCHORED = parse_signature({
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.lists(st.sampled_from(_REPEATS), min_size=1, max_size=120),
-       cuts=st.lists(st.integers(min_value=1, max_value=600), max_size=12), keep=st.sampled_from([1, 2, 5]))
-def test_a_copy_is_only_a_line_that_matches_as_the_remembered_one_does(lines, cuts, keep):
+       cuts=st.lists(st.integers(min_value=1, max_value=600), max_size=12), keep=st.sampled_from([1, 2, 5]),
+       path=st.sampled_from(["loop", "numpy"]))
+def test_a_copy_is_only_a_line_that_matches_as_the_remembered_one_does(lines, cuts, keep, path):
     """With a signature whose verdict depends on what starts the line, counting look-alikes (text before a
     `Z] `, a prefix cut by a line break) as copies would change the counts: bulk and one-at-a-time must agree."""
     data = b"\n".join(lines) + b"\n"
-    bulk = key(scan_chunks(_chunks(data, cuts), [_ANCHORED], finder="hyperscan", keep=keep))
+    with checked_by(path):
+        bulk = key(scan_chunks(_chunks(data, cuts), [_ANCHORED], finder="hyperscan", keep=keep))
     with pytest.MonkeyPatch.context() as m:
         m.setattr(Repeats, "remember", lambda *_a, **_k: None)
         one_at_a_time = key(scan_chunks(_chunks(data, cuts), [_ANCHORED], finder="hyperscan", keep=keep))
@@ -255,3 +285,16 @@ def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
         out.append(data[i : i + size])
         i += size
     return [*out, data[i:]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=3000).map(lambda b: b.replace(b"a", b"\n")), lo=st.integers(0, 3000),
+       size=st.integers(0, 3000), block=st.integers(1, 64))
+def test_newlines_counted_in_numpy_are_the_ones_bytes_count_finds(data, lo, size, block):
+    buf = bytearray(data)
+    hi = min(len(buf), lo + size)
+    lo = min(lo, hi)
+    with checked_by("numpy"), pytest.MonkeyPatch.context() as m:
+        m.setattr(vector, "BLOCK", block)
+        assert vector.count(buf, lo, hi) == buf.count(b"\n", lo, hi)
+    buf.extend(b"x")  # the count holds no view of the buffer once it returns: it can still grow

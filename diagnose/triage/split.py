@@ -1,0 +1,255 @@
+"""A big log file scanned in parts, one process per core, stitched into the result of one pass.
+
+Half of a scan's CPU holds the GIL (every match callback, the newline count, the work per hit), so threads in one
+process reach about 1.3x one core; a forked process per part has its own GIL. Only a regular, uncompressed file
+of SPLIT_MIN bytes or more is split, from the main thread of a process that runs no other thread (forking a
+process whose other threads may hold locks is not safe), and only where `os.fork` exists.
+
+The parts are cut at line starts. This process scans the first part; each forked child scans one of the others
+(`scan_part`), with the LOOKBACK bytes before it as context, and sends its `Part` back through a pipe. The parts
+are then taken in order (`Scanner.absorb`, see part.py). Whatever goes wrong with a child (it dies, is late, sends
+something unreadable, or its part cannot be placed exactly) costs only speed: the bytes from that part on are
+scanned here, in order, as one pass would. `EARTHLY_DOCTOR_PARTS=1` turns splitting off; a number caps the parts.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import select
+import signal
+import stat
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterable, Iterator, NoReturn
+
+from earthly_doctor.triage.part import Part
+from earthly_doctor.triage.scanner import LOOKBACK, Scanner
+from earthly_doctor.triage.signatures import Signature
+
+ENV_PARTS = "EARTHLY_DOCTOR_PARTS"
+SPLIT_MIN = 64 << 20  # below this, forking and stitching cost more than the second core gives back
+PART_MIN = 32 << 20
+PARTS_MAX = 8
+SEAM_SEARCH = 1 << 20  # how far past an even cut the next line start is looked for (a longer line: one part fewer)
+WAIT_MIN = 30.0  # seconds a child may take after this process's own part is done (or 3x that part's time)
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass
+class _Child:
+    pid: int
+    fd: int  # the read end of its pipe
+    start: int  # its part's first byte
+    reaped: bool = False
+
+
+class _Window(io.RawIOBase):
+    """At most `size` bytes of a file from where it stands (a part's bytes, read straight into the scan buffer)."""
+
+    def __init__(self, raw: io.BufferedIOBase, size: int | None) -> None:
+        super().__init__()
+        self._raw, self._left = raw, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        if self._left is None:
+            return self._raw.readinto(buffer) or 0
+        if self._left <= 0:
+            return 0
+        with memoryview(buffer) as view, view[: min(len(view), self._left)] as window:
+            n = self._raw.readinto(window) or 0
+        self._left -= n
+        return n
+
+
+def part_count(size: int) -> int:
+    """How many processes a file of `size` bytes is scanned by here (1: not split)."""
+    if size < SPLIT_MIN or not hasattr(os, "fork"):
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    wanted = os.environ.get(ENV_PARTS, "").strip()
+    cap = int(wanted) if wanted.isdigit() and int(wanted) > 0 else PARTS_MAX
+    return max(1, min(cores, cap, PARTS_MAX, size // PART_MIN))
+
+
+def seams(raw: io.BufferedIOBase, size: int, parts: int) -> list[int]:
+    """Where each part after the first starts: the first line start at or after each even cut."""
+    out: list[int] = []
+    for i in range(1, parts):
+        raw.seek(size * i // parts - 1)
+        data = raw.read(SEAM_SEARCH)
+        nl = data.find(b"\n")
+        if nl >= 0:
+            at = size * i // parts + nl
+            if (not out or at > out[-1]) and at < size:
+                out.append(at)
+    return out
+
+
+def context_before(raw: io.BufferedIOBase, offset: int) -> tuple[bytes, bool]:
+    """The bytes a scanner keeps before a chunk boundary at `offset` (`Scanner._retain`'s cut) and whether they
+    begin at a line start."""
+    lo = max(0, offset - LOOKBACK)
+    raw.seek(lo)
+    data = raw.read(offset - lo)
+    if lo == 0:
+        return data, True
+    nl = data.find(b"\n")
+    return (data[nl + 1 :], True) if nl >= 0 else (data, False)
+
+
+def _scan_range(scanner: Scanner, raw: io.BufferedIOBase, start: int, stop: int | None) -> None:
+    """Scan [start, stop) (stop None: to the end, then finish); then settle continuations from the bytes after."""
+    raw.seek(start)
+    seen = scanner.bytes_seen
+    scanner.feed_stream(_Window(raw, None if stop is None else stop - start))
+    if stop is None:
+        scanner.finish()
+        return
+    if scanner.bytes_seen - seen != stop - start:
+        raise EOFError("the file got shorter while it was read")
+    want = scanner.lookahead
+    after = raw.read(want) if want else b""
+    scanner.settle(after, at_eof=len(after) < want)
+
+
+def scan_part(raw: io.BufferedIOBase, start: int, stop: int | None, signatures: Iterable[Signature]) -> Part:
+    """One part of a split scan: the bytes [start, stop) of a file (to its end when stop is None)."""
+    scanner = Scanner(signatures, threads=False)
+    before, at_line_start = context_before(raw, start)
+    scanner.start_at(start, before, at_line_start=at_line_start, journal=True)
+    _scan_range(scanner, raw, start, stop)
+    return scanner.part_result()
+
+
+def stitch(raw: io.BufferedIOBase, signatures: tuple[Signature, ...], cuts: list[int],
+           parts: Iterable[Part | None]) -> Scanner:
+    """Scan the first part here and take in the others' results in order (`parts`, one per cut, produced as they
+    are asked for); from the first that is missing or cannot be placed exactly, scan the rest here in order."""
+    scanner = Scanner(signatures, threads=False)
+    _scan_range(scanner, raw, 0, cuts[0])
+    results = iter(parts)
+    for start, part in zip(cuts, results, strict=True):
+        if part is None or not scanner.absorb(part):
+            getattr(results, "close", lambda: None)()  # the parts still running are no use now
+            before, at_line_start = context_before(raw, start)
+            scanner.start_at(start, before, at_line_start=at_line_start)
+            _scan_range(scanner, raw, start, None)
+            break
+    return scanner
+
+
+def _run_child(path: str, start: int, stop: int | None, signatures: tuple[Signature, ...], out: int) -> NoReturn:
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the parts with the parent, quietly
+        with open(path, "rb") as raw:
+            part = scan_part(raw, start, stop, signatures)
+        data = pickle.dumps(part, pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(out, "wb") as pipe:
+            pipe.write(data)
+        code = 0
+    except BaseException:  # noqa: BLE001 -- the parent scans this part itself; a child never prints or raises
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _fork(path: str, start: int, stop: int | None, signatures: tuple[Signature, ...]) -> _Child:
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected; its result is what the tests check
+        os.close(r)
+        _run_child(path, start, stop, signatures, w)
+    os.close(w)
+    return _Child(pid, r, start)
+
+
+def _receive(child: _Child, deadline: float) -> Part | None:
+    """The child's part, or None when it failed, died or missed the deadline."""
+    chunks: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([child.fd], [], [], left)[0]:
+            return None
+        data = os.read(child.fd, 1 << 20)
+        if not data:
+            break
+        chunks.append(data)
+    _, status = os.waitpid(child.pid, 0)  # its pipe is closed: it is exiting
+    child.reaped = True
+    if status != 0:
+        return None
+    try:
+        part = pickle.loads(b"".join(chunks))  # noqa: S301 -- our own fork wrote it, from our own objects
+    except Exception:  # noqa: BLE001 -- a truncated result is a failed part
+        return None
+    return part if isinstance(part, Part) else None
+
+
+def _end(children: list[_Child]) -> None:
+    """Kill and reap the children still running and close their pipes (safe to call again)."""
+    for child in children:
+        if not child.reaped:
+            try:
+                os.kill(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(child.pid, 0)  # SIGKILL cannot be caught: this returns at once
+            child.reaped = True
+        if child.fd >= 0:
+            os.close(child.fd)
+            child.fd = -1  # closed once: the number may belong to another file by the next call
+
+
+def _forkable() -> bool:
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    # Our own idle scan helper thread holds no lock a child could need; any other thread might.
+    return all(t is threading.main_thread() or t.name.startswith("triage-find") for t in threading.enumerate())
+
+
+def scan_split(path: str, signatures: Iterable[Signature], *, parts: int | None = None) -> Scanner | None:
+    """The finished scan of the file at `path` in parts, or None when it is not split here (see the module
+    docstring; then scan it in one pass). Read errors raise OSError as a plain read would."""
+    sigs = tuple(signatures)
+    if path == "-" or not _forkable():
+        return None
+    try:
+        raw: io.BufferedIOBase = open(path, "rb")  # noqa: SIM115 -- closed in the finally below
+    except OSError:
+        return None  # the one-pass scan reports it in its words
+    children: list[_Child] = []
+    try:
+        info = os.fstat(raw.fileno())
+        if not stat.S_ISREG(info.st_mode) or raw.read(2) == _GZIP_MAGIC:
+            return None
+        count = part_count(info.st_size) if parts is None else parts
+        cuts = seams(raw, info.st_size, count) if count > 1 else []
+        if not cuts:
+            return None
+        bounds = [*cuts, None]
+        children = [_fork(path, lo, hi, sigs) for lo, hi in zip(cuts, bounds[1:], strict=True)]
+        began = time.monotonic()
+
+        def received() -> Iterator[Part | None]:
+            # Asked for once this process's own part is done: the children get 3x its time, WAIT_MIN at least.
+            deadline = time.monotonic() + max(WAIT_MIN, 3 * (time.monotonic() - began))
+            try:
+                for child in children:
+                    yield _receive(child, deadline)
+            finally:
+                _end(children)  # closed early when a part cannot be used: the rest is scanned here
+
+        try:
+            return stitch(raw, sigs, cuts, received())
+        except EOFError:
+            return None  # cut while it was read: the one-pass scan reads what is there
+    finally:
+        _end(children)
+        raw.close()

@@ -8,10 +8,11 @@ stop the run with one line; anything else about one build becomes an `error` fin
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, UTC
 from typing import Any, Callable
@@ -112,27 +113,36 @@ def run_many(client: JenkinsClient, reader: Reader, job: str, refs: list[Any], l
                 raise
             return BuildResult(job, number, error=str(exc))
 
+    # Finished futures arrive on a queue: waiting on every pending future for each one that ends (wait(...,
+    # FIRST_COMPLETED)) cost the main thread O(builds) lock work per build, on the GIL the readers need.
+    finished: queue.SimpleQueue[Future[BuildResult]] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="jenkins-triage") as pool:
-        pending = {pool.submit(task, ref): i for i, ref in enumerate(refs)}
+        pending: dict[Future[BuildResult], int] = {}
+        for i, ref in enumerate(refs):
+            future = pool.submit(task, ref)
+            pending[future] = i
+            future.add_done_callback(finished.put)
         fatal: JenkinsError | None = None
         while pending:
-            done, _ = wait(pending, timeout=max(0.1, budget.left() + client.timeout), return_when=FIRST_COMPLETED)
-            if not done:  # every request has its own timeout, so this only guards against a bug
+            try:
+                future = finished.get(timeout=max(0.1, budget.left() + client.timeout))
+            except queue.Empty:  # every request has its own timeout, so this only guards against a bug
                 stop.set()
-                for future in pending:
-                    future.cancel()
+                for other in pending:
+                    other.cancel()
                 break
-            for future in done:
-                index = pending.pop(future)
-                try:
-                    results[index] = future.result()
-                except JenkinsError as exc:
-                    fatal = fatal or exc
-                if progress:
-                    progress(len(results), len(refs))
+            index = pending.pop(future, None)
+            if index is None or future.cancelled():  # cancelled after a fatal error: nothing to report
+                continue
+            try:
+                results[index] = future.result()
+            except JenkinsError as exc:
+                fatal = fatal or exc
+            if progress:
+                progress(len(results), len(refs))
             if fatal:
-                for future in pending:
-                    future.cancel()
+                for other in pending:
+                    other.cancel()
         if fatal:
             raise fatal
     return [results[i] for i in range(len(refs)) if i in results]

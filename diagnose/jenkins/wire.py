@@ -359,11 +359,11 @@ def request(pool: Any, url: str, headers: dict[str, str], *, connect_timeout: fl
             if on_sent is not None:
                 on_sent(conn.sock)
             response.read_head(reused=reused and attempt == 1)
-            return response
         except _Stale:
             response.close()
             continue
         except BaseException:
             response.close()
             raise
+        return response
     raise u3.ProtocolError("Connection aborted.", http.client.RemoteDisconnected("closed twice"))  # pragma: no cover

@@ -21,7 +21,7 @@ import dataclasses
 import re
 from typing import Any, Callable
 
-from earthly_doctor.model import Evidence, Report
+from earthly_doctor.model import Evidence, Finding, Report
 
 _CONSOLE_NOTE = re.compile(r"\x1b\[8mha:[A-Za-z0-9+/=]*\x1b\[0m")
 _ESCAPES = re.compile(
@@ -79,39 +79,52 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN.sub(r"\\\1", text)
 
 
-def sanitize_report(report: Report) -> Report:
-    """A copy of `report` whose every string is redacted and cleaned (idempotent; renderers call it first)."""
-    if getattr(report, _MARK, False):
-        return report
-    from earthly_doctor.redact import Redactor
+class Sanitiser:
+    """Redaction and cleaning with a memory: each distinct string is redacted once. A report repeats its strings (a
+    title, a node, a key per finding; 13 000 strings, 1 000 distinct for 200 Jenkins builds) and this redactor
+    learns nothing, so what a string becomes depends on the string alone: a command may pass strings through
+    while it waits on the network, and the report rendered at the end finds them done."""
 
-    redactor = Redactor()
-    # A report repeats its strings (a title, a node, a key per finding; 13 000 strings, 1 000 distinct for 200
-    # Jenkins builds) and this redactor learned nothing, so each distinct string is redacted once.
-    done_before: dict[tuple[str, bool], str] = {}
+    def __init__(self) -> None:
+        from earthly_doctor.redact import Redactor
 
-    def text(value: str, *, multiline: bool = False) -> str:
+        self._redactor = Redactor()
+        self._done: dict[tuple[str, bool], str] = {}
+
+    def text(self, value: str, *, multiline: bool = False) -> str:
         key = (value, multiline)
-        if key not in done_before:
-            done_before[key] = clean(redactor.text(value, "report"), multiline=multiline)
-        return done_before[key]
+        done = self._done.get(key)
+        if done is None:
+            done = self._done[key] = clean(self._redactor.text(value, "report"), multiline=multiline)
+        return done
 
-    def deep(value: Any) -> Any:
-        return clean_data(value, text)
+    def deep(self, value: Any) -> Any:
+        return clean_data(value, self.text)
 
-    findings = [
-        dataclasses.replace(
+    def finding(self, f: Finding) -> Finding:
+        text, deep = self.text, self.deep
+        return dataclasses.replace(
             f, code=text(f.code), title=text(f.title), summary=text(f.summary), category=text(f.category),
             evidence=[Evidence(text(e.fact), deep(e.value), text(e.source)) for e in f.evidence],
             remedies=[text(r) for r in f.remedies], extra=deep(f.extra),
             detail=text(f.detail, multiline=True) if f.detail is not None else None)
-        for f in report.findings
-    ]
-    v = report.verdict
-    verdict = dataclasses.replace(v, cause=text(v.cause), summary=text(v.summary),
-                                  remedies=[text(r) for r in v.remedies], chain=[text(c) for c in v.chain])
-    done = dataclasses.replace(report, findings=findings, verdict=verdict, tool_version=text(report.tool_version),
-                               command=text(report.command), warnings=[text(w) for w in report.warnings],
-                               extra=deep(report.extra))
-    setattr(done, _MARK, True)
-    return done
+
+    def report(self, report: Report) -> Report:
+        """A copy of `report` whose every string is redacted and cleaned, marked so renderers do not do it again."""
+        if getattr(report, _MARK, False):
+            return report
+        text, deep = self.text, self.deep
+        findings = [self.finding(f) for f in report.findings]
+        v = report.verdict
+        verdict = dataclasses.replace(v, cause=text(v.cause), summary=text(v.summary),
+                                      remedies=[text(r) for r in v.remedies], chain=[text(c) for c in v.chain])
+        done = dataclasses.replace(report, findings=findings, verdict=verdict, tool_version=text(report.tool_version),
+                                   command=text(report.command), warnings=[text(w) for w in report.warnings],
+                                   extra=deep(report.extra))
+        setattr(done, _MARK, True)
+        return done
+
+
+def sanitize_report(report: Report) -> Report:
+    """A copy of `report` whose every string is redacted and cleaned (idempotent; renderers call it first)."""
+    return Sanitiser().report(report)

@@ -96,9 +96,11 @@ def _number(ref: Any) -> str:
 
 
 def run_many(client: JenkinsClient, reader: Reader, job: str, refs: list[Any], labels: dict[str, list[str]], *,
-             workers: int, budget: Budget, progress: Callable[[int, int], None] | None = None) -> list[BuildResult]:
-    """Read `refs` on at most `workers` threads, in the order given; a fatal error stops the rest."""
-    results: dict[int, BuildResult] = {}
+             workers: int, budget: Budget, progress: Callable[[int, int, BuildResult | None], None] | None = None,
+             ) -> list[BuildResult]:
+    """Read `refs` on at most `workers` threads, in the order given; a fatal error stops the rest. `progress` is
+    told on this thread, while the others are still read, of each build that ends (None for one that failed the
+    run)."""
     stop = threading.Event()
 
     def task(ref: Any) -> BuildResult:
@@ -122,30 +124,42 @@ def run_many(client: JenkinsClient, reader: Reader, job: str, refs: list[Any], l
             future = pool.submit(task, ref)
             pending[future] = i
             future.add_done_callback(finished.put)
-        fatal: JenkinsError | None = None
-        while pending:
-            try:
-                future = finished.get(timeout=max(0.1, budget.left() + client.timeout))
-            except queue.Empty:  # every request has its own timeout, so this only guards against a bug
-                stop.set()
-                for other in pending:
-                    other.cancel()
-                break
-            index = pending.pop(future, None)
-            if index is None or future.cancelled():  # cancelled after a fatal error: nothing to report
-                continue
-            try:
-                results[index] = future.result()
-            except JenkinsError as exc:
-                fatal = fatal or exc
-            if progress:
-                progress(len(results), len(refs))
-            if fatal:
-                for other in pending:
-                    other.cancel()
-        if fatal:
-            raise fatal
+        results = _collect(pending, finished, len(refs), lambda: max(0.1, budget.left() + client.timeout), stop,
+                           progress)
     return [results[i] for i in range(len(refs)) if i in results]
+
+
+def _collect(pending: dict[Future[BuildResult], int], finished: queue.SimpleQueue[Future[BuildResult]], total: int,
+             patience: Callable[[], float], stop: threading.Event,
+             progress: Callable[[int, int, BuildResult | None], None] | None) -> dict[int, BuildResult]:
+    """The builds' results by index as they finish; the first fatal error cancels what has not started and is raised
+    once the running ones are done."""
+    results: dict[int, BuildResult] = {}
+    fatal: JenkinsError | None = None
+    while pending:
+        try:
+            future = finished.get(timeout=patience())
+        except queue.Empty:  # every request has its own timeout, so this only guards against a bug
+            stop.set()
+            for other in pending:
+                other.cancel()
+            break
+        index = pending.pop(future, None)
+        if index is None or future.cancelled():  # cancelled after a fatal error: nothing to report
+            continue
+        result: BuildResult | None = None
+        try:
+            result = results[index] = future.result()
+        except JenkinsError as exc:
+            fatal = fatal or exc
+        if progress:
+            progress(len(results), total, None if fatal else result)
+        if fatal:
+            for other in pending:
+                other.cancel()
+    if fatal:
+        raise fatal
+    return results
 
 
 # ---------------------------------------------------------------------------------------------------- summary

@@ -51,16 +51,21 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
     if request.last is not None and target.build is not None:
         raise UsageError("--last N takes a job, not a build URL")
     creds = resolve_credentials(env, target.root)
-    scanning = Scanning(request.signature_dirs)  # bad signature files fail before any request
+    # A user's signature files are read before any request (a bad one fails first); the built-in ones while whoami
+    # is on the wire.
+    loaded = [Scanning(request.signature_dirs)] if request.signature_dirs else []
     sanitiser = Sanitiser()
     client = JenkinsClient(creds, timeout=request.timeout, workers=request.workers, deadline=began + request.deadline)
     warnings: list[str] = []
     try:
-        me = client.whoami()
         budget = Budget(began + request.deadline)
-        reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll, scanner=scanning,
-                        workers=request.workers)
+        reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll,
+                        scanner=lambda: loaded[0](), workers=request.workers)
         try:
+            asked_me = reader.beside(client.whoami)
+            if not loaded:
+                loaded.append(Scanning())
+            me = asked_me.result()
             # The version and the agents' labels are context: asked for beside the build list, not one after another.
             version_asked = reader.beside(client.version)
             labels_asked = reader.beside(client.node_labels)

@@ -259,6 +259,17 @@ class Response:
 
     def _next_chunk(self) -> bool:
         """The next chunk's size into `_left`; False (and the trailers read) at the last chunk."""
+        data, pos = self._data, self._pos
+        if self._crlf and data.startswith(b"\r\n", pos):  # the common case: CRLF and size line already received
+            end = data.find(b"\r\n", pos + 2, pos + 2 + MAX_LINE)
+            if end > pos + 2 and data[end - 1] != 0x3B:  # not `;`: no chunk extension
+                try:
+                    size = int(data[pos + 2:end], 16)
+                except ValueError:
+                    size = 0
+                if size > 0:
+                    self._pos, self._crlf, self._left = end + 2, False, size
+                    return True
         if self._crlf:
             if self._line("chunk end"):
                 raise u3.ProtocolError("Connection broken: no CRLF after a chunk")

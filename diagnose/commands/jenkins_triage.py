@@ -60,7 +60,7 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
     try:
         budget = Budget(began + request.deadline)
         reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll,
-                        scanner=lambda: loaded[0](), workers=request.workers)
+                        scanner=lambda: loaded[0](), workers=request.workers)  # noqa: PLW0108 -- filled later
         try:
             asked_me = reader.beside(client.whoami)
             if not loaded:

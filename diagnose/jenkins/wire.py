@@ -59,27 +59,35 @@ class _Decoder:
         self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS if self._gzip else zlib.MAX_WBITS)
         self._first = not self._gzip  # deflate: the first data tells zlib-wrapped from raw
         self._seen = b""
-        self.pending = b""  # compressed bytes held back by `limit`
+        self._pending = b""  # compressed bytes held back by `limit`
+        self._full = False  # the last call gave `limit` bytes: zlib may hold more
+
+    @property
+    def waiting(self) -> bool:
+        """More output may come without more input."""
+        return bool(self._pending) or self._full
 
     def decode(self, data: bytes, limit: int) -> bytes:
+        data = self._pending + data
         try:
-            out = self._obj.decompress(self.pending + data, limit)
+            out = self._obj.decompress(data, limit)
         except zlib.error as exc:
             if not self._first:
                 raise u3.DecodeError(f"Received response with content-encoding: {self.coding}, but failed to decode "
                                      "it.", exc) from None
-            self._first = False
+            self._first, self._pending = False, b""
             self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
             return self.decode(self._seen + data, limit)
         if self._first:
-            self._seen += data
-            if out:
-                self._first, self._seen = False, b""
-        self.pending = self._obj.unconsumed_tail
-        if self._gzip and self._obj.eof and self._obj.unused_data:  # a further gzip member follows
-            rest = self._obj.unused_data
-            self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            self.pending = rest + self.pending
+            self._seen = b"" if out else self._seen + data
+            self._first = not out
+        self._full = len(out) >= limit
+        if self._obj.eof:  # what follows the stream is in unused_data (unconsumed_tail may repeat it)
+            self._pending = self._obj.unused_data if self._gzip else b""
+            if self._pending:  # a further gzip member
+                self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        else:
+            self._pending = self._obj.unconsumed_tail
         return out
 
 
@@ -200,15 +208,13 @@ class Response:
         """At most about `amt` bytes of the (decoded) body, from one socket read at most; b"" at its end."""
         decoder = self._decoder if decode_content else None
         while True:
-            if decoder is not None and decoder.pending:
+            if decoder is not None and decoder.waiting:
                 out = decoder.decode(b"", amt)
                 if out:
                     return out
             data = self._raw(amt)
-            if decoder is None:
+            if decoder is None or not data:
                 return data
-            if not data:
-                return decoder.decode(b"", amt) if decoder.pending else b""
             out = decoder.decode(data, amt)
             if out:
                 return out

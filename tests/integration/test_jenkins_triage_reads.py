@@ -361,3 +361,19 @@ def test_a_redirecting_server_is_left_to_requests_which_follows(env):
             assert client._direct() is None
         finally:
             client.close()
+
+
+def test_a_fatal_answer_midway_through_many_builds_stops_the_run_in_one_line(env, capsys):
+    """A 401 on one log of many (the token was revoked meanwhile) ends the run with that one line: the builds not
+    started yet are not read, and none of those cancelled makes an error of its own."""
+    with FakeJenkins({"alice": TOKEN}) as server:
+        job = server.job("many")
+        for n in range(1, 41):
+            job.add(pipeline_build(n, fail=True, size=BIG))
+        server.status[r"/many/30/logText/progressiveText$"] = 401
+        login(env, server)
+        code, out, err = run(capsys, "many", "--last", "40", "--workers", "2", "--format", "json")
+        heads = [p for _, p, _ in server.requests if p.endswith("progressiveText?start=0")]
+    assert code == 2 and out == "" and "Traceback" not in err and "Cancelled" not in err
+    assert err.strip().splitlines() == [err.strip()] and "#30: authentication failed (401)" in err
+    assert len(heads) < 40  # builds 1-28 (read after 30: newest first) were never asked for

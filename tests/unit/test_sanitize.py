@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from earthly_doctor import reports
 from earthly_doctor.model import Confidence, Evidence, Finding, Report, Severity, Status, Verdict
-from earthly_doctor.sanitize import clean, escape_markdown, sanitize_report
+from earthly_doctor.sanitize import Sanitiser, clean, escape_markdown, sanitize_report
 
 OSC_TITLE = "\x1b]0;you have been pwned\x07"
 OSC_ST = "\x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\"
@@ -133,3 +133,17 @@ def test_no_corpus_secret_reaches_a_triage_report(entry, tmp_path, capsys):
         assert "proxy-unreachable" in out, (fmt, err)
         pieces = [entry["secret"], *[p for p in entry["secret"].split() if len(p) >= 6]]
         assert [p for p in pieces if p in out + err] == [], fmt
+
+
+def test_a_sanitiser_that_saw_strings_before_gives_the_same_report():
+    """`jenkins triage` passes each build's findings through its Sanitiser while other builds are read; the report
+    it renders at the end must be what a fresh sanitiser makes of it, secrets redacted everywhere."""
+    fresh = json.dumps(sanitize_report(hostile_report()).to_dict())
+    warmed = Sanitiser()
+    for finding in hostile_report().findings:
+        warmed.finding(finding)
+    warmed.text(f"token {SECRET} elsewhere")
+    again = json.dumps(warmed.report(hostile_report()).to_dict())
+    assert again == fresh
+    assert SECRET not in again and "<redacted:" in again
+    assert warmed.report(warmed.report(hostile_report())).to_dict() == json.loads(fresh)  # idempotent

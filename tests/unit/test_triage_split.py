@@ -6,7 +6,6 @@ branch opened before it), and with real forked children that succeed, fail, hang
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import random

@@ -3,7 +3,7 @@
 Half of a scan's CPU holds the GIL (every match callback, the newline count, the work per hit), so threads in one
 process reach about 1.3x one core; a forked process per part has its own GIL. Only a regular, uncompressed file
 of SPLIT_MIN bytes or more is split, from the main thread of a process that runs no other thread (forking a
-process whose other threads may hold locks is not safe), and only where `os.fork` exists.
+process whose other threads may hold locks is not safe), and only where `os.fork` and `os.preadv` exist.
 
 The parts are cut at line starts. This process scans the first part; each forked child scans one of the others
 (`scan_part`), with the LOOKBACK bytes before it as context, and sends its `Part` back through a pipe. The parts
@@ -85,7 +85,7 @@ class _Window(io.RawIOBase):
 
 def part_count(size: int) -> int:
     """How many processes a file of `size` bytes is scanned by here (1: not split)."""
-    if size < SPLIT_MIN or not hasattr(os, "fork"):
+    if size < SPLIT_MIN or not hasattr(os, "fork") or not hasattr(os, "preadv"):
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     wanted = os.environ.get(ENV_PARTS, "").strip()

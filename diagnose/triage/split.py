@@ -32,7 +32,7 @@ from earthly_doctor.triage.signatures import Signature
 ENV_PARTS = "EARTHLY_DOCTOR_PARTS"
 SPLIT_MIN = 64 << 20  # below this, forking and stitching cost more than the second core gives back
 PART_MIN = 32 << 20
-PARTS_MAX = 4  # each part is a process of ~50 MiB; past four cores the read and the stitching dominate
+PARTS_MAX = 4  # each part is a process of ~50 MiB: four of them already hold 200 MiB
 SEAM_SEARCH = 1 << 20  # how far past an even cut the next line start is looked for (a longer line: one part fewer)
 WAIT_MIN = 30.0  # seconds a child may take after this process's own part is done (or 3x that part's time)
 _GZIP_MAGIC = b"\x1f\x8b"

@@ -30,7 +30,7 @@ from earthly_doctor.triage.scanner import LOOKBACK, Scanner
 from earthly_doctor.triage.signatures import Signature
 
 ENV_PARTS = "EARTHLY_DOCTOR_PARTS"
-SPLIT_MIN = 64 << 20  # below this, forking and stitching cost more than the second core gives back
+SPLIT_MIN = 64 << 20  # a smaller log takes a fraction of a second in one pass: not worth a fork
 PART_MIN = 32 << 20
 PARTS_MAX = 4  # each part is a process of ~50 MiB: four of them already hold 200 MiB
 SEAM_SEARCH = 1 << 20  # how far past an even cut the next line start is looked for (a longer line: one part fewer)

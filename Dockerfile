@@ -8,11 +8,13 @@ FROM ${BASE} AS build
 # The label lets build-image.sh remove this stage's leftover image (the legacy builder keeps it).
 LABEL earthly-doctor.build-stage=1
 COPY wheels /tmp/wheels
-# A venv from local wheels only; pip is removed afterwards since nothing installs at run time.
+# A venv from local wheels only; pip is removed afterwards since nothing installs at run time. numpy goes too
+# (28 MiB): it only speeds up the triage of logs of 64 MiB and more (triage/vector.py falls back without it), and
+# this image is made to diagnose beside an agent.
 RUN python3 -m venv /opt/earthly-doctor \
  && /opt/earthly-doctor/bin/python -m pip install --no-index --no-cache-dir --disable-pip-version-check \
       --find-links /tmp/wheels earthly-doctor \
- && /opt/earthly-doctor/bin/python -m pip uninstall -y --disable-pip-version-check pip setuptools \
+ && /opt/earthly-doctor/bin/python -m pip uninstall -y --disable-pip-version-check pip setuptools numpy \
  && find /opt/earthly-doctor -name '__pycache__' -prune -exec rm -rf {} + \
  && /opt/earthly-doctor/bin/earthly-doctor --version
 

@@ -3,7 +3,7 @@
 Half of a scan's CPU holds the GIL (every match callback, the newline count, the work per hit), so threads in one
 process reach about 1.3x one core; a forked process per part has its own GIL. Only a regular, uncompressed file
 of SPLIT_MIN bytes or more is split, from the main thread of a process that runs no other thread (forking a
-process whose other threads may hold locks is not safe), and only where `os.fork` exists.
+process whose other threads may hold locks is not safe), and only where `os.fork` and `os.preadv` exist.
 
 The parts are cut at line starts. This process scans the first part; each forked child scans one of the others
 (`scan_part`), with the LOOKBACK bytes before it as context, and sends its `Part` back through a pipe. The parts
@@ -30,9 +30,9 @@ from earthly_doctor.triage.scanner import LOOKBACK, Scanner
 from earthly_doctor.triage.signatures import Signature
 
 ENV_PARTS = "EARTHLY_DOCTOR_PARTS"
-SPLIT_MIN = 64 << 20  # below this, forking and stitching cost more than the second core gives back
+SPLIT_MIN = 64 << 20  # a smaller log takes a fraction of a second in one pass: not worth a fork
 PART_MIN = 32 << 20
-PARTS_MAX = 8
+PARTS_MAX = 4  # each part is a process of ~50 MiB: four of them already hold 200 MiB
 SEAM_SEARCH = 1 << 20  # how far past an even cut the next line start is looked for (a longer line: one part fewer)
 WAIT_MIN = 30.0  # seconds a child may take after this process's own part is done (or 3x that part's time)
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -46,30 +46,46 @@ class _Child:
     reaped: bool = False
 
 
-class _Window(io.RawIOBase):
-    """At most `size` bytes of a file from where it stands (a part's bytes, read straight into the scan buffer)."""
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    """Up to `size` bytes at `offset` (fewer only at the end of the file)."""
+    chunks: list[bytes] = []
+    for _ in range(1 << 16):  # bounded: each round reads something or stops
+        data = os.pread(fd, size, offset)
+        if not data:
+            break
+        chunks.append(data)
+        size, offset = size - len(data), offset + len(data)
+        if size <= 0:
+            break
+    return b"".join(chunks)
 
-    def __init__(self, raw: io.BufferedIOBase, size: int | None) -> None:
+
+class _Window(io.RawIOBase):
+    """The bytes [start, stop) of an open file (to its end when stop is None), read at explicit offsets: a forked
+    child reads through the descriptor it inherited, so it reads the very file this process opened (not whatever
+    the path names by then), and no read moves another process's file offset."""
+
+    def __init__(self, fd: int, start: int, stop: int | None) -> None:
         super().__init__()
-        self._raw, self._left = raw, size
+        self._fd, self._pos, self._stop = fd, start, stop
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        if self._left is None:
-            return self._raw.readinto(buffer) or 0
-        if self._left <= 0:
-            return 0
-        with memoryview(buffer) as view, view[: min(len(view), self._left)] as window:
-            n = self._raw.readinto(window) or 0
-        self._left -= n
-        return n
+        with memoryview(buffer) as view:
+            n = len(view) if self._stop is None else min(len(view), self._stop - self._pos)
+            if n <= 0:
+                return 0
+            with view[:n] as window:
+                got = os.preadv(self._fd, [window], self._pos)
+        self._pos += got
+        return got
 
 
 def part_count(size: int) -> int:
     """How many processes a file of `size` bytes is scanned by here (1: not split)."""
-    if size < SPLIT_MIN or not hasattr(os, "fork"):
+    if size < SPLIT_MIN or not hasattr(os, "fork") or not hasattr(os, "preadv"):
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     wanted = os.environ.get(ENV_PARTS, "").strip()
@@ -77,12 +93,11 @@ def part_count(size: int) -> int:
     return max(1, min(cores, cap, PARTS_MAX, size // PART_MIN))
 
 
-def seams(raw: io.BufferedIOBase, size: int, parts: int) -> list[int]:
+def seams(fd: int, size: int, parts: int) -> list[int]:
     """Where each part after the first starts: the first line start at or after each even cut."""
     out: list[int] = []
     for i in range(1, parts):
-        raw.seek(size * i // parts - 1)
-        data = raw.read(SEAM_SEARCH)
+        data = _pread(fd, SEAM_SEARCH, size * i // parts - 1)
         nl = data.find(b"\n")
         if nl >= 0:
             at = size * i // parts + nl
@@ -91,65 +106,62 @@ def seams(raw: io.BufferedIOBase, size: int, parts: int) -> list[int]:
     return out
 
 
-def context_before(raw: io.BufferedIOBase, offset: int) -> tuple[bytes, bool]:
+def context_before(fd: int, offset: int) -> tuple[bytes, bool]:
     """The bytes a scanner keeps before a chunk boundary at `offset` (`Scanner._retain`'s cut) and whether they
     begin at a line start."""
     lo = max(0, offset - LOOKBACK)
-    raw.seek(lo)
-    data = raw.read(offset - lo)
+    data = _pread(fd, offset - lo, lo)
     if lo == 0:
         return data, True
     nl = data.find(b"\n")
     return (data[nl + 1 :], True) if nl >= 0 else (data, False)
 
 
-def _scan_range(scanner: Scanner, raw: io.BufferedIOBase, start: int, stop: int | None) -> None:
+def _scan_range(scanner: Scanner, fd: int, start: int, stop: int | None) -> None:
     """Scan [start, stop) (stop None: to the end, then finish); then settle continuations from the bytes after."""
-    raw.seek(start)
     seen = scanner.bytes_seen
-    scanner.feed_stream(_Window(raw, None if stop is None else stop - start))
+    scanner.feed_stream(_Window(fd, start, stop))
     if stop is None:
         scanner.finish()
         return
     if scanner.bytes_seen - seen != stop - start:
         raise EOFError("the file got shorter while it was read")
     want = scanner.lookahead
-    after = raw.read(want) if want else b""
+    after = _pread(fd, want, stop) if want else b""
     scanner.settle(after, at_eof=len(after) < want)
 
 
-def scan_part(raw: io.BufferedIOBase, start: int, stop: int | None, signatures: Iterable[Signature]) -> Part:
-    """One part of a split scan: the bytes [start, stop) of a file (to its end when stop is None)."""
+def scan_part(fd: int, start: int, stop: int | None, signatures: Iterable[Signature]) -> Part:
+    """One part of a split scan: the bytes [start, stop) of an open file (to its end when stop is None)."""
     scanner = Scanner(signatures, threads=False)
-    before, at_line_start = context_before(raw, start)
+    before, at_line_start = context_before(fd, start)
     scanner.start_at(start, before, at_line_start=at_line_start, journal=True)
-    _scan_range(scanner, raw, start, stop)
+    _scan_range(scanner, fd, start, stop)
     return scanner.part_result()
 
 
-def stitch(raw: io.BufferedIOBase, signatures: tuple[Signature, ...], cuts: list[int],
+def stitch(fd: int, signatures: tuple[Signature, ...], cuts: list[int],
            parts: Iterable[Part | None]) -> Scanner:
     """Scan the first part here and take in the others' results in order (`parts`, one per cut, produced as they
     are asked for); from the first that is missing or cannot be placed exactly, scan the rest here in order."""
     scanner = Scanner(signatures, threads=False)
-    _scan_range(scanner, raw, 0, cuts[0])
+    _scan_range(scanner, fd, 0, cuts[0])
     results = iter(parts)
     for start, part in zip(cuts, results, strict=True):
         if part is None or not scanner.absorb(part):
             getattr(results, "close", lambda: None)()  # the parts still running are no use now
-            before, at_line_start = context_before(raw, start)
+            before, at_line_start = context_before(fd, start)
             scanner.start_at(start, before, at_line_start=at_line_start)
-            _scan_range(scanner, raw, start, None)
+            _scan_range(scanner, fd, start, None)
             break
     return scanner
 
 
-def _run_child(path: str, start: int, stop: int | None, signatures: tuple[Signature, ...], out: int) -> NoReturn:
+def _run_child(fd: int, start: int, stop: int | None, signatures: tuple[Signature, ...], out: int) -> NoReturn:
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the parts with the parent, quietly
-        with open(path, "rb") as raw:
-            part = scan_part(raw, start, stop, signatures)
+        part = scan_part(fd, start, stop, signatures)
         data = pickle.dumps(part, pickle.HIGHEST_PROTOCOL)
         with os.fdopen(out, "wb") as pipe:
             pipe.write(data)
@@ -160,12 +172,12 @@ def _run_child(path: str, start: int, stop: int | None, signatures: tuple[Signat
         os._exit(code)
 
 
-def _fork(path: str, start: int, stop: int | None, signatures: tuple[Signature, ...]) -> _Child:
+def _fork(fd: int, start: int, stop: int | None, signatures: tuple[Signature, ...]) -> _Child:
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected; its result is what the tests check
         os.close(r)
-        _run_child(path, start, stop, signatures, w)
+        _run_child(fd, start, stop, signatures, w)
     os.close(w)
     return _Child(pid, r, start)
 
@@ -226,15 +238,16 @@ def scan_split(path: str, signatures: Iterable[Signature], *, parts: int | None 
         return None  # the one-pass scan reports it in its words
     children: list[_Child] = []
     try:
-        info = os.fstat(raw.fileno())
-        if not stat.S_ISREG(info.st_mode) or raw.read(2) == _GZIP_MAGIC:
+        fd = raw.fileno()
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or _pread(fd, 2, 0) == _GZIP_MAGIC:
             return None
         count = part_count(info.st_size) if parts is None else parts
-        cuts = seams(raw, info.st_size, count) if count > 1 else []
+        cuts = seams(fd, info.st_size, count) if count > 1 else []
         if not cuts:
             return None
         bounds = [*cuts, None]
-        children = [_fork(path, lo, hi, sigs) for lo, hi in zip(cuts, bounds[1:], strict=True)]
+        children = [_fork(fd, lo, hi, sigs) for lo, hi in zip(cuts, bounds[1:], strict=True)]
         began = time.monotonic()
 
         def received() -> Iterator[Part | None]:
@@ -247,7 +260,7 @@ def scan_split(path: str, signatures: Iterable[Signature], *, parts: int | None 
                 _end(children)  # closed early when a part cannot be used: the rest is scanned here
 
         try:
-            return stitch(raw, sigs, cuts, received())
+            return stitch(fd, sigs, cuts, received())
         except EOFError:
             return None  # cut while it was read: the one-pass scan reads what is there
     finally:

@@ -10,6 +10,7 @@ and small batches take the plain path either way, and so does everything where n
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from typing import Any
 
@@ -17,6 +18,7 @@ BIG = 64 << 20  # bytes a scan reads before it loads numpy
 VECTOR_MIN = 256 * 1024  # a shorter range is counted by bytes.count (numpy's set-up per call costs microseconds)
 BLOCK = 1 << 20  # counted a block at a time into one reused mask, so a count allocates nothing
 
+_BLAS_THREADS = "OPENBLAS_NUM_THREADS"
 _np: Any = None
 _tried = False
 _lock = threading.Lock()
@@ -29,10 +31,19 @@ def vectorise() -> bool:
     with _lock:
         if not _tried:
             _tried = True
+            # numpy's OpenBLAS starts a thread per core at import; a scan never multiplies matrices, and a
+            # process with stray threads is a worse one to fork (split.py).
+            blas = os.environ.get(_BLAS_THREADS)
+            os.environ[_BLAS_THREADS] = "1"
             try:
                 _np = importlib.import_module("numpy")
             except ImportError:
                 _np = None
+            finally:
+                if blas is None:
+                    del os.environ[_BLAS_THREADS]
+                else:
+                    os.environ[_BLAS_THREADS] = blas
     return _np is not None
 
 

@@ -103,6 +103,18 @@ def test_image_is_small_and_has_no_build_tools(docker_daemon, doctor_image):
     assert version.strip() == f"earthly-doctor {__version__}"
 
 
+def test_the_image_triages_a_log_without_numpy(docker_daemon, doctor_image, tmp_path):
+    """The image leaves numpy out (see the Dockerfile): triage still works there, on the plain counting path."""
+    numpy = docker_daemon.docker("run", "--rm", "--entrypoint", "python3", doctor_image, "-c",
+                                 "import importlib.util as u; print(u.find_spec('numpy') is None)", check=False)
+    assert numpy.stdout.decode().strip() == "True"
+    log = (REPO / "examples" / "logs" / "issue-3736-jenkins.log").read_bytes()
+    result = docker_daemon.docker("run", "--rm", "-i", doctor_image, "triage", "-", "--format", "json",
+                                  input=log, check=False)
+    report = json.loads(result.stdout)
+    assert report["verdict"]["cause"] == "proxy-unreachable", result.stderr.decode()
+
+
 def test_bridge_agent_without_python_is_diagnosed_from_beside_it(docker_daemon, doctor_image, agent):
     name = agent()
     result = beside(docker_daemon, doctor_image, name)

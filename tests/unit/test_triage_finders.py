@@ -39,9 +39,9 @@ def checked_by(path: str):
     small (a big scan's path, vector.py)."""
     with pytest.MonkeyPatch.context() as m:
         if path == "numpy":
-            import numpy
+            import numpy as np
 
-            m.setattr(vector, "_np", numpy)  # restored afterwards: other tests keep the small-log path
+            m.setattr(vector, "_np", np)  # restored afterwards: other tests keep the small-log path
             m.setattr(repeats, "VECTOR_HITS", 1)
             m.setattr(vector, "VECTOR_MIN", 1)
             m.setattr(vector, "BLOCK", 7)  # blocks end inside lines and inside the range

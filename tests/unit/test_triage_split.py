@@ -6,11 +6,11 @@ branch opened before it), and with real forked children that succeed, fail, hang
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import random
 import signal
+import tempfile
 import time
 from pathlib import Path
 
@@ -53,7 +53,6 @@ def line_starts(data: bytes) -> list[int]:
 
 def in_parts(data: bytes, cuts: list[int], sigs=SIGS, *, keep: int = 50) -> tuple[Scanner, list[bool]]:
     """The split scan's stitching in this process; also which parts were taken in (False: scanned again here)."""
-    raw = io.BytesIO(data)
     bounds = [*cuts, None]
     placed: list[bool] = []
     real_absorb = Scanner.absorb
@@ -62,15 +61,14 @@ def in_parts(data: bytes, cuts: list[int], sigs=SIGS, *, keep: int = 50) -> tupl
         placed.append(real_absorb(self, part))
         return placed[-1]
 
-    def parts():
-        for lo, hi in zip(cuts, bounds[1:], strict=True):
-            scanner = split.scan_part(io.BytesIO(data), lo, hi, sigs)
-            yield scanner
-
-    with pytest.MonkeyPatch.context() as m:
+    with tempfile.TemporaryFile() as f, pytest.MonkeyPatch.context() as m:
+        f.write(data)
+        f.flush()
+        fd = f.fileno()
         m.setattr(Scanner, "absorb", absorb)
         m.setattr(Scanner, "__init__", _with_keep(keep))
-        return split.stitch(raw, tuple(sigs), cuts, parts()), placed
+        parts = (split.scan_part(fd, lo, hi, sigs) for lo, hi in zip(cuts, bounds[1:], strict=True))
+        return split.stitch(fd, tuple(sigs), cuts, parts), placed
 
 
 def _with_keep(keep: int):
@@ -213,8 +211,10 @@ def big_log(tmp_path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _no_child_left():
+    before = {p.pid for p in psutil.Process().children()}  # a daemon other tests started is not the scan's
     yield
-    assert psutil.Process().children() == [], "a scan left a child process behind"
+    left = [p for p in psutil.Process().children() if p.pid not in before]
+    assert left == [], "a scan left a child process behind"
 
 
 def _forked(path: Path, parts: int, monkeypatch) -> Scanner:
@@ -233,7 +233,7 @@ def test_forked_parts_give_the_one_pass_result(big_log, parts, monkeypatch):
 
 
 def _child_that(behaviour):
-    def scan_part(raw, start, stop, sigs):
+    def scan_part(fd, start, stop, sigs):
         if behaviour == "raises":
             raise RuntimeError("a bug in a child")
         if behaviour == "dies":
@@ -242,7 +242,7 @@ def _child_that(behaviour):
             time.sleep(60)
         if behaviour == "lies":
             return "not a part"
-        return real_scan_part(raw, start, stop, sigs)
+        return real_scan_part(fd, start, stop, sigs)
 
     return scan_part
 
@@ -258,6 +258,27 @@ def test_a_child_that_fails_costs_speed_not_the_result(big_log, behaviour, monke
     got = _forked(big_log, 3, monkeypatch)
     assert key(got) == key(one_pass(big_log.read_bytes()))
     assert time.monotonic() - began < 20
+
+
+def test_the_children_read_the_file_this_process_opened_not_what_the_path_names_later(big_log, tmp_path,
+                                                                                      monkeypatch):
+    """The tool may run as root over a workspace others can write: a log swapped for another file (a link to a
+    secret, say) between the open and the children's reads must not reach the report."""
+    want = key(one_pass(big_log.read_bytes()))
+    decoy = tmp_path / "decoy"
+    decoy.write_bytes(b"[Pipeline] { (Secret)\n" + FAILURE.encode() * 1000)
+    real_fork = split._fork
+
+    def swap_then_fork(*a):
+        if decoy.exists():
+            os.replace(decoy, big_log)
+        return real_fork(*a)
+
+    monkeypatch.setattr(split, "_forkable", lambda: True)
+    monkeypatch.setattr(split, "_fork", swap_then_fork)
+    got = split.scan_split(str(big_log), SIGS, parts=3)
+    assert not decoy.exists(), "the swap happened"
+    assert key(got) == want
 
 
 def test_a_part_that_sends_truncated_bytes_is_scanned_here(big_log, monkeypatch):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import select
 import signal
 import stat
@@ -158,6 +157,8 @@ def stitch(fd: int, signatures: tuple[Signature, ...], cuts: list[int],
 
 
 def _run_child(fd: int, start: int, stop: int | None, signatures: tuple[Signature, ...], out: int) -> NoReturn:
+    import pickle
+
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the parts with the parent, quietly
@@ -184,6 +185,7 @@ def _fork(fd: int, start: int, stop: int | None, signatures: tuple[Signature, ..
 
 def _receive(child: _Child, deadline: float) -> Part | None:
     """The child's part, or None when it failed, died or missed the deadline."""
+    import pickle  # here, not at the top: 10 ms of every triage's start-up, needed only once a log is split
     chunks: list[bytes] = []
     while True:
         left = deadline - time.monotonic()

@@ -469,6 +469,9 @@ class JenkinsClient:
         headers["Accept-Encoding"] = ACCEPT_ENCODING  # the codings `wire` decodes (requests may add br, zstd)
         if self.server.crumb:  # python-jenkins puts the crumb on every request, GETs too
             headers[self.server.crumb["crumbRequestField"]] = self.server.crumb["crumb"]
+        if any("\r" in v or "\n" in v for v in headers.values()):  # a crumb from the server, unchecked by requests
+            self._fast = None
+            return None
         pool = adapter.get_connection_with_tls_context(prepared, session.verify, None, session.cert)
         if not (hasattr(pool, "_get_conn") and hasattr(pool, "_put_conn")):  # `wire` borrows its connections
             self._fast = None

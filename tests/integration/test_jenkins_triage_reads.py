@@ -318,6 +318,21 @@ def test_through_a_proxy_log_pages_go_the_usual_way(env):
             client.close()
 
 
+def test_a_crumb_with_a_line_break_keeps_requests_on_the_usual_way(env):
+    """The crumb comes from the server and requests never checks it: framed by hand it could add header lines."""
+    with FakeJenkins({"alice": TOKEN}) as server:
+        client = JenkinsClient(Credentials(server.url, "alice", TOKEN, "environment"), timeout=5,
+                               deadline=time.monotonic() + 30)
+        try:
+            client.whoami()
+            assert client._direct() is not None
+            client.server.crumb = {"crumbRequestField": "Jenkins-Crumb", "crumb": "c0ffee\r\nX-Injected: 1"}
+            client._fast = False
+            assert client._direct() is None
+        finally:
+            client.close()
+
+
 def test_over_https_with_the_ca_from_requests_ca_bundle(env, capsys, tmp_path, monkeypatch):
     """The direct requests use the pool requests picks for the server, so its CA bundle (REQUESTS_CA_BUNDLE, read
     once) verifies the server's certificate there too."""

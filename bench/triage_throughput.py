@@ -120,7 +120,7 @@ def phases(path: Path) -> str:
         began = time.process_time()
         if phase == "full scan":
             with open(path, "rb") as raw:
-                scan_part(raw, 0, None, scanner.signatures)
+                scan_part(raw.fileno(), 0, None, scanner.signatures)
         else:
             with open(path, "rb") as f:
                 while n := f.readinto(buf):

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from earthly_doctor.triage import split
+from earthly_doctor.triage import scan_chunks, split
 from tests.unit.test_triage_split import FAILURE, SIGS, in_parts, jenkins_log, key, one_pass
 
 CONTEXT_LINE, FAILED_PULL = FAILURE.split("\n")
@@ -34,6 +34,8 @@ def test_a_context_line_longer_than_lookback_just_before_the_cut(length):
     got, placed = in_parts(data, [cut])
     assert placed == [True]
     assert key(got) == key(want)
+    # One pass read in chunks (a 4 MiB read ending there) keeps what the part is given: the same lines before.
+    assert key(scan_chunks([data[:cut], data[cut:]], SIGS)) == key(want)
 
 
 @pytest.fixture

@@ -400,12 +400,11 @@ class Scanner:
         return self._line
 
     def _retain(self, limit: int) -> None:
+        # Exactly LOOKBACK, even from inside a line: a line after `limit` then reads back what it would in one
+        # chunk (a context line longer than LOOKBACK is read from its end), so chunking never changes a match.
         keep_from = max(0, limit - LOOKBACK)
         if keep_from > 0:
-            newline = self._buf.find(b"\n", keep_from, limit)
-            at_line_start = newline >= 0
-            keep_from = newline + 1 if at_line_start else keep_from
-            self._buf_at_line_start = at_line_start
+            self._buf_at_line_start = self._buf[keep_from - 1] == 10
             kept = self._end - keep_from
             self._buf[0:kept] = self._buf[keep_from : self._end]  # a copy of the small tail, then one memmove
             self._end = kept

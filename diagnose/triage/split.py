@@ -107,14 +107,10 @@ def seams(fd: int, size: int, parts: int) -> list[int]:
 
 
 def context_before(fd: int, offset: int) -> tuple[bytes, bool]:
-    """The bytes a scanner keeps before a chunk boundary at `offset` (`Scanner._retain`'s cut) and whether they
-    begin at a line start."""
+    """The bytes a scanner keeps before a chunk boundary at `offset` (`Scanner._retain`'s cut: LOOKBACK of them)
+    and whether they begin at a line start."""
     lo = max(0, offset - LOOKBACK)
-    data = _pread(fd, offset - lo, lo)
-    if lo == 0:
-        return data, True
-    nl = data.find(b"\n")
-    return (data[nl + 1 :], True) if nl >= 0 else (data, False)
+    return _pread(fd, offset - lo, lo), lo == 0 or _pread(fd, 1, lo - 1) == b"\n"
 
 
 def _scan_range(scanner: Scanner, fd: int, start: int, stop: int | None) -> None:

@@ -14,6 +14,7 @@ from earthly_doctor.triage import scan_chunks, split
 from tests.unit.test_triage_split import FAILURE, SIGS, in_parts, jenkins_log, key, one_pass
 
 CONTEXT_LINE, FAILED_PULL = FAILURE.split("\n")
+REFUSED_5432 = "dial tcp 127.0.0.1:5432: connect: connection refused"
 
 
 @pytest.fixture(autouse=True)
@@ -68,3 +69,49 @@ def test_a_fork_that_fails_after_the_first_leaves_no_child_and_no_traceback(big_
         got = split.scan_split(str(big_log), SIGS, parts=3)
         assert got is None or key(got) == key(one_pass(big_log.read_bytes()))
     assert len(calls) == 2
+
+
+STAMP = "[2024-01-22T23:20:55.000Z] "
+# Text copied from Jenkins' HTML console starts lines with the local time (`12:34:56  `), which cleaning drops at a
+# line start; behind a Timestamper prefix it stays (only one prefix is dropped), so the two lines read differently.
+LOCAL_TIME_ERROR = "12:34:56  Error: boom"
+
+
+def test_a_remembered_verdict_never_stands_for_a_line_that_reads_differently():
+    """A line's verdict is remembered by its text without a Timestamper prefix. `[stamp] 12:34:56  Error: boom`
+    matches nothing (the local time stays in front of `Error:`); `12:34:56  Error: boom` is build-failed. One
+    pass took the second for a copy of the first and lost the match, which the part after a cut (knowing no verdict
+    yet) found."""
+    data = f"{STAMP}{LOCAL_TIME_ERROR}\n+build | --> RUN make\n{LOCAL_TIME_ERROR}\n".encode()
+    want = one_pass(data)
+    assert want.counts["build-failed"] == 1, "the line matches when it is read"
+    got, placed = in_parts(data, [data.index(b"+build")])
+    assert placed == [True]
+    assert key(got) == key(want)
+
+
+def test_a_remembered_verdict_never_hides_a_node_change():
+    """A progress redraw `wait\\r[stamp] Running on registry-proxy in /ws` is not a line start, so its prefix stays and
+    it is no `Running on` line; its verdict (no signature) was then reused for the real `[stamp] Running on
+    registry-proxy …` line later, which was never read as a node change: the refusal after it had the old node in
+    one pass and the new one in a part."""
+    data = ("[Pipeline] node\nRunning on agent-1 in /ws\n"
+            f"wait\r{STAMP}Running on registry-proxy in /ws\n+build | --> RUN make\n"
+            f"{STAMP}Running on registry-proxy in /ws\n   +integration | {REFUSED_5432}\n").encode()
+    want = one_pass(data)
+    assert want.first("loopback-refused-other").node == "registry-proxy"
+    got, placed = in_parts(data, [data.index(b"+build")])
+    assert placed == [True]
+    assert key(got) == key(want)
+
+
+def test_a_copy_of_a_wait_loop_line_is_only_counted_when_it_reads_the_same():
+    """Past `keep`, a copy of a remembered line (with or without a Timestamper prefix) is counted without being read.
+    `12:34:56  Error: boom` is build-failed, `[stamp] 12:34:56  Error: boom` is not: counting the second as a copy of
+    the first gave one pass a count the part after a cut (which reads it) did not."""
+    data = f"{LOCAL_TIME_ERROR}\n+build | --> RUN make\n{STAMP}{LOCAL_TIME_ERROR}\n".encode() * 3
+    want = one_pass(data, keep=1)
+    assert want.counts["build-failed"] == 3, "only the unprefixed lines are build-failed"
+    got, placed = in_parts(data, [data.index(b"+build")], keep=1)
+    assert all(placed)
+    assert key(got) == key(want)

@@ -467,7 +467,7 @@ class Scanner:
                                              for sig in self._signatures_of(mask)):
             if len(self._verdicts) >= VERDICTS_MAX:
                 self._verdicts.clear()
-            self._verdicts[line_key(raw)] = tuple(recorded)
+            self._verdicts[line_key(raw, seg_start == line_start)] = tuple(recorded)
             if seg_start == line_start and seg_end < end and buf[seg_end] == 10:
                 self._repeats.remember(raw, kind, p - seg_start, tuple(recorded), self._patterns_in)
         return seg_end
@@ -478,8 +478,8 @@ class Scanner:
     def _count_repeat(self, p: int, end: int) -> int:
         """For a segment seen before whose signatures all have their `keep` matches: count them again without
         matching (the same text matches the same way) and return the segment's end; else -1."""
-        seg_start, seg_end, _ = self._segment_bounds(p, end)
-        ids = self._verdicts.get(line_key(bytes(self._buf[seg_start:seg_end])))
+        seg_start, seg_end, line_start = self._segment_bounds(p, end)
+        ids = self._verdicts.get(line_key(bytes(self._buf[seg_start:seg_end]), seg_start == line_start))
         if ids is None:
             return -1
         counts, keep = self.counts, self.keep

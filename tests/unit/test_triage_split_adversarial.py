@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from earthly_doctor.triage import scan_chunks, split
+from earthly_doctor.triage.scanner import HALF
 from tests.unit.test_triage_finders import checked_by
 from tests.unit.test_triage_split import FAILURE, SIGS, in_parts, jenkins_log, key, one_pass
 
@@ -118,3 +119,24 @@ def test_a_copy_of_a_wait_loop_line_is_only_counted_when_it_reads_the_same(path)
     assert want.counts["build-failed"] == 3, "only the unprefixed lines are build-failed"
     assert all(placed)
     assert key(got) == key(want)
+
+
+def test_anchor_hits_inside_a_segment_read_past_a_long_line_s_forced_scan():
+    """A line longer than a whole 4 MiB read (a minified bundle, a base64 blob) is scanned without waiting for its
+    end, up to HALF bytes before the read's end; a refusal just before that point is read with HALF bytes after it,
+    past the point. The next scan started after that segment, so a refusal inside it was never counted in
+    `anchor_hits`: where the reads end (from the file's start in one pass, from the cut in a part) changed the
+    count."""
+    read = 4 << 20  # feed_stream's read size: a part's reads end here after the cut
+    line = bytearray(b"y" * (read + 200_000))
+    refused = REFUSED_5432.encode()
+    for at in (read - HALF - 100, read - HALF + 200):  # the second inside the first's segment
+        line[at : at + len(refused)] = refused
+    data = b"start\n" + bytes(line) + b"\n"
+    cut = len(b"start\n")
+    want = one_pass(data)
+    assert want.anchor_hits["connect: connection refused"] == 2
+    got, placed = in_parts(data, [cut])
+    assert placed == [True]
+    assert key(got) == key(want)
+    assert key(scan_chunks([data[:cut], data[cut : cut + read], data[cut + read :]], SIGS)) == key(want)

@@ -349,29 +349,33 @@ class Scanner:
         """Handle every anchor hit starting in [start, limit); segments may read up to `end`."""
         if self._pending:
             self._resume(end)
+        # Hits before `begin` lie in a segment the region before read past its limit (a long line scanned before its
+        # end): they are found all the same, so `anchor_hits` does not depend on where the reads ended.
         begin = max(start, self._skip - self._base)
         stop = min(end, limit + self._maxlen - 1)
         total: int | None = None  # the region's newlines, when counted while the finder ran
         line0 = self._line
-        if begin >= limit:
+        if start >= limit:
             hits: list[int] = []
-        elif (limit - begin >= OVERLAP_MIN and self._threads and self._finder.releases_gil
+        elif (limit - start >= OVERLAP_MIN and self._threads and self._finder.releases_gil
               and threading.current_thread() is threading.main_thread()):
             # Hyperscan runs without the GIL: both cores search while the helper also counts the region's newlines,
             # unless hits are dense and the count holds the GIL: every match callback would wait for it.
             counted = self._counted - self._base
             if self._dense and not self._vector:
-                hits, _ = find_shared(self._finder, self._buf, begin, limit, stop, lambda: None)
+                hits, _ = find_shared(self._finder, self._buf, start, limit, stop, lambda: None)
             else:
-                hits, total = find_shared(self._finder, self._buf, begin, limit, stop,
+                hits, total = find_shared(self._finder, self._buf, start, limit, stop,
                                           lambda: vector.count(self._buf, counted, limit))
-            self._dense = len(hits) > (limit - begin) * DENSE >> 20
+            self._dense = len(hits) > (limit - start) * DENSE >> 20
         else:
-            hits = self._finder.find(self._buf, begin, limit, stop)
+            hits = self._finder.find(self._buf, start, limit, stop)
         found: list[Match] = []
         kind_hits = self._kind_hits
         for h in hits:
             kind_hits[h & KIND_MASK] += 1
+        if begin > start:
+            hits = [h for h in hits if h >> KIND_BITS >= begin]
         ready = self._repeats.ready(self.counts, self.keep) if self._repeats and self.on_match is None else []
         if ready:
             hits = take_copies(self._buf, ready, hits, self.counts)

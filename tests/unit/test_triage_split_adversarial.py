@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from earthly_doctor.triage import scan_chunks, split
 from earthly_doctor.triage.scanner import HALF
 from tests.unit.test_triage_finders import checked_by
-from tests.unit.test_triage_split import FAILURE, SIGS, in_parts, jenkins_log, key, one_pass
+from tests.unit.test_triage_split import FAILURE, SIGS, in_parts, jenkins_log, key, line_starts, one_pass
 
 CONTEXT_LINE, FAILED_PULL = FAILURE.split("\n")
 REFUSED_5432 = "dial tcp 127.0.0.1:5432: connect: connection refused"
@@ -140,3 +143,67 @@ def test_anchor_hits_inside_a_segment_read_past_a_long_line_s_forced_scan():
     assert placed == [True]
     assert key(got) == key(want)
     assert key(scan_chunks([data[:cut], data[cut : cut + read], data[cut + read :]], SIGS)) == key(want)
+
+
+def test_ctrl_c_mid_scan_ends_every_child(big_log, monkeypatch):
+    """A real SIGINT to this process while the parts are taken in: KeyboardInterrupt comes out of the scan (the
+    CLI's handler reports it) and no child is left running or unreaped."""
+    monkeypatch.setattr(split, "_forkable", lambda: True)
+    real_absorb = split.Scanner.absorb
+
+    def absorb_then_interrupt(self, part):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_absorb(self, part)
+
+    monkeypatch.setattr(split.Scanner, "absorb", absorb_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        split.scan_split(str(big_log), SIGS, parts=4)
+
+
+# Lines that need care at a cut: the context pair, the continuation of proxy-pull-other-error, the veto block of
+# docker-unreachable, stages, new- and old-style branches, node changes, redraws, invalid UTF-8, and lines around
+# HALF and LOOKBACK long; each may get a Timestamper prefix, a ConsoleNote, colour, a redraw before or a CR after.
+OTHER_PULL = ("\t* command failed: docker pull 127.0.0.1:42737/sess-q1w2e3r4t5y6u7i8o9p0asdfg/pullping:img-0: exit "
+              "status 1: img-0: Pulling from sess-q1w2e3r4t5y6u7i8o9p0asdfg/pullping")
+NOTE = "\x1b[8mha:////4LsLbVJ7Hs5FyHEk+1Q3dGqxAAAAlx+LCAAAAAAAAP9b85aBtbiIQTGjNKU4P08=\x1b[0m"
+PIECES = [
+    "+build | --> RUN make", f"   +integration | {REFUSED_5432}", CONTEXT_LINE, FAILED_PULL, OTHER_PULL,
+    "3f4e5d6c7b8a: Pulling fs layer", "unexpected EOF: exit status 1",
+    "auto frontend initialization failed due to failed to autodetect a supported frontend: 2 errors occurred:",
+    "ERROR: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+    "[Pipeline] { (Build)", "[Pipeline] { (Test)", "[Pipeline] // stage", "[Pipeline] parallel",
+    "[Pipeline] { (Branch: one)", "[Pipeline] { (Branch: two)", "[Pipeline] // parallel",
+    "[Pipeline] [B1] { (Branch: B1)", "[B1] +image | --> SAVE IMAGE", "[B1] " + FAILED_PULL, "[Pipeline] [B1] }",
+    "Running on agent-1 in /ws", "Running on agent-2 in /ws", "[Pipeline] // node", "Error: exit code 1",
+    LOCAL_TIME_ERROR, "registry-proxy | started", "", "Downloading 10%\rDownloading 50%\r" + FAILED_PULL,
+    "\udcff\udcfe not UTF-8 " + REFUSED_5432,
+    *("z" * n for n in (HALF - 30, HALF + 30, 2 * HALF + 5, split.LOOKBACK - 60, split.LOOKBACK + 60)),
+]
+DRESS = [lambda s: s, lambda s: STAMP + s, lambda s: NOTE + s, lambda s: s + "\r", lambda s: "\x1b[31m" + s + "\x1b[0m",
+         lambda s: "progress\r" + s, lambda s: s + "\r"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.tuples(st.sampled_from(PIECES), st.sampled_from(DRESS)), min_size=2, max_size=40),
+       last_newline=st.booleans(), keep=st.sampled_from([1, 2, 50]), data=st.data())
+def test_hostile_lines_cut_anywhere_give_the_one_pass_result(lines, last_newline, keep, data):
+    log = ("\n".join(dress(piece) for piece, dress in lines) + ("\n" if last_newline else ""))
+    raw = log.encode("utf-8", "surrogateescape")
+    starts = line_starts(raw)
+    if not starts:
+        return
+    cuts = sorted(data.draw(st.sets(st.sampled_from(starts), min_size=1, max_size=3)))
+    want = key(one_pass(raw, keep=keep))
+    got, placed = in_parts(raw, cuts, keep=keep)
+    assert key(got) == want
+    assert all(placed) or b"[Pipeline] [" in raw
+
+
+def test_a_continuation_still_open_when_the_log_ends_after_the_cut_is_settled_not_rescanned():
+    """The wrapped `docker pull` output of proxy-pull-other-error may run to the log's end without its closing
+    line: one pass keeps what it has at the end, so the part before the cut, reading to that end, must too, not
+    refuse the parts after it (which then are all scanned again in one process)."""
+    data = f"{OTHER_PULL}\n+build | --> RUN make".encode()
+    got, placed = in_parts(data, [data.index(b"+build")])
+    assert key(got) == key(one_pass(data))
+    assert placed == [True]

@@ -250,6 +250,8 @@ class Scanner:
             self._resume(end + n)
         finally:
             self._finished, self._end = finished, end
+        if at_eof:
+            self._pending = []  # no line is left to read: what they hold is final, as `finish` leaves it
 
     def part_result(self) -> Part:
         """This scanner's results as a part of a split scan (`start_at(..., journal=True)` began it)."""

@@ -207,3 +207,23 @@ def test_a_continuation_still_open_when_the_log_ends_after_the_cut_is_settled_no
     got, placed = in_parts(data, [data.index(b"+build")])
     assert key(got) == key(one_pass(data))
     assert placed == [True]
+
+
+@pytest.mark.parametrize("keep_fraction", [0.6, 0.2])
+def test_a_log_cut_short_after_its_parts_were_planned(big_log, keep_fraction, monkeypatch):
+    """The log is truncated after its size was read and its cuts placed (a job's log rewritten while triaged):
+    the part that ends past the new end fails, and the scan gives one pass over what is left, with no traceback,
+    whether the cut lands in a child's part (0.6) or in this process's own (0.2)."""
+    monkeypatch.setattr(split, "_forkable", lambda: True)
+    real_fork = split._fork
+    size = int(big_log.stat().st_size * keep_fraction)
+
+    def truncate_then_fork(*a):
+        if big_log.stat().st_size > size:
+            os.truncate(big_log, size)
+        return real_fork(*a)
+
+    monkeypatch.setattr(split, "_fork", truncate_then_fork)
+    got = split.scan_split(str(big_log), SIGS, parts=3)
+    want = key(one_pass(big_log.read_bytes()))
+    assert got is None or key(got) == want

@@ -227,3 +227,20 @@ def test_a_log_cut_short_after_its_parts_were_planned(big_log, keep_fraction, mo
     got = split.scan_split(str(big_log), SIGS, parts=3)
     want = key(one_pass(big_log.read_bytes()))
     assert got is None or key(got) == want
+
+
+def test_ctrl_c_while_the_children_are_being_ended_still_ends_them_all(big_log, monkeypatch):
+    """A second Ctrl-C (an impatient user) lands while the children of a failed part are being killed and reaped:
+    every child is still reaped, and the interrupt comes out after."""
+    monkeypatch.setattr(split, "_forkable", lambda: True)
+    monkeypatch.setattr(split, "scan_part", lambda *_a: "not a part")  # the first child's result is refused
+    real_kill = os.kill
+
+    def kill_then_interrupt(pid: int, sig: int) -> None:
+        real_kill(pid, sig)
+        if pid != os.getpid():
+            real_kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(split.os, "kill", kill_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        split.scan_split(str(big_log), SIGS, parts=4)

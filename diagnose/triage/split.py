@@ -217,17 +217,21 @@ def _receive(child: _Child, deadline: float) -> Part | None:
 
 def _end(children: list[_Child]) -> None:
     """Kill and reap the children still running and close their pipes (safe to call again)."""
-    for child in children:
-        if not child.reaped:
-            try:
-                os.kill(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.waitpid(child.pid, 0)  # SIGKILL cannot be caught: this returns at once
-            child.reaped = True
-        if child.fd >= 0:
-            os.close(child.fd)
-            child.fd = -1  # closed once: the number may belong to another file by the next call
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # a Ctrl-C now waits until all are reaped
+    try:
+        for child in children:
+            if not child.reaped:
+                try:
+                    os.kill(child.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                os.waitpid(child.pid, 0)  # SIGKILL cannot be caught: this returns at once
+                child.reaped = True
+            if child.fd >= 0:
+                os.close(child.fd)
+                child.fd = -1  # closed once: the number may belong to another file by the next call
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _forkable() -> bool:

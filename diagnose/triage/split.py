@@ -155,7 +155,7 @@ def stitch(fd: int, signatures: tuple[Signature, ...], cuts: list[int],
 
 
 def _run_child(fd: int, start: int, stop: int | None, signatures: tuple[Signature, ...], out: int,
-               mask: set[signal.Signals]) -> NoReturn:
+               mask: set[int | signal.Signals]) -> NoReturn:
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the parts with the parent, quietly

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 CONSOLE_NOTE = re.compile(r"\x1b\[8mha:[A-Za-z0-9+/=]*+(?:\x1b\[0m)?")
 # Jenkins Timestamper: exactly 27 characters, UTC, always ending in Z (jenkins.md §4.2).
 _STAMP = re.compile(r"\[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\] ")
-_STAMP_BYTES = re.compile(rb"\[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\] ")
+STAMP_BYTES = re.compile(rb"\[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\] ")
 # Text copied from the HTML console shows the Timestamper time rendered as `23:20:55  `, or as elapsed time
 # `00:04:25.492 ` (openj9#3927); Earthly's right-aligned prefixes may follow, so any further spaces stay.
 # GitHub Actions raw logs (the API download) start every line with `2021-04-01T21:00:44.3683086Z `.
@@ -40,7 +40,7 @@ def decode(raw: bytes) -> str:
 
 def timestamp_of(raw_line_start: bytes) -> str | None:
     """The Timestamper time of a physical line, from its first 27 bytes."""
-    m = _STAMP_BYTES.match(raw_line_start, 0, 27)
+    m = STAMP_BYTES.match(raw_line_start, 0, 27)
     return m.group(1).decode("ascii") if m else None
 
 

@@ -15,26 +15,39 @@ from typing import Any, Callable
 
 from earthly_doctor.triage import vector
 from earthly_doctor.triage.finders import KIND_BITS, KIND_MASK
+from earthly_doctor.triage.normalise import STAMP_BYTES
 
 RUNS_MAX = 4  # remembered lines per anchor
 STAMP = 27  # a Timestamper prefix: `[2024-01-22T23:20:55.244Z] `
-NEWLINE, BRACKET = ord("\n"), ord("[")
+NEWLINE = ord("\n")
 
 
-def line_key(raw: bytes) -> bytes:
-    """A line's bytes without its Timestamper prefix: the part that repeats when a loop prints the same line."""
-    return raw[STAMP:] if raw[:1] == b"[" and raw[24:STAMP] == b"Z] " else raw
+# The first byte of a key: how the rest is read. Two segments share a key only when `clean` reads them alike: it
+# drops a Timestamper prefix only at a line start, and then no local or GitHub time after it.
+PLAIN, STAMPED, MID_LINE = b"\n", b"\x00", b"\r"
+_is_stamp = STAMP_BYTES.match
+
+
+def line_key(raw: bytes, at_line_start: bool = True) -> bytes:
+    """A segment's bytes as the key to its verdict: at a line start without its Timestamper prefix (the part that
+    repeats when a loop prints the same line), marked by how the rest is read."""
+    if not at_line_start:
+        return MID_LINE + raw
+    if raw[24:STAMP] == b"Z] " and _is_stamp(raw) is not None:  # the slice first: most lines fail it at once
+        return STAMPED + raw[STAMP:]
+    return PLAIN + raw
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: a tally per hit must not hash the needle's bytes each time
 class Run:
     """One remembered line: its text after any prefix, newline included; where its one anchor starts in it; the
-    signatures it matched."""
+    signatures it matched; whether it had a Timestamper prefix (its copies must have one too)."""
 
     kind: int
     needle: bytes
     at: int
     ids: tuple[str, ...]
+    stamped: bool = False
 
 
 class Repeats:
@@ -48,16 +61,18 @@ class Repeats:
         """Remember a whole handled line (`raw`, newline excluded) whose anchor of `kind` starts at `at`, when it
         holds no other pattern (`hits_in(raw)` counts them all) and its key is what `line_key` gives for a copy."""
         key = line_key(raw)
-        at -= len(raw) - len(key)
-        needle = key + b"\n"
-        others = [r for r in self._runs.get(kind, []) if r.needle != needle]
-        same = [r for r in self._runs.get(kind, []) if r.needle == needle and (r.at, r.ids) == (at, ids)]
+        stamped, text = key[:1] == STAMPED, key[1:]
+        at -= len(raw) - len(text)
+        needle = text + b"\n"
+        runs = self._runs.get(kind, [])
+        others = [r for r in runs if (r.needle, r.stamped) != (needle, stamped)]
+        same = [r for r in runs if (r.needle, r.stamped, r.at, r.ids) == (needle, stamped, at, ids)]
         if same:  # handled again before its `keep` matches were in: only the order changes, the line is not re-read
             self._runs[kind] = [*others, *same]
             return
-        if at < 0 or line_key(key) != key or hits_in(raw) != 1:
+        if at < 0 or hits_in(raw) != 1:
             return
-        self._runs[kind] = [*others[-(RUNS_MAX - 1) :], Run(kind, needle, at, ids)]
+        self._runs[kind] = [*others[-(RUNS_MAX - 1) :], Run(kind, needle, at, ids, stamped)]
 
     def ready(self, counts: Counter[str], keep: int) -> list[Run]:
         """The runs whose signatures all have their `keep` matches: a copy of them is only counted."""
@@ -69,8 +84,8 @@ VECTOR_HITS = 256  # a batch this big is checked in numpy when a big scan has lo
 
 def take_copies(buf: bytearray, runs: list[Run], hits: list[int], counts: Counter[str]) -> list[int]:
     """Count the hits that sit on a copy of one of `runs` (the same bytes as the run's line from after a newline,
-    or after a newline and a Timestamper prefix: `[`, 23 bytes with no line break, `Z] `) with no other hit in
-    its prefix (the hit before starts before the line); return the hits left to handle. A line at the very start
+    or, for a run that had one, after a newline and a Timestamper prefix) with no other hit in its prefix (the hit
+    before starts before the line); return the hits left to handle. A line at the very start
     of the buffer is left to the one-at-a-time path. One plain loop over the hits: it runs for every hit of a
     wait loop, and a call per check would double its cost. `_take_vector` does the same in numpy."""
     np = vector.numpy()
@@ -79,7 +94,7 @@ def take_copies(buf: bytearray, runs: list[Run], hits: list[int], counts: Counte
     by_kind: dict[int, list[Run]] = {}
     for run in runs:
         by_kind.setdefault(run.kind, []).append(run)
-    starts, find, get = buf.startswith, buf.find, by_kind.get
+    starts, stamp_at, get = buf.startswith, STAMP_BYTES.match, by_kind.get
     known: set[int] = set()
     tally: Counter[Run] = Counter()
     before = -1
@@ -89,10 +104,9 @@ def take_copies(buf: bytearray, runs: list[Run], hits: list[int], counts: Counte
             s = p - run.at
             if s <= STAMP or not starts(run.needle, s):
                 continue
-            if buf[s - 1] == NEWLINE:
+            if not run.stamped and buf[s - 1] == NEWLINE:
                 start = s
-            elif buf[s - STAMP - 1] == NEWLINE and buf[s - STAMP] == BRACKET and starts(b"Z] ", s - 3) \
-                    and find(b"\n", s - STAMP, s) < 0 and find(b"\r", s - STAMP, s) < 0:
+            elif run.stamped and buf[s - STAMP - 1] == NEWLINE and stamp_at(buf, s - STAMP) is not None:
                 start = s - STAMP
             else:
                 continue
@@ -109,6 +123,9 @@ def take_copies(buf: bytearray, runs: list[Run], hits: list[int], counts: Counte
     return [h for h in hits if h >> KIND_BITS not in known]
 
 
+_SHAPE = b"[0000-00-00T00:00:00.000Z] "  # a Timestamper prefix (STAMP_BYTES): a digit where each 0 is
+
+
 def _take_vector(np: Any, buf: bytearray, runs: list[Run], hits: list[int], counts: Counter[str]) -> list[int]:
     """`take_copies` on whole arrays: per run, in the same order, the hits of its kind not yet claimed by an earlier
     run whose line starts there (compared as one fixed-size value per row), with the same prefix and hit-before
@@ -122,6 +139,8 @@ def _take_vector(np: Any, buf: bytearray, runs: list[Run], hits: list[int], coun
     known = np.zeros(len(hit), dtype=bool)
     tally: Counter[Run] = Counter()
     stamps = windows(data, STAMP + 1)  # the byte before a Timestamper prefix, then the prefix
+    shape = np.frombuffer(_SHAPE, dtype=np.uint8)
+    digits = shape == ord("0")
     for run in runs:
         idx = np.flatnonzero((kind == run.kind) & ~claimed)
         s = pos[idx] - run.at
@@ -133,15 +152,17 @@ def _take_vector(np: Any, buf: bytearray, runs: list[Run], hits: list[int], coun
         same = windows(data, size)[s].view(f"V{size}")[:, 0] == np.frombuffer(run.needle, dtype=f"V{size}")[0]
         idx, s = idx[same], s[same]
         pre = stamps[s - STAMP - 1]
-        plain = pre[:, -1] == NEWLINE
-        stamp = pre[:, 1:]
-        stamped = (~plain & (pre[:, 0] == NEWLINE) & (stamp[:, 0] == BRACKET) & (stamp[:, -3] == ord("Z"))
-                   & (stamp[:, -2] == ord("]")) & (stamp[:, -1] == ord(" "))
-                   & ~((stamp == NEWLINE) | (stamp == ord("\r"))).any(axis=1))
-        copy = plain | stamped
-        idx, s, plain = idx[copy], s[copy], plain[copy]
+        if run.stamped:
+            stamp = pre[:, 1:]
+            digit = (stamp >= ord("0")) & (stamp <= ord("9"))
+            copy = (pre[:, 0] == NEWLINE) & np.where(digits, digit, stamp == shape).all(axis=1)
+            start = s - STAMP
+        else:
+            copy = pre[:, -1] == NEWLINE
+            start = s
+        idx, start = idx[copy], start[copy]
         claimed[idx] = True
-        counted = idx[before[idx] < np.where(plain, s, s - STAMP)]
+        counted = idx[before[idx] < start]
         known[counted] = True
         if len(counted):
             tally[run] += len(counted)

@@ -250,6 +250,8 @@ class Scanner:
             self._resume(end + n)
         finally:
             self._finished, self._end = finished, end
+        if at_eof:
+            self._pending = []  # no line is left to read: what they hold is final, as `finish` leaves it
 
     def part_result(self) -> Part:
         """This scanner's results as a part of a split scan (`start_at(..., journal=True)` began it)."""
@@ -349,29 +351,33 @@ class Scanner:
         """Handle every anchor hit starting in [start, limit); segments may read up to `end`."""
         if self._pending:
             self._resume(end)
+        # Hits before `begin` lie in a segment the region before read past its limit (a long line scanned before its
+        # end): they are found all the same, so `anchor_hits` does not depend on where the reads ended.
         begin = max(start, self._skip - self._base)
         stop = min(end, limit + self._maxlen - 1)
         total: int | None = None  # the region's newlines, when counted while the finder ran
         line0 = self._line
-        if begin >= limit:
+        if start >= limit:
             hits: list[int] = []
-        elif (limit - begin >= OVERLAP_MIN and self._threads and self._finder.releases_gil
+        elif (limit - start >= OVERLAP_MIN and self._threads and self._finder.releases_gil
               and threading.current_thread() is threading.main_thread()):
             # Hyperscan runs without the GIL: both cores search while the helper also counts the region's newlines,
             # unless hits are dense and the count holds the GIL: every match callback would wait for it.
             counted = self._counted - self._base
             if self._dense and not self._vector:
-                hits, _ = find_shared(self._finder, self._buf, begin, limit, stop, lambda: None)
+                hits, _ = find_shared(self._finder, self._buf, start, limit, stop, lambda: None)
             else:
-                hits, total = find_shared(self._finder, self._buf, begin, limit, stop,
+                hits, total = find_shared(self._finder, self._buf, start, limit, stop,
                                           lambda: vector.count(self._buf, counted, limit))
-            self._dense = len(hits) > (limit - begin) * DENSE >> 20
+            self._dense = len(hits) > (limit - start) * DENSE >> 20
         else:
-            hits = self._finder.find(self._buf, begin, limit, stop)
+            hits = self._finder.find(self._buf, start, limit, stop)
         found: list[Match] = []
         kind_hits = self._kind_hits
         for h in hits:
             kind_hits[h & KIND_MASK] += 1
+        if begin > start:
+            hits = [h for h in hits if h >> KIND_BITS >= begin]
         ready = self._repeats.ready(self.counts, self.keep) if self._repeats and self.on_match is None else []
         if ready:
             hits = take_copies(self._buf, ready, hits, self.counts)
@@ -400,12 +406,11 @@ class Scanner:
         return self._line
 
     def _retain(self, limit: int) -> None:
+        # Exactly LOOKBACK, even from inside a line: a line after `limit` then reads back what it would in one
+        # chunk (a context line longer than LOOKBACK is read from its end), so chunking never changes a match.
         keep_from = max(0, limit - LOOKBACK)
         if keep_from > 0:
-            newline = self._buf.find(b"\n", keep_from, limit)
-            at_line_start = newline >= 0
-            keep_from = newline + 1 if at_line_start else keep_from
-            self._buf_at_line_start = at_line_start
+            self._buf_at_line_start = self._buf[keep_from - 1] == 10
             kept = self._end - keep_from
             self._buf[0:kept] = self._buf[keep_from : self._end]  # a copy of the small tail, then one memmove
             self._end = kept
@@ -468,7 +473,7 @@ class Scanner:
                                              for sig in self._signatures_of(mask)):
             if len(self._verdicts) >= VERDICTS_MAX:
                 self._verdicts.clear()
-            self._verdicts[line_key(raw)] = tuple(recorded)
+            self._verdicts[line_key(raw, seg_start == line_start)] = tuple(recorded)
             if seg_start == line_start and seg_end < end and buf[seg_end] == 10:
                 self._repeats.remember(raw, kind, p - seg_start, tuple(recorded), self._patterns_in)
         return seg_end
@@ -479,8 +484,8 @@ class Scanner:
     def _count_repeat(self, p: int, end: int) -> int:
         """For a segment seen before whose signatures all have their `keep` matches: count them again without
         matching (the same text matches the same way) and return the segment's end; else -1."""
-        seg_start, seg_end, _ = self._segment_bounds(p, end)
-        ids = self._verdicts.get(line_key(bytes(self._buf[seg_start:seg_end])))
+        seg_start, seg_end, line_start = self._segment_bounds(p, end)
+        ids = self._verdicts.get(line_key(bytes(self._buf[seg_start:seg_end]), seg_start == line_start))
         if ids is None:
             return -1
         counts, keep = self.counts, self.keep

@@ -3,7 +3,8 @@
 Half of a scan's CPU holds the GIL (every match callback, the newline count, the work per hit), so threads in one
 process reach about 1.3x one core; a forked process per part has its own GIL. Only a regular, uncompressed file
 of SPLIT_MIN bytes or more is split, from the main thread of a process that runs no other thread (forking a
-process whose other threads may hold locks is not safe), and only where `os.fork` and `os.preadv` exist.
+process whose other threads may hold locks is not safe), and only where `os.fork`, `os.preadv` and
+`signal.pthread_sigmask` exist.
 
 The parts are cut at line starts. This process scans the first part; each forked child scans one of the others
 (`scan_part`), with the LOOKBACK bytes before it as context, and sends its `Part` back through a pipe. The parts
@@ -106,14 +107,10 @@ def seams(fd: int, size: int, parts: int) -> list[int]:
 
 
 def context_before(fd: int, offset: int) -> tuple[bytes, bool]:
-    """The bytes a scanner keeps before a chunk boundary at `offset` (`Scanner._retain`'s cut) and whether they
-    begin at a line start."""
+    """The bytes a scanner keeps before a chunk boundary at `offset` (`Scanner._retain`'s cut: LOOKBACK of them)
+    and whether they begin at a line start."""
     lo = max(0, offset - LOOKBACK)
-    data = _pread(fd, offset - lo, lo)
-    if lo == 0:
-        return data, True
-    nl = data.find(b"\n")
-    return (data[nl + 1 :], True) if nl >= 0 else (data, False)
+    return _pread(fd, offset - lo, lo), lo == 0 or _pread(fd, 1, lo - 1) == b"\n"
 
 
 def _scan_range(scanner: Scanner, fd: int, start: int, stop: int | None) -> None:
@@ -156,12 +153,14 @@ def stitch(fd: int, signatures: tuple[Signature, ...], cuts: list[int],
     return scanner
 
 
-def _run_child(fd: int, start: int, stop: int | None, signatures: tuple[Signature, ...], out: int) -> NoReturn:
+def _run_child(fd: int, start: int, stop: int | None, signatures: tuple[Signature, ...], out: int,
+               mask: set[int | signal.Signals]) -> NoReturn:
     import pickle
 
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the parts with the parent, quietly
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         part = scan_part(fd, start, stop, signatures)
         data = pickle.dumps(part, pickle.HIGHEST_PROTOCOL)
         with os.fdopen(out, "wb") as pipe:
@@ -173,14 +172,26 @@ def _run_child(fd: int, start: int, stop: int | None, signatures: tuple[Signatur
         os._exit(code)
 
 
-def _fork(fd: int, start: int, stop: int | None, signatures: tuple[Signature, ...]) -> _Child:
+def _fork(fd: int, start: int, stop: int | None, signatures: tuple[Signature, ...], children: list[_Child]) -> None:
+    """Start the child for one part and add it to `children` (from where `_end` ends it whatever happens next)."""
     r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child's coverage is not collected; its result is what the tests check
-        os.close(r)
-        _run_child(fd, start, stop, signatures, w)
-    os.close(w)
-    return _Child(pid, r, start)
+    # SIGINT waits until the child is in `children`: a Ctrl-C just after the fork would leave it running unseen,
+    # and in the child, before its own handler is set, would raise into this process's code.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        try:
+            pid = os.fork()
+        except BaseException:
+            os.close(r)
+            os.close(w)
+            raise
+        if pid == 0:  # pragma: no cover - the child's coverage is not collected; its result is what the tests check
+            os.close(r)
+            _run_child(fd, start, stop, signatures, w, mask)
+        os.close(w)
+        children.append(_Child(pid, r, start))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _receive(child: _Child, deadline: float) -> Part | None:
@@ -208,17 +219,21 @@ def _receive(child: _Child, deadline: float) -> Part | None:
 
 def _end(children: list[_Child]) -> None:
     """Kill and reap the children still running and close their pipes (safe to call again)."""
-    for child in children:
-        if not child.reaped:
-            try:
-                os.kill(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.waitpid(child.pid, 0)  # SIGKILL cannot be caught: this returns at once
-            child.reaped = True
-        if child.fd >= 0:
-            os.close(child.fd)
-            child.fd = -1  # closed once: the number may belong to another file by the next call
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # a Ctrl-C now waits until all are reaped
+    try:
+        for child in children:
+            if not child.reaped:
+                try:
+                    os.kill(child.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                os.waitpid(child.pid, 0)  # SIGKILL cannot be caught: this returns at once
+                child.reaped = True
+            if child.fd >= 0:
+                os.close(child.fd)
+                child.fd = -1  # closed once: the number may belong to another file by the next call
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _forkable() -> bool:
@@ -232,7 +247,7 @@ def scan_split(path: str, signatures: Iterable[Signature], *, parts: int | None 
     """The finished scan of the file at `path` in parts, or None when it is not split here (see the module
     docstring; then scan it in one pass). Read errors raise OSError as a plain read would."""
     sigs = tuple(signatures)
-    if path == "-" or not _forkable():
+    if path == "-" or not _forkable() or not hasattr(signal, "pthread_sigmask"):
         return None
     try:
         raw: io.BufferedIOBase = open(path, "rb")  # noqa: SIM115 -- closed in the finally below
@@ -249,7 +264,11 @@ def scan_split(path: str, signatures: Iterable[Signature], *, parts: int | None 
         if not cuts:
             return None
         bounds = [*cuts, None]
-        children = [_fork(fd, lo, hi, sigs) for lo, hi in zip(cuts, bounds[1:], strict=True)]
+        try:
+            for lo, hi in zip(cuts, bounds[1:], strict=True):
+                _fork(fd, lo, hi, sigs, children)
+        except OSError:
+            return None  # no process or pipe to spare (ulimit -u, memory): one pass reads it; `finally` ends the rest
         began = time.monotonic()
 
         def received() -> Iterator[Part | None]:

@@ -158,6 +158,19 @@ class PipelineState:
         while self.parallels and depth < self.parallels[-1][0]:
             self.parallels.pop()
 
+    @staticmethod
+    def may_change(text: str) -> bool:
+        """Whether this line of pipeline metadata can change any state (a part of a split scan records only these:
+        an old-style branch's `sh`, `echo`, … lines, every other line of such a log, never do)."""
+        if not text.startswith(_PIPELINE):
+            return RUNNING_ON.match(text) is not None
+        step = text[len(_PIPELINE) :].strip()
+        old = _OLD_BRANCH.match(step) if step.startswith("[") else None
+        if old is not None:
+            step = old.group("step").strip()
+            return step.startswith("{") or step == "}"
+        return step.startswith("{") or step in ("// stage", "parallel", "// parallel", "// node")
+
     def observe(self, text: str) -> bool:
         """Update from one cleaned line; True when the line was pipeline metadata."""
         if not text.startswith(_PIPELINE):

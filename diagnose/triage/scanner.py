@@ -444,7 +444,7 @@ class Scanner:
         raw = bytes(buf[seg_start:seg_end])
         text, stamp = clean(decode(raw), at_line_start=seg_start == line_start)
         if self.pipeline.observe(text):
-            if self._journal is not None:
+            if self._journal is not None and PipelineState.may_change(text):
                 self._journal.append(text)
             return seg_end
         mask = self._mask_between(hits, i, seg_end)

@@ -355,3 +355,41 @@ def test_triage_of_a_big_log_is_split_and_reports_what_one_pass_reports(tmp_path
     assert in_parts_report == report()
     assert len(forks) == 2, "EARTHLY_DOCTOR_PARTS=1 scans in one pass"
     assert in_parts_report["verdict"]["cause"] == "proxy-unreachable"
+
+
+_METADATA = ["[Pipeline] { (Build)", "[Pipeline] { (Branch: a)", "[Pipeline] { (Branch: b)", "[Pipeline] {",
+             "[Pipeline] }", "[Pipeline] // stage", "[Pipeline] parallel", "[Pipeline] // parallel", "[Pipeline] sh",
+             "[Pipeline] // node", "[Pipeline] echo", "Running on agent-1 in /ws", "Running on agent-2 in /ws",
+             "[Pipeline] [a] { (Test)", "[Pipeline] [a] { (Branch: a)", "[Pipeline] [a] }", "[Pipeline] [a] sh",
+             "[Pipeline] [b] { (Lint)", "[Pipeline] [b] }", "[Pipeline] [b] echo hi", "[Pipeline] [a] // stage"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=st.lists(st.sampled_from(_METADATA), max_size=30), after=st.lists(st.sampled_from(_METADATA),
+                                                                              max_size=30))
+def test_a_part_records_every_pipeline_line_that_can_change_the_state(before, after):
+    """A part keeps only the lines `may_change` admits (an old-style log's branch `sh` lines are most of it);
+    replaying those over any state the parts before left gives the state replaying every line gives."""
+    from earthly_doctor.triage.normalise import PipelineState
+
+    every, kept = PipelineState(), PipelineState()
+    for text in before:
+        every.observe(text)
+        kept.observe(text)
+    for text in after:
+        every.observe(text)
+        if PipelineState.may_change(text):
+            kept.observe(text)
+        assert (kept.stage, kept.node, kept.stack, kept.branches, kept.parallels) == \
+            (every.stage, every.node, every.stack, every.branches, every.parallels)
+
+
+def test_an_old_style_parallel_log_gives_a_small_journal():
+    lines = ["[Pipeline] parallel", "[Pipeline] [a] { (Branch: a)", "[Pipeline] [b] { (Branch: b)"]
+    lines += ["[Pipeline] [a] sh", "[a] + make", "[Pipeline] [b] sh", "[b] + make lint"] * 20_000
+    data = ("\n".join(lines) + "\n").encode()
+    with tempfile.TemporaryFile() as f:
+        f.write(data)
+        f.flush()
+        part = split.scan_part(f.fileno(), data.index(b"[Pipeline] [a] sh"), None, SIGS)
+    assert len(part.events) == 0

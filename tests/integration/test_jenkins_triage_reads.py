@@ -304,33 +304,29 @@ def test_after_whoami_requests_skip_requests_session_but_not_its_connections(env
     assert {f["build"] for f in report["findings"] if f.get("stage") == "Image"} >= {1, 3, 6}  # wfapi, direct
 
 
-def test_through_a_proxy_log_pages_go_the_usual_way(env):
+def _direct_after(change) -> tuple[bool, bool]:
+    """Whether a client takes the direct path after whoami, and again once `change(client)` has run."""
     with FakeJenkins({"alice": TOKEN}) as server:
         client = JenkinsClient(Credentials(server.url, "alice", TOKEN, "environment"), timeout=5,
                                deadline=time.monotonic() + 30)
         try:
             client.whoami()
-            assert client._direct() is not None
-            client.server._session.proxies["http"] = "http://proxy.invalid:3128"
+            before = client._direct() is not None
+            change(client)
             client._fast = False
-            assert client._direct() is None
+            return before, client._direct() is not None
         finally:
             client.close()
+
+
+def test_through_a_proxy_log_pages_go_the_usual_way(env):
+    assert _direct_after(lambda c: c.server._session.proxies.update(http="http://proxy.invalid:3128")) == (True, False)
 
 
 def test_a_crumb_with_a_line_break_keeps_requests_on_the_usual_way(env):
     """The crumb comes from the server and requests never checks it: framed by hand it could add header lines."""
-    with FakeJenkins({"alice": TOKEN}) as server:
-        client = JenkinsClient(Credentials(server.url, "alice", TOKEN, "environment"), timeout=5,
-                               deadline=time.monotonic() + 30)
-        try:
-            client.whoami()
-            assert client._direct() is not None
-            client.server.crumb = {"crumbRequestField": "Jenkins-Crumb", "crumb": "c0ffee\r\nX-Injected: 1"}
-            client._fast = False
-            assert client._direct() is None
-        finally:
-            client.close()
+    crumb = {"crumbRequestField": "Jenkins-Crumb", "crumb": "c0ffee\r\nX-Injected: 1"}
+    assert _direct_after(lambda c: setattr(c.server, "crumb", crumb)) == (True, False)
 
 
 def test_over_https_with_the_ca_from_requests_ca_bundle(env, capsys, tmp_path, monkeypatch):

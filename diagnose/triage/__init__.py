@@ -23,7 +23,9 @@ one straight into the scan buffer. `on_match` sees every match; `matches` keeps 
 its remembered verdict: see scanner.py). The signatures are data: `signatures/*.toml`; their anchors, with the Pipeline markers that change
 the stage, are found in one pass (`finders.py`: Hyperscan, or `bytearray.find` where the wheel is missing;
 `Scanner(finder="python")` or EARTHLY_DOCTOR_SCANNER=python picks the fallback). `scanner.anchor_hits` says how
-often each anchor occurred, as `grep -F -o | wc -l` would.
+often each anchor occurred, as `grep -F -o | wc -l` would. A big log file is scanned in parts by forked processes
+and stitched into the one-pass result (`split.scan_split`, `part.py`; `library.triage_findings` uses it), and a big
+scan counts newlines and checks repeated lines with numpy (`vector.py`).
 """
 
 from __future__ import annotations

@@ -130,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--also-workers", type=int, default=0, metavar="N",
+                        help="also time ours with --workers N (no naive runs), on the same stand-in, right after")
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args(argv)
 
@@ -138,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     server = Server(args.builds, args.mb, args.latency_ms)
     try:
         main_run = measure(server, args.builds, args.repeat, args.workers)
+        also = measure(server, args.builds, args.repeat, args.also_workers, with_naive=False) if args.also_workers \
+            else None
         quarter = measure(server, max(1, args.builds // 4), 1, args.workers, with_naive=False)
     finally:
         server.stop()
@@ -157,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Machine: {machine()}; shared: `uptime` before `{uptime_before}`, after `{uptime_after}`.",
         (f"Command: `python -m bench.jenkins_triage --builds {args.builds} --mb {args.mb:g} --latency-ms "
-         f"{args.latency_ms:g} --repeat {args.repeat} --workers {args.workers}`"),
+         f"{args.latency_ms:g} --repeat {args.repeat} --workers {args.workers}"
+         + (f" --also-workers {args.also_workers}" if also else "") + "`"),
         ("Stand-in Jenkins (tests/harness/fake_jenkins.py) in its own process, logs generated while streaming; "
         f"{failing} builds fail with the unreachable-proxy error, {args.builds - failing} are green. Both sides are "
         "child processes, alternating; peak RSS from wait4()."),
@@ -167,11 +172,16 @@ def main(argv: list[str] | None = None) -> int:
         (f"| `earthly-doctor jenkins triage --last {args.builds} --workers {args.workers}` | {ours['median']:.2f} | "
         f"{ours['min']:.2f} | {ours['max']:.2f} | {main_run['cpu']['ours']:.2f} | {main_run['ours_rss']:.1f} | "
         f"{main_run['hits']['ours']} |"),
+        *([(f"| `earthly-doctor jenkins triage --last {args.builds} --workers {args.also_workers}` (right after) | "
+            f"{also['ours']['median']:.2f} | {also['ours']['min']:.2f} | {also['ours']['max']:.2f} | "
+            f"{also['cpu']['ours']:.2f} | {also['ours_rss']:.1f} | {also['hits']['ours']} |")] if also else []),
         (f"| naive python-jenkins loop (`get_build_console_output` + regex) | {naive_s['median']:.2f} | "
         f"{naive_s['min']:.2f} | {naive_s['max']:.2f} | {main_run['cpu']['naive']:.2f} | {main_run['naive_rss']:.1f} | "
         f"{main_run['hits']['naive']} |"),
         "",
-        (f"Speed-up: **{ratio:.1f}x** (naive median / ours median). Ours read "
+        (f"Speed-up: **{ratio:.1f}x** (naive median / ours median)"
+         + (f"; **{naive_s['median'] / also['ours']['median']:.1f}x** with `--workers {args.also_workers}`"
+            if also else "") + ". Ours read "
         f"{main_run['hits']['bytes_read'] / 1e6:,.0f} MB of log (head + tail of each failed build's log, whole log of "
         f"each green build); the naive loop read {args.builds * args.mb:,.0f} MB. Both share the 2 cores with the "
         "stand-in (and with whatever else runs on the machine), so the CPU column says how much of the wall time "

@@ -4,8 +4,8 @@ parallel processes; `Scanner.part_result` makes one, `Scanner.absorb` takes it i
 Plain data, so it crosses a pipe as a pickle. A part is scanned as if its first line were the log's first, with
 the bytes before it kept only as context (as a chunk boundary there would keep them). What depends on the parts
 before it is made exact when it is taken in: line numbers are shifted, `keep` applies to the sum of the counts, and
-each match's stage and node are recomputed by replaying the part's pipeline lines (`events`) over the state the
-parts before it left. The one thing a replay cannot redo is a lookup the part made with the old-style branch it
+each match's stage and node are recomputed by replaying the part's pipeline lines that can change them (`events`,
+`PipelineState.may_change`) over the state the parts before it left. The one thing a replay cannot redo is a lookup the part made with the old-style branch it
 believed a line had; such a part is refused (`branch` differs) and its bytes are scanned again in order.
 """
 
@@ -24,7 +24,7 @@ class PartMatch:
     timestamp: str | None
     fields: dict[str, str]
     context: str | None
-    events: int  # pipeline lines of the part before this match
+    events: int  # how many of the part's `events` came before this match
     stage_text: str  # the start of its cleaned line: all a stage lookup reads
     branch: str | None  # the old-style branch the part's scanner took the line for
 

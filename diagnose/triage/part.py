@@ -5,8 +5,9 @@ Plain data, so it crosses a pipe as a pickle. A part is scanned as if its first 
 the bytes before it kept only as context (as a chunk boundary there would keep them). What depends on the parts
 before it is made exact when it is taken in: line numbers are shifted, `keep` applies to the sum of the counts, and
 each match's stage and node are recomputed by replaying the part's pipeline lines that can change them (`events`,
-`PipelineState.may_change`) over the state the parts before it left. The one thing a replay cannot redo is a lookup the part made with the old-style branch it
-believed a line had; such a part is refused (`branch` differs) and its bytes are scanned again in order.
+`PipelineState.may_change`) over the state the parts before it left. The one thing a replay cannot redo is a
+lookup the part made with the old-style branch it believed a line had; such a part is refused (`branch` differs)
+and its bytes are scanned again in order.
 """
 
 from __future__ import annotations

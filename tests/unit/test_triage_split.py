@@ -31,8 +31,9 @@ SIGS = load_signatures()
 STAMP = "[2024-01-22T23:20:{:02d}.000Z] "
 REFUSED = "dial tcp 127.0.0.1:35137: connect: connection refused"
 # Earthly's unreachable-proxy failure as it prints it: two lines (research/earthly.md, issue 3736).
-FAILURE = ("Error: pull ping error: pull ping response: rpc error: code = Unknown desc = image pull: 1 error occurred:\n"
-           "\t* command failed: docker pull 127.0.0.1:35137/sess-jwd728vcbn4ni32eu360wnxmi/pullping:img-0: exit status 1: "
+FAILURE = ("Error: pull ping error: pull ping response: rpc error: code = Unknown desc = image pull: "
+           "1 error occurred:\n\t* command failed: docker pull "
+           "127.0.0.1:35137/sess-jwd728vcbn4ni32eu360wnxmi/pullping:img-0: exit status 1: "
            'Error response from daemon: Get "http://127.0.0.1:35137/v2/": dial tcp 127.0.0.1:35137: connect: '
            "connection refused: exit status 1")
 

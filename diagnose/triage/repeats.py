@@ -117,10 +117,15 @@ def take_copies(buf: bytearray, runs: list[Run], hits: list[int], counts: Counte
         before = p
     if not known:
         return hits
+    _add(tally, counts)
+    return [h for h in hits if h >> KIND_BITS not in known]
+
+
+def _add(tally: Counter[Run], counts: Counter[str]) -> None:
+    """Each run's copies, counted for every signature it matched."""
     for run, n in tally.items():
         for sid in run.ids:
             counts[sid] += n
-    return [h for h in hits if h >> KIND_BITS not in known]
 
 
 _SHAPE = b"[0000-00-00T00:00:00.000Z] "  # a Timestamper prefix (STAMP_BYTES): a digit where each 0 is
@@ -168,9 +173,7 @@ def _take_vector(np: Any, buf: bytearray, runs: list[Run], hits: list[int], coun
             tally[run] += len(counted)
     if not tally:
         return hits
-    for run, n in tally.items():
-        for sid in run.ids:
-            counts[sid] += n
+    _add(tally, counts)
     at = pos[known]  # every hit that starts where a counted copy's anchor does goes, as in the loop
     nearest = at[np.minimum(np.searchsorted(at, pos), len(at) - 1)]
     return hit[nearest != pos].tolist()  # type: ignore[no-any-return]

@@ -127,11 +127,16 @@ def _scan_range(scanner: Scanner, fd: int, start: int, stop: int | None) -> None
     scanner.settle(after, at_eof=len(after) < want)
 
 
+def _start_at(scanner: Scanner, fd: int, start: int, *, journal: bool = False) -> None:
+    """Have `scanner` go on from `start` with the context a chunk boundary there would have kept."""
+    before, at_line_start = context_before(fd, start)
+    scanner.start_at(start, before, at_line_start=at_line_start, journal=journal)
+
+
 def scan_part(fd: int, start: int, stop: int | None, signatures: Iterable[Signature]) -> Part:
     """One part of a split scan: the bytes [start, stop) of an open file (to its end when stop is None)."""
     scanner = Scanner(signatures, threads=False)
-    before, at_line_start = context_before(fd, start)
-    scanner.start_at(start, before, at_line_start=at_line_start, journal=True)
+    _start_at(scanner, fd, start, journal=True)
     _scan_range(scanner, fd, start, stop)
     return scanner.part_result()
 
@@ -146,8 +151,7 @@ def stitch(fd: int, signatures: tuple[Signature, ...], cuts: list[int],
     for start, part in zip(cuts, results, strict=True):
         if part is None or not scanner.absorb(part):
             getattr(results, "close", lambda: None)()  # the parts still running are no use now
-            before, at_line_start = context_before(fd, start)
-            scanner.start_at(start, before, at_line_start=at_line_start)
+            _start_at(scanner, fd, start)
             _scan_range(scanner, fd, start, None)
             break
     return scanner

@@ -254,12 +254,15 @@ def scan_split(path: str, signatures: Iterable[Signature], *, parts: int | None 
     if path == "-" or not _forkable() or not hasattr(signal, "pthread_sigmask"):
         return None
     try:
-        raw: io.BufferedIOBase = open(path, "rb")  # noqa: SIM115 -- closed in the finally below
+        # Non-blocking, and only a regular file: opening a FIFO would wait for a writer, and closing it again would
+        # make the writer's next write fail before the one-pass scan opens it.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None  # the one-pass scan reports it in its words
     children: list[_Child] = []
     try:
-        fd = raw.fileno()
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or _pread(fd, 2, 0) == _GZIP_MAGIC:
             return None
@@ -290,4 +293,4 @@ def scan_split(path: str, signatures: Iterable[Signature], *, parts: int | None 
             return None  # cut while it was read: the one-pass scan reads what is there
     finally:
         _end(children)
-        raw.close()
+        os.close(fd)

@@ -394,3 +394,37 @@ def test_an_old_style_parallel_log_gives_a_small_journal():
         f.flush()
         part = split.scan_part(f.fileno(), data.index(b"[Pipeline] [a] sh"), None, SIGS)
     assert len(part.events) == 0
+
+
+def test_a_fifo_is_left_to_the_one_pass_scan_without_being_opened(tmp_path, monkeypatch):
+    """`triage <(zcat log.gz)` and named pipes: the split must not open a FIFO (that waits for a writer) nor close
+    it again (the writer's next write would fail before the one-pass scan opens it)."""
+    import threading
+
+    from earthly_doctor.triage.library import triage_findings
+
+    fifo = tmp_path / "build.log"
+    os.mkfifo(fifo)
+    data = (ROOT / "examples" / "logs" / "issue-3736-jenkins.log").read_bytes()
+    outcome: list[object] = []
+
+    def write() -> None:
+        try:
+            with open(fifo, "wb") as pipe:
+                pipe.write(data)
+            outcome.append("written")
+        except OSError as exc:
+            outcome.append(exc)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    findings: list = []
+    # On its own thread, bounded: a scan that reopened the pipe after its writer left would wait for ever.
+    reader = threading.Thread(target=lambda: findings.extend(triage_findings([str(fifo)])), daemon=True)
+    monkeypatch.setattr(split, "_forkable", lambda: True)  # (the patch holds for the reader thread too)
+    reader.start()
+    reader.join(timeout=20)
+    writer.join(timeout=10)
+    assert not reader.is_alive(), "the scan hung on the pipe"
+    assert outcome == ["written"]
+    assert any(f.extra.get("signature") == "proxy-unreachable" for f in findings)

@@ -22,6 +22,7 @@ import signal
 import stat
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, Iterator, NoReturn
 
@@ -176,13 +177,30 @@ def _run_child(fd: int, start: int, stop: int | None, signatures: tuple[Signatur
         os._exit(code)
 
 
+@contextmanager
+def _sigint_held() -> Iterator[set[int | signal.Signals]]:
+    """Ctrl-C waits until the block is done, then comes out as it would have. SIGINT is blocked in this thread (and
+    so in a child forked meanwhile, until it sets its own handler), and Python's handler only notes it, since the
+    kernel may hand a process's SIGINT to another thread, and Python then runs the handler here all the same.
+    Yields the mask a forked child restores."""
+    noted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: noted.append(signum))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield mask
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one that came to this thread is delivered now
+        if noted:
+            signal.raise_signal(signal.SIGINT)  # one another thread took: delivered again, to the usual handler
+
+
 def _fork(fd: int, start: int, stop: int | None, signatures: tuple[Signature, ...], children: list[_Child]) -> None:
     """Start the child for one part and add it to `children` (from where `_end` ends it whatever happens next)."""
     r, w = os.pipe()
     # SIGINT waits until the child is in `children`: a Ctrl-C just after the fork would leave it running unseen,
     # and in the child, before its own handler is set, would raise into this process's code.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
+    with _sigint_held() as mask:
         try:
             pid = os.fork()
         except BaseException:
@@ -194,8 +212,6 @@ def _fork(fd: int, start: int, stop: int | None, signatures: tuple[Signature, ..
             _run_child(fd, start, stop, signatures, w, mask)
         os.close(w)
         children.append(_Child(pid, r, start))
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _receive(child: _Child, deadline: float) -> Part | None:
@@ -223,8 +239,7 @@ def _receive(child: _Child, deadline: float) -> Part | None:
 
 def _end(children: list[_Child]) -> None:
     """Kill and reap the children still running and close their pipes (safe to call again)."""
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # a Ctrl-C now waits until all are reaped
-    try:
+    with _sigint_held():  # a Ctrl-C now waits until all are reaped
         for child in children:
             if not child.reaped:
                 try:
@@ -236,8 +251,6 @@ def _end(children: list[_Child]) -> None:
             if child.fd >= 0:
                 os.close(child.fd)
                 child.fd = -1  # closed once: the number may belong to another file by the next call
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _forkable() -> bool:

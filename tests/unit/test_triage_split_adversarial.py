@@ -224,9 +224,26 @@ def test_a_log_cut_short_after_its_parts_were_planned(big_log, keep_fraction, mo
     assert got is None or key(got) == want
 
 
-def test_ctrl_c_while_the_children_are_being_ended_still_ends_them_all(big_log, monkeypatch):
+@pytest.fixture(params=["alone", "beside an idle scan helper thread"])
+def other_thread(request):
+    """The main thread alone, or with the idle helper thread an earlier one-pass scan leaves (split allows it): the
+    kernel may hand the process's SIGINT to that thread while this one blocks it."""
+    if request.param == "alone":
+        yield
+        return
+    import threading
+
+    done = threading.Event()
+    helper = threading.Thread(target=done.wait, name="triage-find-idle", daemon=True)
+    helper.start()
+    yield
+    done.set()
+    helper.join(timeout=5)
+
+
+def test_ctrl_c_while_the_children_are_being_ended_still_ends_them_all(big_log, monkeypatch, other_thread):
     """A second Ctrl-C (an impatient user) lands while the children of a failed part are being killed and reaped:
-    every child is still reaped, and the interrupt comes out after."""
+    every child is still reaped, and the interrupt comes out after, however many threads the process has."""
     monkeypatch.setattr(split, "_forkable", lambda: True)
     monkeypatch.setattr(split, "scan_part", lambda *_a: "not a part")  # the first child's result is refused
     real_kill = os.kill

@@ -1,7 +1,8 @@
 """`jenkins triage`: read builds from a Jenkins server, scan their logs, and report ED160 findings plus a summary.
 
-Order of calls: credentials → `whoami` (python-jenkins' `get_version` would go out without credentials before
-auth is resolved) → version → job → builds on a bounded pool. Findings: one per signature and build (with the
+Order of calls: credentials → `whoami`, the version, the agents' labels and the build list at once (after `whoami`
+where auth takes a request to resolve: python-jenkins' `get_version` would go out without credentials before) →
+builds on a bounded pool. Findings: one per signature and build (with the
 build number, URL, agent and stage), one `pass` per failed build without a known signature, one `error` per build
 that could not be read, one `skip` per running build that had not finished when the wait ended.
 """
@@ -9,6 +10,7 @@ that could not be read, one `skip` per running build that had not finished when 
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -63,13 +65,17 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
                         scanner=lambda: loaded[0](), workers=request.workers)  # noqa: PLW0108 -- filled later
         try:
             asked_me = reader.beside(client.whoami)
+            # The version, the agents' labels and the build list do not depend on each other: they go out together,
+            # beside whoami when auth needs no request of its own (else after it, with credentials).
+            together = client.auth_resolved
+            if together:
+                version_asked, labels_asked, refs_asked = _context(client, reader, target.job, build, request.last)
             if not loaded:
                 loaded.append(Scanning())
-            me = asked_me.result()
-            # The version and the agents' labels are context: asked for beside the build list, not one after another.
-            version_asked = reader.beside(client.version)
-            labels_asked = reader.beside(client.node_labels)
-            refs = pick_builds(client, target.job, build, request.last)
+            me = asked_me.result()  # whoami's error (401, not Jenkins, refused) is the one to report
+            if not together:
+                version_asked, labels_asked, refs_asked = _context(client, reader, target.job, build, request.last)
+            refs = refs_asked.result()
             try:
                 version = version_asked.result()
             except JenkinsError as exc:  # the version is context only
@@ -110,6 +116,13 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
                         "credentials": creds.source, "job": target.job},
         },
     ))
+
+
+def _context(client: JenkinsClient, reader: Reader, job: str, build: str | None,
+             last: int | None) -> tuple[Future[str], Future[dict[str, list[str]]], Future[list[Any]]]:
+    """The server's version, the agents' labels and the builds to read, asked for at once on the side pool."""
+    return (reader.beside(client.version), reader.beside(client.node_labels),
+            reader.beside(lambda: pick_builds(client, job, build, last)))
 
 
 def _warm(sanitiser: Sanitiser, result: BuildResult) -> None:

@@ -559,6 +559,12 @@ class _Handler(BaseHTTPRequestHandler):
                                "fullName": uid, "id": uid, "property": []}, path)
         if path == "/computer/api/json":
             return self._json(self._computers(), path)
+        if path == "/api/json":  # the top-level object (python-jenkins' `get_info`, and its auth probe)
+            return self._json({"_class": "hudson.model.Hudson", "mode": "NORMAL", "nodeDescription":
+                               "the Jenkins controller's built-in node", "nodeName": "", "numExecutors": 0,
+                               "jobs": [{"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "name": name,
+                                         "url": j.job_url(name)} for name in sorted(j.jobs) if "/" not in name],
+                               "useCrumbs": j.crumb, "useSecurity": True}, path)
         segments = [unquote(s) for s in path.strip("/").split("/")]
         if segments and segments[0] == "job":
             return self._job_route(segments, query, path)

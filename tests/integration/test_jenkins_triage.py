@@ -65,7 +65,7 @@ def one_line_error(code: int, err: str, needle: str) -> None:
 # ------------------------------------------------------------------------------------------------ happy paths
 
 
-def test_last_failed_build_by_default_whoami_first(env, jenkins, capsys):
+def test_last_failed_build_by_default_with_credentials_on_every_request(env, jenkins, capsys):
     login(env, jenkins)
     code, out, err = run(capsys, JOB, "--format", "json")
     assert code == 1, err
@@ -76,10 +76,38 @@ def test_last_failed_build_by_default_whoami_first(env, jenkins, capsys):
     assert finding["port"] in (35137, "35137")
     assert report["verdict"]["cause"] == "proxy-unreachable"
     assert report["jenkins"]["user"] == "alice" and report["jenkins"]["version"] == "2.516.3"
-    # whoami resolves auth before anything else: the crumb, then me/api/json; nothing goes out without credentials.
+    # Basic auth needs no request to resolve, so whoami goes out beside the rest; nothing goes out without
+    # credentials, and no crumb is asked for (the server has a crumb issuer; Jenkins checks crumbs on POSTs only).
     paths = [p for _, p, _ in jenkins.requests]
-    assert paths[0] == "/crumbIssuer/api/json" and paths[1].startswith("/me/api/json")
+    assert any(p.startswith("/me/api/json") for p in paths) and "/crumbIssuer/api/json" not in paths
+    assert all(method == "GET" for method, _, _ in jenkins.requests)
     assert all(auth for _, _, auth in jenkins.requests)
+
+
+def test_whoami_goes_alone_first_when_auth_takes_a_request_to_resolve(env, jenkins, capsys, monkeypatch):
+    """With Kerberos installed python-jenkins has two ways to authenticate and tries them with requests of its own
+    (its `_maybe_add_auth`): until whoami has resolved auth, `get_version` would go out without credentials, so
+    nothing else is asked before whoami's answer. A stand-in for requests_kerberos whose auth adds nothing (so
+    python-jenkins falls back to Basic, as with a server that does not speak Negotiate)."""
+    import types
+
+    import jenkins as python_jenkins
+    import requests
+
+    class NoKerberos(requests.auth.AuthBase):
+        def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+            return request
+
+    monkeypatch.setattr(python_jenkins, "requests_kerberos", types.SimpleNamespace(HTTPKerberosAuth=NoKerberos))
+    login(env, jenkins)
+    code, out, err = run(capsys, JOB, "--last", "3", "--format", "json")
+    assert code == 1, err
+    assert json.loads(out)["jenkins"]["version"] == "2.516.3"
+    paths = [p for _, p, _ in jenkins.requests]
+    whoami = next(i for i, p in enumerate(paths) if p.startswith("/me/api/json"))
+    assert whoami > 0 and all(p == "/api/json" for p in paths[:whoami])  # python-jenkins' own auth probes
+    assert all(auth for _, _, auth in jenkins.requests[whoami:])  # everything after whoami carries credentials
+    assert "/crumbIssuer/api/json" not in paths
 
 
 def test_wfapi_names_the_failed_stage_and_the_tail_is_enough(env, jenkins, capsys):

@@ -12,6 +12,7 @@ from earthly_doctor.cli.common import seconds
 from earthly_doctor.cli.terminal import Terminal
 from earthly_doctor.cli.triage import SignaturesOpt
 from earthly_doctor.environment import Environment
+from earthly_doctor.jenkins import WORKERS
 
 if TYPE_CHECKING:
     from earthly_doctor.model import Report
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
         job: str = typer.Argument(..., metavar="JOB|URL", help="A job's full name (folder/job, multibranch repo/feature%2Fx) or a job or build URL."),
         build: Optional[str] = typer.Argument(None, metavar="[BUILD]", help="A build number or permalink (default: lastFailedBuild)."),
         last: Optional[int] = typer.Option(None, "--last", "-n", metavar="N", help="Triage the newest N builds (failed and green) and summarise.", min=1),
-        workers: int = typer.Option(8, "--workers", "-j", metavar="N", help="Builds read at the same time.", min=1, max=64),
+        workers: int = typer.Option(WORKERS, "--workers", "-j", metavar="N", help="Requests to Jenkins in flight at most; as many builds are read at once.", min=1, max=64),
         request_timeout: float = seconds(10.0, "--request-timeout",
                                          "Seconds to wait for Jenkins to connect or send more data."),
         timeout: float = seconds(600.0, "--timeout", "Deadline for the whole run, in seconds."),

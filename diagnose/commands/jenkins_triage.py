@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 
 from earthly_doctor import __version__
 from earthly_doctor.errors import UsageError
+from earthly_doctor.jenkins import WORKERS
 from earthly_doctor.jenkins.client import FATAL, JenkinsClient, JenkinsError, parse_target, resolve_credentials
 from earthly_doctor.jenkins.logs import TAIL, Budget, Reader
 from earthly_doctor.jenkins.scan import Scanning
@@ -32,7 +33,7 @@ class JenkinsTriageRequest:
     target: str  # JOB (folders joined by /) or a job/build URL
     build: str | None = None
     last: int | None = None
-    workers: int = 8
+    workers: int = WORKERS  # requests in flight at most; as many builds are read at once
     timeout: float = 10.0  # per request (connect, and each read)
     deadline: float = 600.0  # the whole run
     wait: float = 0.0  # how long to follow a running build

@@ -7,3 +7,7 @@
 - `triage`: many builds on a bounded thread pool, and the per-signature summary (builds, nodes, labels, Earthly
   versions, first/last seen, red herrings that also show up in green builds).
 """
+
+# Requests to the server in flight at most, by default (`--workers`): the most the first design could put on a server
+# (8 builds, each with a log and a stages request), now kept busy (`bounded.Limits.slots`).
+WORKERS = 16

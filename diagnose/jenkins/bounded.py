@@ -49,6 +49,7 @@ class Limits:
     deadline: float | None = None  # time.monotonic() at which the whole run ends (--timeout)
     max_json: int = MAX_JSON
     low_speed: int = LOW_SPEED
+    slots: threading.Semaphore | None = None  # one per request in flight (--workers); None: no limit
 
 
 class _Watchdog:
@@ -119,6 +120,22 @@ class _Call:
         self.done = False
         self._sock: socket.socket | None = None
         self._lock = threading.Lock()
+        self._slot = False
+
+    @classmethod
+    def open(cls, limits: Limits, stream: bool, host: str) -> _Call:
+        """A call, once fewer than `--workers` requests are in flight: the server sees that ceiling however many
+        builds are being read. The slot is given back when the call is done (`disarm`); the wait for one ends at the
+        run's deadline, as every other wait does."""
+        slots = limits.slots
+        if slots is not None:
+            wait = None if limits.deadline is None else max(0.0, limits.deadline - time.monotonic())
+            if not slots.acquire(timeout=wait):
+                raise Exceeded(f"the run's deadline (--timeout) came before a request to {host} could go out (the "
+                               "other requests in flight had not ended)", "timeout")
+        call = cls(limits, stream, host)
+        call._slot = slots is not None
+        return call
 
     def current_end(self) -> float:
         return self.end if self.headers_done else self.head_end
@@ -151,6 +168,9 @@ class _Call:
         with self._lock:
             self.done = True
             self._sock = None  # the heap may hold this call a while: not its socket
+            slot, self._slot = self._slot, False
+        if slot and self.limits.slots is not None:
+            self.limits.slots.release()
 
     def fire(self) -> None:
         with self._lock:
@@ -271,6 +291,12 @@ class Body:
         with contextlib.suppress(OSError, HTTPError):  # a connection the watchdog shut down is gone either way
             self.raw.close()
 
+    def __del__(self) -> None:
+        # A body dropped unread and unclosed (a bug) must not keep its request slot: later requests would wait on it.
+        call = self.__dict__.get("call")
+        if call is not None:
+            call.disarm()
+
     def release_conn(self) -> None:
         self.raw.release_conn()
 
@@ -290,9 +316,10 @@ class BoundedAdapter(HTTPAdapter):
     def send(  # type: ignore[override]
         self, request: Any, stream: bool = False, timeout: Any = None, **kwargs: Any
     ) -> Any:
-        call = _Call(self.limits, bool(stream), urlsplit(request.url).netloc.rpartition("@")[2])
+        call = _Call.open(self.limits, bool(stream), urlsplit(request.url).netloc.rpartition("@")[2])
         left = call.left()
         if left <= 0:
+            call.disarm()
             raise call.why()
         connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         bound = (min(connect or left, left), min(read or left, left, self.limits.request_timeout))
@@ -331,9 +358,10 @@ def send_direct(pool: Any, url: str, headers: dict[str, str], limits: Limits, *,
     exceptions the adapter would raise (`as_requests_error`)."""
     from earthly_doctor.jenkins import wire
 
-    call = _Call(limits, stream, urlsplit(url).netloc.rpartition("@")[2])
+    call = _Call.open(limits, stream, urlsplit(url).netloc.rpartition("@")[2])
     left = call.left()
     if left <= 0:
+        call.disarm()
         raise call.why()
     timeout = min(limits.request_timeout, left)
     try:

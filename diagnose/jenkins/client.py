@@ -21,12 +21,14 @@ import logging
 import netrc
 import os
 import re
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Literal, Mapping, cast
 from urllib.parse import SplitResult, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from earthly_doctor.errors import DoctorError, UsageError
+from earthly_doctor.jenkins import WORKERS
 
 CHUNK = 64 * 1024
 PERMALINKS = ("lastFailedBuild", "lastBuild", "lastCompletedBuild", "lastSuccessfulBuild", "lastStableBuild",
@@ -279,9 +281,9 @@ def _page(chunks: Iterator[bytes], headers: Mapping[str, str], response: Any) ->
 
 
 class JenkinsClient:
-    """A python-jenkins handle with bounded timeouts and a connection pool sized for `workers` threads."""
+    """A python-jenkins handle with bounded timeouts and at most `workers` requests in flight."""
 
-    def __init__(self, creds: Credentials, *, timeout: float = 10.0, workers: int = 8,
+    def __init__(self, creds: Credentials, *, timeout: float = 10.0, workers: int = WORKERS,
                  deadline: float | None = None) -> None:
         from earthly_doctor.jenkins.bounded import BoundedAdapter, Limits
         from urllib3.util.retry import Retry
@@ -296,13 +298,13 @@ class JenkinsClient:
             self.server = jenkins.Jenkins(creds.url, username=creds.user, password=creds.token, timeout=timeout)
         finally:
             logging.disable(previous)
-        # Every request bounded in wall time and size (a slow or huge answer is one line, never a hang); a pool
-        # sized for the workers, each with a log and a stages request in flight (python-jenkins' default of 10 would
-        # make threads beyond it reconnect every call).
+        # Every request bounded in wall time and size (a slow or huge answer is one line, never a hang), and at
+        # most `workers` of them in flight (`Limits.slots`); a pool with a connection for each (python-jenkins'
+        # default of 10 would make threads beyond it reconnect every call).
         # Mounted on both prefixes: requests picks the longest matching one, so a bare scheme would lose to its
         # defaults.
-        self.limits = Limits(timeout, deadline)
-        adapter = BoundedAdapter(self.limits, pool_connections=2, pool_maxsize=max(10, 2 * workers + 2),
+        self.limits = Limits(timeout, deadline, slots=threading.BoundedSemaphore(max(1, workers)))
+        adapter = BoundedAdapter(self.limits, pool_connections=2, pool_maxsize=max(10, workers + 2),
                                  max_retries=Retry(total=0))
         for prefix in ("http://", "https://"):
             self.server._session.mount(prefix, adapter)  # noqa: SLF001 -- no public API for this

@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from earthly_doctor.jenkins import WORKERS
 from earthly_doctor.jenkins.client import CHUNK, FATAL, JenkinsClient, JenkinsError, job_path
 from earthly_doctor.jenkins.scan import Sniffer, is_hit
 
@@ -76,7 +77,7 @@ class Budget:
 
 class Reader:
     def __init__(self, client: JenkinsClient, budget: Budget, *, tail: int = TAIL, wait: float = 0.0,
-                 poll: float = 2.0, scanner: Callable[[], Any], workers: int = 8) -> None:
+                 poll: float = 2.0, scanner: Callable[[], Any], workers: int = WORKERS) -> None:
         self.client = client
         self.workers = max(1, workers)
         self._side: ThreadPoolExecutor | None = None

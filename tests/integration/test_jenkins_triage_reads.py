@@ -221,6 +221,103 @@ def test_no_thread_per_request(env, capsys, monkeypatch):
     assert len(started) <= 2 * 2 + 2, started  # two workers, their side requests, the watchdog
 
 
+class CountingSlots(threading.BoundedSemaphore):
+    """The client's request slots, counted: how many are taken now and at most (counted inside the slot, so never
+    more than are really taken)."""
+
+    made: list[CountingSlots] = []
+
+    def __init__(self, value: int = 1) -> None:
+        super().__init__(value)
+        self.size, self.taken, self.peak = value, 0, 0
+        self._count = threading.Lock()
+        CountingSlots.made.append(self)
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        got = super().acquire(blocking, timeout)
+        if got:
+            with self._count:
+                self.taken += 1
+                self.peak = max(self.peak, self.taken)
+        return got
+
+    def release(self, n: int = 1) -> None:
+        with self._count:
+            self.taken -= n
+        super().release(n)
+
+
+@pytest.fixture
+def slots(monkeypatch):
+    import earthly_doctor.jenkins.client as client_module
+
+    CountingSlots.made = []
+    monkeypatch.setattr(client_module.threading, "BoundedSemaphore", CountingSlots)
+    return CountingSlots.made
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_requests_in_flight_never_exceed_workers_and_are_kept_busy(env, capsys, slots, workers):
+    """`--workers N` is a ceiling on requests in flight, whatever the builds need (a failed build asks for its
+    stages beside its head, and for a failed step's log): N builds are read at once, and the slots they leave free
+    are taken by the next. With 20 ms added to every answer, all N are seen taken at once."""
+    with FakeJenkins({"alice": TOKEN}, latency=0.02) as server:
+        builds = mixed_job(server)
+        login(env, server)
+        report = triage(capsys, "mix", "--last", "6", "--workers", str(workers))
+    (counted,) = slots
+    assert counted.size == workers and counted.peak == workers
+    assert counted.taken == 0  # every request gave its slot back, the heads closed mid-body too
+    assert per_build(report) == {n: whole_log_hits(b) for n, b in builds.items() if whole_log_hits(b)}
+
+
+def test_every_slot_comes_back_after_errors_cut_requests_short(env, capsys, slots):
+    """A 500, a log cut as stalled, a build that is not found and a head closed mid-body each end their request
+    in a different place; none may keep its slot (the next requests would wait on it until the deadline)."""
+    with FakeJenkins({"alice": TOKEN}) as server:
+        mixed_job(server)
+        server.status[r"/mix/5/logText/progressiveText$"] = 500
+        server.status[r"/mix/3/wfapi/describe$"] = 404
+        server.trickle[r"/mix/4/consoleText$"] = (0.05, 0, 1)  # headers trickled: cut at the request timeout
+        login(env, server)
+        report = triage(capsys, "mix", "--last", "6", "--workers", "2", "--request-timeout", "1")
+    (counted,) = slots
+    assert counted.taken == 0 and counted.peak == 2
+    errors = {f["build"]: f["summary"] for f in report["findings"] if f["status"] == "error"}
+    assert set(errors) == {4, 5}, errors
+
+
+def test_a_log_page_dropped_unread_gives_its_slot_back(env):
+    """A page asked for and then dropped without being read or closed (a bug in a caller) still frees its slot: with
+    one slot, the next request goes out at once instead of waiting until the deadline."""
+    with FakeJenkins({"alice": TOKEN}) as server:
+        server.job("lib").add(pipeline_build(1, fail=True, size=BIG))
+        client = JenkinsClient(Credentials(server.url, "alice", TOKEN, "environment"), timeout=5, workers=1,
+                               deadline=time.monotonic() + 20)
+        try:
+            client.whoami()
+            page = client.page("job/lib/1/logText/progressiveText", "log", {"start": 0})
+            assert page.size > HEAD
+            del page
+            began = time.monotonic()
+            assert client.recent_builds("lib", 1)[0]["number"] == 1
+            assert time.monotonic() - began < 3
+        finally:
+            client.close()
+
+
+def test_a_request_waiting_for_a_slot_ends_at_the_run_deadline():
+    """Waiting for a slot is a wait like any other: it ends at the run's deadline with one line, never hangs."""
+    from earthly_doctor.jenkins.bounded import Exceeded, Limits, _Call
+
+    full = threading.BoundedSemaphore(1)
+    full.acquire()
+    began = time.monotonic()
+    with pytest.raises(Exceeded, match="deadline") as caught:
+        _Call.open(Limits(5.0, deadline=began + 0.3, slots=full), False, "jenkins.example")
+    assert caught.value.kind == "timeout" and time.monotonic() - began < 2
+
+
 def test_a_stream_without_a_run_deadline_needs_no_watchdog(env):
     """A client made without a deadline (library use) streams a log to its end, and no thread fails meanwhile."""
     failures: list[BaseException] = []

@@ -6,11 +6,13 @@ The stand-in (tests/harness/fake_jenkins.py) runs in its own process with `--lat
 request; it generates each build's log on the fly while streaming it (nothing is written to disk). 90 % of the
 builds fail with the unreachable-proxy error at the end of the `earthly +image` step, 10 % are green; four agents.
 Both contenders run as child processes, alternating, `--repeat` times each; peak RSS comes from wait4().
-- ours: `earthly-doctor jenkins triage JOB --last N --format json` (bounded thread pool, wfapi for the failed
-  stage, head + tail of each failed build's log, streamed consoleText for green builds, the full signature set);
+- ours: `earthly-doctor jenkins triage JOB --last N --workers W --format json` (at most W requests in flight,
+  wfapi for the failed stage, head + tail of each failed build's log, streamed consoleText for green builds, the
+  full signature set);
 - naive: python-jenkins `get_job_info`, then for each build `get_build_console_output` (the whole log as one str)
   and the same `proxy-unreachable` signature regex searched in it.
 Memory flatness: ours is also run on a quarter of the builds, and on a few builds with 10x bigger logs.
+The checkout's modules are byte-compiled first (`_report.compile_sources`), as an installed copy is.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import subprocess
 import sys
 import time
 
-from bench._report import ROOT, machine, publish, stats
+from earthly_doctor.jenkins import WORKERS
+
+from bench._report import ROOT, compile_sources, machine, publish, stats
 
 USER, TOKEN = "bench", "bench-token-0123456789"  # the stand-in's bench user (tests/harness/fake_jenkins.py)
 JOB = "bench/earthly"
@@ -129,13 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mb", type=float, default=5.0)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=WORKERS, help=f"ours: requests in flight (default {WORKERS}, "
+                        "the tool's own)")
     parser.add_argument("--also-workers", type=int, default=0, metavar="N",
                         help="also time ours with --workers N (no naive runs), on the same stand-in, right after")
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
+    compile_sources()
     uptime_before = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     server = Server(args.builds, args.mb, args.latency_ms)
     try:

@@ -16,6 +16,7 @@ import time
 import tracemalloc
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 
@@ -225,7 +226,7 @@ class CountingSlots(threading.BoundedSemaphore):
     """The client's request slots, counted: how many are taken now and at most (counted inside the slot, so never
     more than are really taken)."""
 
-    made: list[CountingSlots] = []
+    made: ClassVar[list[CountingSlots]] = []
 
     def __init__(self, value: int = 1) -> None:
         super().__init__(value)

@@ -73,6 +73,7 @@ class Log:
 
     def __init__(self) -> None:
         self.parts: list[tuple[bytes, bytes, int]] = []  # (raw, without notes, repeat)
+        self._runs: dict[tuple[bytes, int, bool], bytes] = {}  # a part's bytes x repeats, as sent, made once
 
     def add(self, raw: bytes, repeat: int = 1) -> Log:
         if raw:
@@ -90,8 +91,10 @@ class Log:
     def size(self, visible: int | None = None) -> int:
         return sum(len(raw) * n for raw, _, n in self.parts[:visible])
 
-    def iter(self, start: int = 0, *, raw: bool = True, visible: int | None = None) -> Iterator[bytes]:
-        """Bytes from raw offset `start` (notes kept when `raw`), in chunks of at most CHUNK bytes."""
+    def iter(self, start: int = 0, *, raw: bool = True, visible: int | None = None,
+             crlf: bool = False) -> Iterator[bytes]:
+        """Bytes from raw offset `start` (notes kept when `raw`; every line end as CRLF when `crlf`, as
+        progressiveText sends them), in chunks of at most CHUNK bytes."""
         offset = 0
         for part_raw, part_plain, repeat in self.parts[:visible]:
             data = part_raw if raw else part_plain
@@ -101,10 +104,35 @@ class Log:
                 run = 1 if offset < start else max(1, min(left, CHUNK // max(1, len(data))))
                 end = offset + len(part_raw) * run
                 if end > start:
-                    view = memoryview(data * run)[max(0, start - offset) if raw else 0 :]
-                    for i in range(0, len(view), CHUNK):
-                        yield bytes(view[i : i + CHUNK])
+                    if raw and offset < start:  # the repeat `start` falls in: from that byte on
+                        piece = data[start - offset :]
+                        yield from _pieces(_crlf(piece) if crlf else piece)
+                    else:
+                        yield from _pieces(self._run(data, run, crlf))
                 offset, left = end, left - run
+
+    def _run(self, data: bytes, run: int, crlf: bool) -> bytes:
+        """`run` repeats of a part as they go out, made once: the stand-in shares the machine with the client it
+        serves, and Jenkins' own work per byte (its line-end conversion) happens on Jenkins' machine."""
+        key = (data, run, crlf)
+        made = self._runs.get(key)
+        if made is None:
+            made = self._runs[key] = _crlf(data * run) if crlf else data * run
+        return made
+
+
+def _crlf(data: bytes) -> bytes:
+    """Every line end as CRLF (Jenkins' LineEndNormalizingWriter, research/jenkins.md §1.6)."""
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def _pieces(data: bytes) -> Iterator[bytes]:
+    if len(data) <= CHUNK:
+        yield data
+        return
+    view = memoryview(data)
+    for i in range(0, len(view), CHUNK):
+        yield bytes(view[i : i + CHUNK])
 
 
 def filler(size: int, *, stamp: bool = True, width: int = 100) -> Log:
@@ -619,7 +647,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"X-Text-Size": str(size)}
         if running:
             headers["X-More-Data"] = "true"
-        chunks = (c.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") for c in log.iter(start, visible=visible))
+        chunks = log.iter(start, visible=visible, crlf=True)
         self._stream(chunks, headers)
         if running:
             build.advance()

@@ -9,6 +9,7 @@ that could not be read, one `skip` per running build that had not finished when 
 
 from __future__ import annotations
 
+import functools
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -23,8 +24,6 @@ from earthly_doctor.jenkins.scan import Scanning
 from earthly_doctor.jenkins.triage import BuildResult, elapsed_ms, pick_builds, run_many, summarise
 from earthly_doctor.model import Confidence, Evidence, Finding, Report, Severity, Status, Verdict
 from earthly_doctor.sanitize import Sanitiser
-from earthly_doctor.triage.findings import CODE
-from earthly_doctor.verdict import decide as verdict_of
 
 
 
@@ -54,16 +53,17 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
     if request.last is not None and target.build is not None:
         raise UsageError("--last N takes a job, not a build URL")
     creds = resolve_credentials(env, target.root)
-    # A user's signature files are read before any request (a bad one fails first); the built-in ones while whoami
-    # is on the wire.
-    loaded = [Scanning(request.signature_dirs)] if request.signature_dirs else []
-    sanitiser = Sanitiser()
+    # A user's signature files are read before any request (a bad one fails first); the built-in ones on the side
+    # while the first answers are awaited, and the first log read waits for them if it must.
+    users = Scanning(request.signature_dirs) if request.signature_dirs else None
     client = JenkinsClient(creds, timeout=request.timeout, workers=request.workers, deadline=began + request.deadline)
     warnings: list[str] = []
+    sanitiser = functools.cache(Sanitiser)  # made once the requests are out: its rules take 25 ms to compile
     try:
         budget = Budget(began + request.deadline)
+        scanning: Future[Scanning] = Future()
         reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll,
-                        scanner=lambda: loaded[0](), workers=request.workers)  # noqa: PLW0108 -- filled later
+                        scanner=lambda: scanning.result()(), workers=request.workers)  # noqa: PLW0108 -- not yet set
         try:
             asked_me = reader.beside(client.whoami)
             # The version, the agents' labels and the build list do not depend on each other: they go out together,
@@ -71,8 +71,10 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
             together = client.auth_resolved
             if together:
                 version_asked, labels_asked, refs_asked = _context(client, reader, target.job, build, request.last)
-            if not loaded:
-                loaded.append(Scanning())
+            if users is not None:
+                scanning.set_result(users)
+            else:
+                reader.beside(Scanning).add_done_callback(lambda made: _settle(scanning, made))
             me = asked_me.result()  # whoami's error (401, not Jenkins, refused) is the one to report
             if not together:
                 version_asked, labels_asked, refs_asked = _context(client, reader, target.job, build, request.last)
@@ -94,7 +96,7 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
                 if progress:
                     progress(done, total)
                 if result is not None:
-                    _warm(sanitiser, result)
+                    _warm(sanitiser(), result)
 
             results = run_many(client, reader, target.job, refs, labels, workers=request.workers, budget=budget,
                                progress=read)
@@ -104,7 +106,8 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
         client.close()
     summary = summarise(results)
     findings = build_findings(results, summary)
-    return sanitiser.report(Report(
+    scanning.result()  # a failure to load the signatures is raised here when no build was read to meet it
+    return sanitiser().report(Report(
         findings=findings,
         verdict=decide(findings, summary),
         tool_version=__version__,
@@ -124,6 +127,15 @@ def _context(client: JenkinsClient, reader: Reader, job: str, build: str | None,
     """The server's version, the agents' labels and the builds to read, asked for at once on the side pool."""
     return (reader.beside(client.version), reader.beside(client.node_labels),
             reader.beside(lambda: pick_builds(client, job, build, last)))
+
+
+def _settle(future: Future[Scanning], made: Future[Scanning]) -> None:
+    """`future` given what `made` ended with (the signatures, or the error loading them)."""
+    error = made.exception()
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(made.result())
 
 
 def _warm(sanitiser: Sanitiser, result: BuildResult) -> None:
@@ -155,7 +167,7 @@ def _evidence(r: BuildResult) -> list[Evidence]:
 
 def build_findings(results: list[BuildResult], summary: dict[str, Any]) -> list[Finding]:
     """ED160 per signature and build (triage's own finding, plus the build's place); pass/skip/error per build."""
-    from earthly_doctor.triage.findings import finding_for
+    from earthly_doctor.triage.findings import CODE, finding_for  # imported once the first requests are out
 
     herrings = {row["signature"]: row for row in summary["signatures"] if row["red_herring"]}
     findings: list[Finding] = []
@@ -204,6 +216,8 @@ def decide(findings: list[Finding], summary: dict[str, Any]) -> Verdict:
     readable = [f for f in findings if f.status != Status.ERROR]
     if not readable:
         return Verdict("unknown", "No build log could be read.", Confidence.UNKNOWN, [], [])
+    from earthly_doctor.verdict import decide as verdict_of  # imported once the first requests are out
+
     real = [f for f in readable if not f.extra.get("red_herring")]
     verdict = verdict_of(real)
     if not any(f.status != Status.SKIP for f in real):  # nothing scanned to the end, or only red herrings

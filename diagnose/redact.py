@@ -208,7 +208,7 @@ class Redactor:
         rules = gitleaks_rules()
         lowered = line.lower()
         gated = rules.keyword_gate.search(lowered) is not None
-        for rule in rules.rules:
+        for rule in rules.rules if gated else rules.unkeyed:  # a line without any keyword skips every keyword rule
             if rule.keywords and not (gated and any(k in lowered for k in rule.keywords)):
                 continue
             spans = []

@@ -17,7 +17,7 @@ import tomllib
 import warnings
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 _NEVER = re.compile(r"(?!)")
@@ -114,6 +114,11 @@ class RuleSet:
     skipped: tuple[str, ...]  # rule ids that could not be used here, with the reason
     keyword_gate: re.Pattern[str]  # any keyword of any rule: a line without one skips every keyword rule
     source: str
+
+    @cached_property
+    def unkeyed(self) -> tuple[Rule, ...]:
+        """The rules without keywords, in order: all a line runs that the keyword gate turns away."""
+        return tuple(rule for rule in self.rules if not rule.keywords)
 
 
 _LOADING = threading.Lock()

@@ -1,6 +1,7 @@
 """Jenkins triage of many builds against the stand-in Jenkins, versus a naive sequential python-jenkins loop.
 
-    python -m bench.jenkins_triage [--builds 200] [--mb 5] [--latency-ms 20] [--repeat 3] [--no-report]
+    python -m bench.jenkins_triage [--builds 200] [--mb 5] [--latency-ms 20] [--repeat 3] [--workers N]
+                                   [--also-workers N] [--base REV] [--no-report]
 
 The stand-in (tests/harness/fake_jenkins.py) runs in its own process with `--latency-ms` added to every
 request; it generates each build's log on the fly while streaming it (nothing is written to disk). 90 % of the
@@ -22,7 +23,9 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from earthly_doctor.jenkins import WORKERS
 
@@ -90,25 +93,37 @@ class Server:
             self.proc.wait(timeout=10)
 
 
-def ours_cmd(last: int, workers: int) -> list[str]:
-    return [sys.executable, "-m", "earthly_doctor", "jenkins", "triage", JOB, "--last", str(last), "--workers",
-            str(workers), "--format", "json", "--exit-zero", "--timeout", "900"]
+def ours_cmd(last: int, workers: int | None) -> list[str]:
+    """The triage command; `workers` None leaves `--workers` at the revision's own default."""
+    return [sys.executable, "-m", "earthly_doctor", "jenkins", "triage", JOB, "--last", str(last),
+            *(["--workers", str(workers)] if workers is not None else []), "--format", "json", "--exit-zero",
+            "--timeout", "900"]
 
 
 def naive_cmd(url: str, last: int) -> list[str]:
     return [sys.executable, "-m", "bench.jenkins_triage", "--naive", url, str(last)]
 
 
-def measure(server: Server, last: int, repeat: int, workers: int, *, with_naive: bool = True) -> dict:
+def measure(server: Server, last: int, repeat: int, workers: int, *, with_naive: bool = True,
+            base: Path | None = None) -> dict:
+    """Ours, the naive loop and (with `base`, a link tree of another revision) ours at that revision with its own
+    defaults, alternating, `repeat` times each."""
     env = dict(os.environ, JENKINS_URL=server.url, JENKINS_USER=USER, JENKINS_API_TOKEN=TOKEN, NO_COLOR="1")
     env.pop("NETRC", None)
     ours_t, ours_rss, naive_t, naive_rss, hits, cpu = [], [], [], [], {}, {"ours": [], "naive": []}
+    base_t: list[float] = []
+    base_rss: list[float] = []
     for _ in range(repeat):
+        if base is not None:
+            seconds, used, rss, out = run_child(ours_cmd(last, None), dict(env, PYTHONPATH=str(base)))
+            cpu.setdefault("base", []).append(used)
+            base_t.append(seconds)
+            base_rss.append(rss)
+            hits["base"] = _proxy_builds(json.loads(out))
         seconds, used, rss, out = run_child(ours_cmd(last, workers), env)
         cpu["ours"].append(used)
         report = json.loads(out)
-        rows = [r for r in report["summary"]["signatures"] if r["signature"] == "proxy-unreachable"]
-        hits["ours"] = rows[0]["failed_builds"] if rows else 0
+        hits["ours"] = _proxy_builds(report)
         hits["bytes_read"] = report["summary"]["bytes_read"]
         ours_t.append(seconds)
         ours_rss.append(rss)
@@ -120,7 +135,13 @@ def measure(server: Server, last: int, repeat: int, workers: int, *, with_naive:
             naive_rss.append(rss)
     return {"ours": stats(ours_t), "ours_rss": max(ours_rss), "naive": stats(naive_t) if naive_t else None,
             "naive_rss": max(naive_rss) if naive_rss else None, "hits": hits,
+            "base": stats(base_t) if base_t else None, "base_rss": max(base_rss) if base_rss else None,
             "cpu": {k: stats(v)["median"] for k, v in cpu.items() if v}}
+
+
+def _proxy_builds(report: dict) -> int:
+    rows = [r for r in report["summary"]["signatures"] if r["signature"] == "proxy-unreachable"]
+    return int(rows[0]["failed_builds"]) if rows else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,15 +158,41 @@ def main(argv: list[str] | None = None) -> int:
                         "the tool's own)")
     parser.add_argument("--also-workers", type=int, default=0, metavar="N",
                         help="also time ours with --workers N (no naive runs), on the same stand-in, right after")
+    parser.add_argument("--base", metavar="REV", help="also time ours at this revision (its own defaults), "
+                        "alternating with the others, as a baseline")
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
     compile_sources()
+    with tempfile.TemporaryDirectory(prefix="jenkins-triage-base-") as tmp:
+        base_rev, base_path = _base_tree(args.base, Path(tmp)) if args.base else ("", None)
+        try:
+            return _run(args, began, base_rev, base_path)
+        finally:
+            if base_rev:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", f"{tmp}/src-{base_rev}"],
+                               check=False)
+
+
+def _base_tree(rev: str, into: Path) -> tuple[str, Path]:
+    """`rev` laid out as installed (bench.compare_revs.layout) and byte-compiled: its short hash and import path."""
+    import compileall
+
+    from bench.compare_revs import layout
+
+    short = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", rev], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    path = layout(short, into)
+    compileall.compile_dir(str(into), quiet=2)
+    return short, path
+
+
+def _run(args: argparse.Namespace, began: float, base_rev: str, base_path: Path | None) -> int:
     uptime_before = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     server = Server(args.builds, args.mb, args.latency_ms)
     try:
-        main_run = measure(server, args.builds, args.repeat, args.workers)
+        main_run = measure(server, args.builds, args.repeat, args.workers, base=base_path)
         also = measure(server, args.builds, args.repeat, args.also_workers, with_naive=False) if args.also_workers \
             else None
         quarter = measure(server, max(1, args.builds // 4), 1, args.workers, with_naive=False)
@@ -168,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {machine()}; shared: `uptime` before `{uptime_before}`, after `{uptime_after}`.",
         (f"Command: `python -m bench.jenkins_triage --builds {args.builds} --mb {args.mb:g} --latency-ms "
          f"{args.latency_ms:g} --repeat {args.repeat} --workers {args.workers}"
-         + (f" --also-workers {args.also_workers}" if also else "") + "`"),
+         + (f" --also-workers {args.also_workers}" if also else "") + (f" --base {args.base}" if base_rev else "")
+         + "`"),
         ("Stand-in Jenkins (tests/harness/fake_jenkins.py) in its own process, logs generated while streaming; "
         f"{failing} builds fail with the unreachable-proxy error, {args.builds - failing} are green. Both sides are "
         "child processes, alternating; peak RSS from wait4()."),
@@ -181,13 +229,18 @@ def main(argv: list[str] | None = None) -> int:
         *([(f"| `earthly-doctor jenkins triage --last {args.builds} --workers {args.also_workers}` (right after) | "
             f"{also['ours']['median']:.2f} | {also['ours']['min']:.2f} | {also['ours']['max']:.2f} | "
             f"{also['cpu']['ours']:.2f} | {also['ours_rss']:.1f} | {also['hits']['ours']} |")] if also else []),
+        *([(f"| the same at `{base_rev}` (`--base {args.base}`, its own defaults) | {main_run['base']['median']:.2f} | "
+            f"{main_run['base']['min']:.2f} | {main_run['base']['max']:.2f} | {main_run['cpu']['base']:.2f} | "
+            f"{main_run['base_rss']:.1f} | {main_run['hits']['base']} |")] if base_rev else []),
         (f"| naive python-jenkins loop (`get_build_console_output` + regex) | {naive_s['median']:.2f} | "
         f"{naive_s['min']:.2f} | {naive_s['max']:.2f} | {main_run['cpu']['naive']:.2f} | {main_run['naive_rss']:.1f} | "
         f"{main_run['hits']['naive']} |"),
         "",
         (f"Speed-up: **{ratio:.1f}x** (naive median / ours median)"
          + (f"; **{naive_s['median'] / also['ours']['median']:.1f}x** with `--workers {args.also_workers}`"
-            if also else "") + ". Ours read "
+            if also else "")
+         + (f"; {naive_s['median'] / main_run['base']['median']:.1f}x at `{base_rev}`, alternating in the same run"
+            if base_rev else "") + ". Ours read "
         f"{main_run['hits']['bytes_read'] / 1e6:,.0f} MB of log (head + tail of each failed build's log, whole log of "
         f"each green build); the naive loop read {args.builds * args.mb:,.0f} MB. Both share the 2 cores with the "
         "stand-in (and with whatever else runs on the machine), so the CPU column says how much of the wall time "

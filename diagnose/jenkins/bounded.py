@@ -295,7 +295,8 @@ class Body:
         # A body dropped unread and unclosed (a bug) must not keep its request slot: later requests would wait on it.
         call = self.__dict__.get("call")
         if call is not None:
-            call.disarm()
+            with contextlib.suppress(Exception):  # at interpreter exit, what disarm uses may be gone already
+                call.disarm()
 
     def release_conn(self) -> None:
         self.raw.release_conn()

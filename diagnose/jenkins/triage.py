@@ -124,8 +124,13 @@ def run_many(client: JenkinsClient, reader: Reader, job: str, refs: list[Any], l
             future = pool.submit(task, ref)
             pending[future] = i
             future.add_done_callback(finished.put)
-        results = _collect(pending, finished, len(refs), lambda: max(0.1, budget.left() + client.timeout), stop,
-                           progress)
+        try:
+            results = _collect(pending, finished, len(refs), lambda: max(0.1, budget.left() + client.timeout), stop,
+                               progress)
+        except BaseException:  # Ctrl-C: the builds not started are dropped, the running ones end with their request
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return [results[i] for i in range(len(refs)) if i in results]
 
 

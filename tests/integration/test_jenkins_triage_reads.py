@@ -488,3 +488,41 @@ def test_a_fatal_answer_midway_through_many_builds_stops_the_run_in_one_line(env
     assert code == 2 and out == "" and "Traceback" not in err and "Cancelled" not in err
     assert err.strip().splitlines() == [err.strip()] and "#30: authentication failed (401)" in err
     assert len(heads) < 40  # builds 1-28 (read after 30: newest first) were never asked for
+
+
+def test_ctrl_c_mid_run_stops_reading_builds_and_exits_130(tmp_path):
+    """Ctrl-C while many builds are read: the builds not started yet are dropped (before, every queued build was
+    still read before the run ended), the running ones end with their request, and the exit is 130 without a
+    traceback. The CLI runs in its own process (a real SIGINT) against the in-process stand-in, 100 ms per answer."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    with FakeJenkins({"alice": TOKEN}, latency=0.1) as server:
+        job = server.job("many")
+        for n in range(1, 161):
+            job.add(pipeline_build(n, fail=True, size=2_000))  # a short log: stages and one log request a build
+        env = dict(os.environ, JENKINS_URL=server.url, JENKINS_USER="alice", JENKINS_API_TOKEN=TOKEN, NO_COLOR="1",
+                   HOME=str(tmp_path))
+        env.pop("NETRC", None)
+        # Python's own Ctrl-C handler even where this test inherited SIGINT ignored (a background CI job).
+        start = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                 "sys.argv = ['earthly-doctor', *sys.argv[1:]]; runpy.run_module('earthly_doctor', run_name='__main__')")
+        proc = subprocess.Popen([sys.executable, "-c", start, "jenkins", "triage", "many", "--last", "160", "--workers",
+                                 "4"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 30
+            while sum("Text" in p for _, p, _ in server.requests) < 8 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        logs = sum("Text" in p for _, p, _ in server.requests)
+    assert proc.returncode in (130, -signal.SIGINT), err
+    assert b"Traceback" not in err, err
+    # 4 requests in flight at 100 ms each: the whole run would read 160 logs in about 8 s.
+    assert logs < 40, logs

@@ -351,6 +351,19 @@ def test_a_secret_repeated_across_findings_is_redacted_every_time():
     assert text.count("<redacted:") == 3 * 3 + 1, text  # summary, evidence and stage of each; the verdict
 
 
+def test_log_pieces_reach_the_scanner_joined_when_small_and_as_they_are_when_not():
+    from earthly_doctor.jenkins.logs import COALESCE, _coalesce
+
+    big = b"b" * (COALESCE + 7)
+    small = [b"s" * 100] * 200  # 20 000 bytes in 200 small HTTP chunks
+    chunks = [big, *small, big, b"end"]
+    pieces = list(_coalesce(iter(chunks)))
+    assert b"".join(pieces) == b"".join(chunks)
+    assert pieces[0] is big  # no copy of a big chunk
+    assert all(len(p) >= COALESCE for p in pieces[:-1])  # small ones joined until they are worth a scanner call
+    assert len(pieces) <= 4
+
+
 def test_head_is_cut_at_a_line_end():
     from earthly_doctor.jenkins.logs import _take
 

@@ -218,3 +218,13 @@ def test_the_target_is_the_last_earthly_prefix_before_the_failure(before, target
     )
     m = next(m for m in scan_text(before + pair) if m.id == "proxy-unreachable")
     assert m.fields.get("target") == target
+
+
+@pytest.mark.parametrize("after,found", [(397, True), (398, True), (399, False), (400, False)])
+def test_the_target_is_looked_for_in_the_last_400_lines_exactly(after, found):
+    """A `+target |` line followed by `after` lines without one (and the empty text after the last newline): it is
+    among the last 400 lines the search reads up to 398 lines after it."""
+    chunk = ("\n".join(["  +build | --> RUN make"] + ["plain line"] * after) + "\n").encode()
+    scanner = Scanner(SIGS)
+    scanner._buf[0:0] = chunk
+    assert scanner._target_before(len(chunk), None) == ("+build" if found else None)

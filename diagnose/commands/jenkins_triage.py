@@ -130,7 +130,11 @@ def _context(client: JenkinsClient, reader: Reader, job: str, build: str | None,
 
 
 def _settle(future: Future[Scanning], made: Future[Scanning]) -> None:
-    """`future` given what `made` ended with (the signatures, or the error loading them)."""
+    """`future` given what `made` ended with (the signatures, or the error loading them); cancelled with it when
+    the side pool was shut down before loading began (an early error ended the run)."""
+    if made.cancelled():  # its exception() would raise here, and concurrent.futures would log that to stderr
+        future.cancel()
+        return
     error = made.exception()
     if error is not None:
         future.set_exception(error)

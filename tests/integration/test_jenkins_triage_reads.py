@@ -10,7 +10,10 @@ own data rather than through the client under test.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -317,6 +320,24 @@ def test_a_request_waiting_for_a_slot_ends_at_the_run_deadline():
     with pytest.raises(Exceeded, match="deadline") as caught:
         _Call.open(Limits(5.0, deadline=began + 0.3, slots=full), False, "jenkins.example")
     assert caught.value.kind == "timeout" and time.monotonic() - began < 2
+
+
+def test_bad_credentials_with_one_worker_are_one_line_even_with_the_context_requests_still_queued(tmp_path):
+    """With `--workers 1` the side pool has one thread: when whoami's 401 ends the run, the version, labels, build
+    list and the built-in signatures' loading are still queued and are cancelled. That must not print a traceback
+    (a callback that reads a cancelled future's exception raises, and concurrent.futures logs it to stderr). The
+    real CLI in a subprocess, since pytest would capture that log record instead of letting it reach stderr; 50 ms
+    per answer so the queue is still full when whoami fails."""
+    with FakeJenkins({"alice": TOKEN}, latency=0.05) as server:
+        mixed_job(server)
+        env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "NO_COLOR": "1", "JENKINS_URL": server.url,
+               "JENKINS_USER": "alice", "JENKINS_API_TOKEN": "not-the-token"}
+        done = subprocess.run([sys.executable, "-m", "earthly_doctor", "jenkins", "triage", "mix", "--last", "6",
+                               "--workers", "1", "--timeout", "30"], env=env, capture_output=True, text=True,
+                              timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "whoami: authentication failed (401)" in lines[0], done.stderr
 
 
 def test_a_stream_without_a_run_deadline_needs_no_watchdog(env):

@@ -213,7 +213,10 @@ class Reader:
         first = self.client.page(url, what, {"start": 0})
         if first.size < 0 or first.size <= HEAD + self.tail:
             out.source = label
-            self._scan(first.chunks, out, sniff, label)
+            try:
+                self._scan(first.chunks, out, sniff, label)
+            finally:  # a scanner that fails before the body is read must not keep its request slot
+                first.close()
             return
         # The head is read whole and its connection closed before it is scanned: until then the server keeps writing
         # the rest of the log into the socket buffers (megabytes on a fast link), all of it thrown away.
@@ -232,7 +235,10 @@ class Reader:
             raise
         out.source = f"{label} head+tail"
         tail = asked.result()
-        self._scan(tail.chunks, out, sniff, f"{label} (tail from byte {start})", skip_first_line=True)
+        try:
+            self._scan(tail.chunks, out, sniff, f"{label} (tail from byte {start})", skip_first_line=True)
+        finally:
+            tail.close()
 
     def _follow(self, base: str, what: str, out: LogRead, sniff: Sniffer) -> None:
         """A running build: page through progressiveText until complete, the wait ends, or the budget does."""

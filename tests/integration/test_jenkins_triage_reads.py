@@ -322,6 +322,46 @@ def test_a_request_waiting_for_a_slot_ends_at_the_run_deadline():
     assert caught.value.kind == "timeout" and time.monotonic() - began < 2
 
 
+class BrokenSignatures(Scanning):
+    """Built-in signatures that fail to load (a broken install): the error every log read meets."""
+
+    def __init__(self, signature_dirs: object = ()) -> None:
+        time.sleep(0.2)  # loaded on the side while the first requests are out: fails once log pages are open
+        raise RuntimeError("the built-in signatures failed to load")
+
+
+class BrokenScanner(Scanning):
+    """Signatures that load, and a scanner that fails to start (a bug in it)."""
+
+    def __call__(self) -> object:
+        raise RuntimeError("the scanner failed to start")
+
+
+@pytest.mark.parametrize("broken", [BrokenSignatures, BrokenScanner])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_scanner_that_fails_gives_the_log_pages_slots_back_at_once(env, capsys, monkeypatch, slots, broken,
+                                                                     workers):
+    """A log small enough to be read in one request (longer than a chunk, shorter than head + tail) is open when
+    the scanner is asked for: if that fails the page must still be closed, or its slot stays taken and the build's
+    own stages request (and every other build's) waits for it until the run's deadline. A bug of ours is one line,
+    exit 3, at once."""
+    import earthly_doctor.commands.jenkins_triage as command
+
+    monkeypatch.setattr(command, "Scanning", broken)
+    with FakeJenkins({"alice": TOKEN}) as server:
+        job = server.job("lib")
+        for n in range(1, 7):
+            job.add(pipeline_build(n, fail=True, size=150_000))
+        login(env, server)
+        began = time.monotonic()
+        code, _, err = run(capsys, "lib", "--last", "6", "--workers", str(workers), "--timeout", "30")
+        took = time.monotonic() - began
+    assert code == 3 and "internal error: RuntimeError" in err, err
+    assert took < 5, f"{took:.1f} s: a slot was held until the deadline"
+    (counted,) = slots
+    assert counted.taken == 0
+
+
 def test_bad_credentials_with_one_worker_are_one_line_even_with_the_context_requests_still_queued(tmp_path):
     """With `--workers 1` the side pool has one thread: when whoami's 401 ends the run, the version, labels, build
     list and the built-in signatures' loading are still queued and are cancelled. That must not print a traceback

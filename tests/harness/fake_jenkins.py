@@ -96,6 +96,7 @@ class Log:
         """Bytes from raw offset `start` (notes kept when `raw`; every line end as CRLF when `crlf`, as
         progressiveText sends them), in chunks of at most CHUNK bytes."""
         offset = 0
+        after_cr = False  # the last byte sent was a CR: the writer leaves the LF after it alone
         for part_raw, part_plain, repeat in self.parts[:visible]:
             data = part_raw if raw else part_plain
             left = repeat
@@ -104,11 +105,13 @@ class Log:
                 run = 1 if offset < start else max(1, min(left, CHUNK // max(1, len(data))))
                 end = offset + len(part_raw) * run
                 if end > start:
-                    if raw and offset < start:  # the repeat `start` falls in: from that byte on
-                        piece = data[start - offset :]
-                        yield from _pieces(_crlf(piece) if crlf else piece)
-                    else:
-                        yield from _pieces(self._run(data, run, crlf))
+                    inside = raw and offset < start  # the repeat `start` falls in: from that byte on
+                    piece = data[start - offset :] if inside else data
+                    made = (_crlf(piece) if crlf else piece) if inside else self._run(data, run, crlf)
+                    if crlf and after_cr and piece[:1] == b"\n":
+                        made = made[1:]
+                    after_cr = piece[-1:] == b"\r"
+                    yield from _pieces(made)
                 offset, left = end, left - run
 
     def _run(self, data: bytes, run: int, crlf: bool) -> bytes:
@@ -122,7 +125,8 @@ class Log:
 
 
 def _crlf(data: bytes) -> bytes:
-    """Every line end as CRLF (Jenkins' LineEndNormalizingWriter, research/jenkins.md §1.6)."""
+    """Every line end as CRLF (Jenkins' LineEndNormalizingWriter, research/jenkins.md §1.6); `Log.iter` carries its
+    one piece of state (a CR just written) from one part to the next."""
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 

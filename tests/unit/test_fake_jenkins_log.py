@@ -35,3 +35,13 @@ def test_the_same_bytes_when_asked_again():
     log = mixed()
     assert b"".join(log.iter(5, crlf=True)) == b"".join(log.iter(5, crlf=True)) == reference(log, 5)
     assert b"".join(log.iter(5)) == b"".join(raw * n for raw, _, n in log.parts)[5:]  # as written, without crlf
+
+
+def test_a_line_feed_after_a_carriage_return_in_the_part_before_stays_as_it_is():
+    """Only a lone LF becomes CRLF (research/jenkins.md §1.6), and the writer keeps "a CR was just written" across
+    writes (stapler's LineEndNormalizingWriterTest.test1: `write("abc\\r\\ndef\\r")`, `write("\\n")` gives
+    `abc\\r\\ndef\\r\\n`): a part ending in CR and the next starting with LF are one CRLF on the wire, not CR CR LF.
+    The same between the runs a repeated part goes out in."""
+    log = Log().add(b"progress 10%\r").add(b"\nnext line\n").add(b"\nx" + b"x" * 700 + b"\r", 200).add(b"\nlast\n")
+    for start in (0, 5, 13, 14, 30, 702 * 150 + 1, log.size() - 7):
+        assert b"".join(log.iter(start, crlf=True)) == reference(log, start), start

@@ -372,6 +372,9 @@ def send_direct(pool: Any, url: str, headers: dict[str, str], limits: Limits, *,
         if call.fired or call.left() <= 0:
             raise call.why() from None
         raise as_requests_error(exc) from None
+    except BaseException:  # anything else (a bug, an answer `wire` misreads) must not keep the request's slot
+        call.disarm()
+        raise
     call.headers_done = True
     call.arm(call.sock)  # from the headers' end to the body's
     return Body(raw, call, None if stream else limits.max_json)

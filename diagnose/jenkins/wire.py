@@ -158,7 +158,7 @@ class Response:
             lines = head.replace("\r\n", "\n").split("\n")
             version, _, rest = lines[0].partition(" ")
             code = rest[:3]
-            if not version.startswith("HTTP/") or not code.isdigit():
+            if not version.startswith("HTTP/") or not (code.isascii() and code.isdigit()):  # "²" is a digit to isdigit
                 raise u3.ProtocolError("Connection aborted.", http.client.BadStatusLine(lines[0]))
             if 100 <= int(code) < 200:  # an interim answer (100 Continue): the real one follows
                 continue

@@ -320,6 +320,8 @@ class FakeJenkins:
         # Both stop when the client hangs up, and a trickle after TRICKLE_LIMIT seconds (a test never hangs).
         self.trickle: dict[str, tuple[float, int, int]] = {}  # … and bytes per tick
         self.huge: dict[str, int] = {}
+        # raw: regex on the path → bytes sent as the whole answer (status line included), then the connection closed.
+        self.raw: dict[str, bytes] = {}
         self.bytes_sent: dict[str, int] = {}  # path → bytes of hostile bodies actually sent
         self.requests: list[tuple[str, str, bool]] = []  # (method, path?query, had Authorization)
         self.arrivals: list[tuple[float, str]] = []  # (time.monotonic() at arrival, path?query): what overlapped
@@ -570,6 +572,11 @@ class _Handler(BaseHTTPRequestHandler):
         for pattern, status in j.status.items():
             if re.search(pattern, path):
                 return self._send(status, f"<html>Error {status}</html>".encode())
+        for pattern, answer in j.raw.items():
+            if re.search(pattern, path):
+                self.close_connection = True
+                self.wfile.write(answer)
+                return None
         for pattern, size in j.huge.items():
             if re.search(pattern, path):
                 return self._huge(size, path)

@@ -291,6 +291,27 @@ def test_every_slot_comes_back_after_errors_cut_requests_short(env, capsys, slot
     assert set(errors) == {4, 5}, errors
 
 
+@pytest.mark.parametrize("status_line", [b"HTTP/1.1 \xb2\xb2\xb2 OK", b"HTTP/1.1 \xb9\xb2\xb3 Superscript"])
+def test_a_status_code_of_digits_python_cannot_read_gives_its_slot_back(env, capsys, slots, status_line):
+    """A hostile server's status code made of latin-1 superscript digits: `str.isdigit()` says yes and `int()` says
+    no. It is an error for that build, and the request's slot comes back: with one slot, a slot kept would make every
+    later request wait until the run's deadline."""
+    with FakeJenkins({"alice": TOKEN}) as server:
+        builds = mixed_job(server)
+        server.raw[r"/mix/[15]/logText/progressiveText$"] = status_line + b"\r\nContent-Length: 0\r\n\r\n"
+        login(env, server)
+        began = time.monotonic()
+        report = triage(capsys, "mix", "--last", "6", "--workers", "1", "--timeout", "30")
+        took = time.monotonic() - began
+    (counted,) = slots
+    assert counted.taken == 0 and took < 5, f"{took:.1f} s"
+    errors = {f["build"]: f["summary"] for f in report["findings"] if f["status"] == "error"}
+    assert set(errors) == {1, 5}, errors
+    assert not any("JSON" in e for e in errors.values()), errors  # a bad status line, not a bad body
+    assert per_build(report) == {n: whole_log_hits(b) for n, b in builds.items()
+                                 if n not in errors and whole_log_hits(b)}
+
+
 def test_a_log_page_dropped_unread_gives_its_slot_back(env):
     """A page asked for and then dropped without being read or closed (a bug in a caller) still frees its slot: with
     one slot, the next request goes out at once instead of waiting until the deadline."""

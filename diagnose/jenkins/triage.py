@@ -127,8 +127,9 @@ def run_many(client: JenkinsClient, reader: Reader, job: str, refs: list[Any], l
         try:
             results = _collect(pending, finished, len(refs), lambda: max(0.1, budget.left() + client.timeout), stop,
                                progress)
-        except BaseException:  # Ctrl-C: the builds not started are dropped, the running ones end with their request
+        except BaseException:  # Ctrl-C: the builds not started are dropped, the running ones end
             stop.set()
+            budget.deadline = time.monotonic()  # and the logs being read stop at their next chunk
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     return [results[i] for i in range(len(refs)) if i in results]

@@ -28,7 +28,7 @@ from earthly_doctor.jenkins.logs import HEAD, TAIL
 from earthly_doctor.jenkins.scan import Scanning, is_hit
 from earthly_doctor.model import Confidence, Evidence, Finding, Report, Severity, Status, Verdict
 from earthly_doctor.sanitize import sanitize_report
-from tests.harness.fake_jenkins import Build, FakeJenkins, Stage, Step, filler, pipeline_build
+from tests.harness.fake_jenkins import AFTER_HEADERS, Build, FakeJenkins, Stage, Step, filler, pipeline_build
 from tests.integration import test_jenkins_triage as triage_tests
 from tests.integration.test_jenkins_triage import TOKEN, login, run
 
@@ -381,6 +381,31 @@ def test_a_scanner_that_fails_gives_the_log_pages_slots_back_at_once(env, capsys
     assert took < 5, f"{took:.1f} s: a slot was held until the deadline"
     (counted,) = slots
     assert counted.taken == 0
+
+
+def test_ctrl_c_also_ends_a_log_being_streamed_slowly(env, capsys):
+    """Ctrl-C while a big green log comes in at 80 KB/s (it would take 7 s more): the read stops at its next chunk
+    instead of running to the log's end, and the run exits 130 at once."""
+    import signal
+
+    with FakeJenkins({"alice": TOKEN}) as server:
+        job = server.job("slow")
+        for n in range(1, 5):
+            job.add(pipeline_build(n, fail=n != 4, size=600_000 if n == 4 else 2_000))
+        server.trickle[r"/slow/4/consoleText$"] = (0.05, AFTER_HEADERS, 4096)
+        login(env, server)
+        sent: list[float] = []
+
+        def interrupt() -> None:
+            time.sleep(1.0)
+            sent.append(time.monotonic())
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+        threading.Thread(target=interrupt, daemon=True).start()
+        code, _, _ = run(capsys, "slow", "--last", "4", "--workers", "2", "--timeout", "60")
+        ended = time.monotonic()
+    assert sent and code == 130
+    assert ended - sent[0] < 2.5, f"{ended - sent[0]:.1f} s from Ctrl-C to exit"
 
 
 def test_bad_credentials_with_one_worker_are_one_line_even_with_the_context_requests_still_queued(tmp_path):

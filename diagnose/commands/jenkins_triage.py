@@ -1,8 +1,8 @@
 """`jenkins triage`: read builds from a Jenkins server, scan their logs, and report ED160 findings plus a summary.
 
-Order of calls: credentials → `whoami`, the version, the agents' labels and the build list at once (after `whoami`
-where auth takes a request to resolve: python-jenkins' `get_version` would go out without credentials before) →
-builds on a bounded pool. Findings: one per signature and build (with the
+Order of calls: credentials → `whoami` alone (python-jenkins' `get_version` would go out without credentials before
+auth is resolved, and bad credentials cost one failed login, not four) → the version, the agents' labels and the
+build list at once → builds, at most `--workers` requests in flight. Findings: one per signature and build (with the
 build number, URL, agent and stage), one `pass` per failed build without a known signature, one `error` per build
 that could not be read, one `skip` per running build that had not finished when the wait ended.
 """
@@ -65,19 +65,16 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
         reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll,
                         scanner=lambda: scanning.result()(), workers=request.workers)  # noqa: PLW0108 -- not yet set
         try:
+            # whoami goes alone: with bad credentials the run makes one failed login, not one per request in
+            # flight (a directory behind Jenkins may lock the account after a few).
             asked_me = reader.beside(client.whoami)
-            # The version, the agents' labels and the build list do not depend on each other: they go out together,
-            # beside whoami when auth needs no request of its own (else after it, with credentials).
-            together = client.auth_resolved
-            if together:
-                version_asked, labels_asked, refs_asked = _context(client, reader, target.job, build, request.last)
             if users is not None:
                 scanning.set_result(users)
             else:
                 reader.beside(Scanning).add_done_callback(lambda made: _settle(scanning, made))
             me = asked_me.result()  # whoami's error (401, not Jenkins, refused) is the one to report
-            if not together:
-                version_asked, labels_asked, refs_asked = _context(client, reader, target.job, build, request.last)
+            # The version, the agents' labels and the build list do not depend on each other: they go out together.
+            version_asked, labels_asked, refs_asked = _context(client, reader, target.job, build, request.last)
             refs = refs_asked.result()
             try:
                 version = version_asked.result()

@@ -2,14 +2,13 @@
 
 Facts it relies on (research/jenkins.md §1): python-jenkins sends Basic auth pre-emptively and fetches a crumb
 before the first call unless told there is none (this client only GETs, and Jenkins checks crumbs on POSTs only);
-`get_version` goes out without credentials until auth is resolved, so auth is resolved up front (no request with one
-way to authenticate) or else `whoami` goes first;
+`get_version` goes out without credentials until auth is resolved, so `whoami` goes first;
 401/403/500 arrive as `JenkinsException("… [401] …")`, 404 as `NotFoundException`, other statuses as a bare
 `requests.HTTPError`, while refused connections, TLS errors and read timeouts inside a streamed body are plain
 `requests` exceptions. `translate` turns every one of them into a single-line `JenkinsError`.
 Credentials come from JENKINS_URL / JENKINS_USER / JENKINS_API_TOKEN or a netrc entry for the host; the token is
 never put on a command line, in a message or in a report.
-Once auth is resolved, JSON and log requests skip python-jenkins and requests' session and
+Once `whoami` has resolved auth, JSON and log requests skip python-jenkins and requests' session and
 go straight to the connection pool requests set up for the server, with the headers it would send (`_direct`): the
 same bounds, the same errors, half a millisecond less CPU per request, which a 200-build triage makes 560 of.
 """
@@ -323,15 +322,6 @@ class JenkinsClient:
         # this client only GETs: python-jenkins' crumbIssuer request before the first call would be a round trip
         # for nothing.
         self.server.crumb = False
-        # With one way to authenticate (Basic, or anonymous; Kerberos adds a second) python-jenkins resolves auth
-        # without a request: done now, whoami and the build list can go out together, both with credentials.
-        if len(self.server._auths) == 1:  # noqa: SLF001 -- no public API for this
-            self.server._maybe_add_auth()  # noqa: SLF001
-
-    @property
-    def auth_resolved(self) -> bool:
-        """Every request from now on carries the credentials (else the first, `whoami`, must go alone)."""
-        return bool(self.server._auth_resolved)  # noqa: SLF001 -- no public API for this
 
     @contextmanager
     def calls(self, what: str) -> Iterator[None]:
@@ -349,7 +339,7 @@ class JenkinsClient:
     # -- identity
 
     def whoami(self) -> dict[str, Any]:
-        """Who the credentials are (and, where auth is not resolved yet, the call that resolves it)."""
+        """The first call: who the credentials are; it resolves auth, so every later request carries credentials."""
         try:
             with self.calls("whoami"):
                 data = self.server.get_whoami()

@@ -76,12 +76,21 @@ def test_last_failed_build_by_default_with_credentials_on_every_request(env, jen
     assert finding["port"] in (35137, "35137")
     assert report["verdict"]["cause"] == "proxy-unreachable"
     assert report["jenkins"]["user"] == "alice" and report["jenkins"]["version"] == "2.516.3"
-    # Basic auth needs no request to resolve, so whoami goes out beside the rest; nothing goes out without
-    # credentials, and no crumb is asked for (the server has a crumb issuer; Jenkins checks crumbs on POSTs only).
+    # whoami goes first and alone; nothing goes out without credentials, and no crumb is asked for (the server has a
+    # crumb issuer; Jenkins checks crumbs on POSTs only).
     paths = [p for _, p, _ in jenkins.requests]
-    assert any(p.startswith("/me/api/json") for p in paths) and "/crumbIssuer/api/json" not in paths
+    assert paths[0].startswith("/me/api/json") and "/crumbIssuer/api/json" not in paths
     assert all(method == "GET" for method, _, _ in jenkins.requests)
     assert all(auth for _, _, auth in jenkins.requests)
+
+
+def test_bad_credentials_cost_one_failed_login(env, jenkins, capsys):
+    """whoami goes alone: a directory behind Jenkins (LDAP, Active Directory) may lock an account after a few failed
+    logins, so a run with a wrong token must not send one per request it would have in flight."""
+    login(env, jenkins, token="11" + "0" * 32)
+    code, _, err = run(capsys, JOB, "--last", "6")
+    one_line_error(code, err, "whoami")
+    assert [p for _, p, _ in jenkins.requests] == ["/me/api/json?depth=0"]
 
 
 def test_whoami_goes_alone_first_when_auth_takes_a_request_to_resolve(env, jenkins, capsys, monkeypatch):

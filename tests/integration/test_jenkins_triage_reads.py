@@ -494,9 +494,8 @@ def test_head_is_cut_at_a_line_end():
 
 
 def test_after_whoami_requests_skip_requests_session_but_not_its_connections(env, capsys, monkeypatch):
-    """Once python-jenkins has resolved auth (up front: Basic needs no request) every request but whoami and the
-    version goes
-    straight to the connection pool requests set up (its TLS settings, its kept-alive connections). An answer other
+    """Once python-jenkins has resolved auth (whoami) every request but the version goes straight to the connection
+    pool requests set up (its TLS settings, its kept-alive connections). An answer other
     than 200 is asked again the usual way, so its error reads exactly as before."""
     import requests
 
@@ -515,9 +514,8 @@ def test_after_whoami_requests_skip_requests_session_but_not_its_connections(env
         report = triage(capsys, "mix", "--last", "6")
         logs = [p for _, p, auth in server.requests if "Text" in p]
         assert all(auth for _, _, auth in server.requests)  # credentials on every request, direct ones too
-    # python-jenkins' own calls (whoami and the version, asked at once: no crumb), then the 500, asked again
-    assert sorted(sent[:2]) == ["/", "/me/api/json?depth=0"]
-    assert sent[2:] == ["/job/mix/5/logText/progressiveText?start=0"]
+    # python-jenkins' own calls (whoami, then the version: no crumb), then the 500, asked again
+    assert sent == ["/me/api/json?depth=0", "/", "/job/mix/5/logText/progressiveText?start=0"]
     assert logs.count("/job/mix/5/logText/progressiveText?start=0") == 2
     (error,) = [f for f in report["findings"] if f["status"] == "error"]
     assert error["build"] == 5 and "server error (500)" in error["summary"]

@@ -103,7 +103,8 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
         client.close()
     summary = summarise(results)
     findings = build_findings(results, summary)
-    scanning.result()  # a failure to load the signatures is raised here when no build was read to meet it
+    if not scanning.cancelled():  # (cancelled only when an early error ended the run, which then never gets here)
+        scanning.result()  # a failure to load the signatures is raised here when no build was read to meet it
     return sanitiser().report(Report(
         findings=findings,
         verdict=decide(findings, summary),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import queue
 import socket
 import threading
 import time
@@ -31,6 +32,8 @@ from urllib3.exceptions import HTTPError
 MAX_JSON = 16 * 1024 * 1024  # bytes of one JSON answer; Jenkins' largest (wfapi of a huge pipeline) is ~1 MB
 LOW_SPEED = 1024  # bytes a streamed body must bring in each request-timeout window
 READ = 64 * 1024
+
+SLOT_POLL = 0.25  # seconds: how often a request waiting for a slot looks for the slots of bodies dropped unclosed
 
 _local = threading.local()  # the request this thread is sending, for the connection classes below
 
@@ -102,6 +105,16 @@ class _Watchdog:
 
 
 _watchdog = _Watchdog()
+_dropped: queue.SimpleQueue[_Call] = queue.SimpleQueue()  # calls whose body was collected before it was closed
+
+
+def _give_back_dropped() -> None:
+    while True:
+        try:
+            call = _dropped.get_nowait()
+        except queue.Empty:
+            return
+        call.disarm()
 
 
 class _Call:
@@ -129,10 +142,14 @@ class _Call:
         run's deadline, as every other wait does."""
         slots = limits.slots
         if slots is not None:
-            wait = None if limits.deadline is None else max(0.0, limits.deadline - time.monotonic())
-            if not slots.acquire(timeout=wait):
-                raise Exceeded(f"the run's deadline (--timeout) came before a request to {host} could go out (the "
-                               "other requests in flight had not ended)", "timeout")
+            while True:  # bounded by the deadline; each round first takes back the slots of bodies dropped unclosed
+                _give_back_dropped()
+                left = None if limits.deadline is None else max(0.0, limits.deadline - time.monotonic())
+                if slots.acquire(timeout=SLOT_POLL if left is None else min(SLOT_POLL, left)):
+                    break
+                if left is not None and left <= SLOT_POLL:
+                    raise Exceeded(f"the run's deadline (--timeout) came before a request to {host} could go out "
+                                   "(the other requests in flight had not ended)", "timeout")
         call = cls(limits, stream, host)
         call._slot = slots is not None
         return call
@@ -293,10 +310,11 @@ class Body:
 
     def __del__(self) -> None:
         # A body dropped unread and unclosed (a bug) must not keep its request slot: later requests would wait on it.
+        # The slot is handed back through a queue, never from here: a finalizer may run while this very thread holds
+        # a lock that giving it back takes (the semaphore's, the call's), and SimpleQueue.put is safe there.
         call = self.__dict__.get("call")
-        if call is not None:
-            with contextlib.suppress(Exception):  # at interpreter exit, what disarm uses may be gone already
-                call.disarm()
+        if call is not None and not call.done:
+            _dropped.put(call)
 
     def release_conn(self) -> None:
         self.raw.release_conn()

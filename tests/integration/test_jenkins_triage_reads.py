@@ -331,6 +331,31 @@ def test_a_log_page_dropped_unread_gives_its_slot_back(env):
             client.close()
 
 
+@pytest.mark.parametrize("held", ["semaphore", "call"])
+def test_a_body_collected_while_its_thread_holds_a_slot_lock_does_not_deadlock(held):
+    """The collector may finalize a dropped body at any allocation, also while the same thread is inside the
+    semaphore's release or the call's disarm (their locks are not reentrant): the finalizer only queues the slot,
+    and the next request takes it back."""
+    from earthly_doctor.jenkins.bounded import Body, Limits, _Call
+
+    limits = Limits(5.0, deadline=time.monotonic() + 20, slots=threading.BoundedSemaphore(1))
+    call = _Call.open(limits, True, "jenkins.example")  # the only slot
+    body = Body(object(), call, None)
+    lock = limits.slots._cond if held == "semaphore" else call._lock
+
+    def finalized_inside_the_lock() -> None:
+        with lock:
+            body.__del__()
+
+    worker = threading.Thread(target=finalized_inside_the_lock, daemon=True)
+    worker.start()
+    worker.join(5)
+    assert not worker.is_alive()
+    began = time.monotonic()
+    _Call.open(limits, True, "jenkins.example").disarm()  # the dropped body's slot is taken back, at once
+    assert time.monotonic() - began < 2
+
+
 def test_a_request_waiting_for_a_slot_ends_at_the_run_deadline():
     """Waiting for a slot is a wait like any other: it ends at the run's deadline with one line, never hangs."""
     from earthly_doctor.jenkins.bounded import Exceeded, Limits, _Call

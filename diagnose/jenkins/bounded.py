@@ -139,7 +139,7 @@ class _Call:
     def open(cls, limits: Limits, stream: bool, host: str) -> _Call:
         """A call, once fewer than `--workers` requests are in flight: the server sees that ceiling however many
         builds are being read. The slot is given back when the call is done (`disarm`); the wait for one ends at the
-        run's deadline, as every other wait does."""
+        run's deadline, as every other wait does, and a call with no time left is refused here, slot given back."""
         slots = limits.slots
         if slots is not None:
             while True:  # bounded by the deadline; each round first takes back the slots of bodies dropped unclosed
@@ -152,6 +152,9 @@ class _Call:
                                    "(the other requests in flight had not ended)", "timeout")
         call = cls(limits, stream, host)
         call._slot = slots is not None
+        if call.left() <= 0:
+            call.disarm()
+            raise call.why()
         return call
 
     def current_end(self) -> float:
@@ -337,9 +340,6 @@ class BoundedAdapter(HTTPAdapter):
     ) -> Any:
         call = _Call.open(self.limits, bool(stream), urlsplit(request.url).netloc.rpartition("@")[2])
         left = call.left()
-        if left <= 0:
-            call.disarm()
-            raise call.why()
         connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         bound = (min(connect or left, left), min(read or left, left, self.limits.request_timeout))
         _local.call = call
@@ -379,9 +379,6 @@ def send_direct(pool: Any, url: str, headers: dict[str, str], limits: Limits, *,
 
     call = _Call.open(limits, stream, urlsplit(url).netloc.rpartition("@")[2])
     left = call.left()
-    if left <= 0:
-        call.disarm()
-        raise call.why()
     timeout = min(limits.request_timeout, left)
     try:
         raw = wire.request(pool, url, headers, connect_timeout=timeout, read_timeout=timeout, on_sent=call.arm)

@@ -61,7 +61,7 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
     sanitiser = functools.cache(Sanitiser)  # made once the requests are out: its rules take 25 ms to compile
     try:
         budget = Budget(began + request.deadline)
-        scanning: Future[Scanning] = Future()
+        scanning: Future[Scanning]
         reader = Reader(client, budget, tail=request.tail, wait=request.wait, poll=request.poll,
                         scanner=lambda: scanning.result()(), workers=request.workers)  # noqa: PLW0108 -- not yet set
         try:
@@ -69,9 +69,10 @@ def jenkins_triage(request: JenkinsTriageRequest, env: Mapping[str, str],
             # flight (a directory behind Jenkins may lock the account after a few).
             asked_me = reader.beside(client.whoami)
             if users is not None:
+                scanning = Future()
                 scanning.set_result(users)
             else:
-                reader.beside(Scanning).add_done_callback(lambda made: _settle(scanning, made))
+                scanning = reader.beside(Scanning)
             me = asked_me.result()  # whoami's error (401, not Jenkins, refused) is the one to report
             # The version, the agents' labels and the build list do not depend on each other: they go out together.
             version_asked, labels_asked, refs_asked = _context(client, reader, target.job, build, request.last)
@@ -125,19 +126,6 @@ def _context(client: JenkinsClient, reader: Reader, job: str, build: str | None,
     """The server's version, the agents' labels and the builds to read, asked for at once on the side pool."""
     return (reader.beside(client.version), reader.beside(client.node_labels),
             reader.beside(lambda: pick_builds(client, job, build, last)))
-
-
-def _settle(future: Future[Scanning], made: Future[Scanning]) -> None:
-    """`future` given what `made` ended with (the signatures, or the error loading them); cancelled with it when
-    the side pool was shut down before loading began (an early error ended the run)."""
-    if made.cancelled():  # its exception() would raise here, and concurrent.futures would log that to stderr
-        future.cancel()
-        return
-    error = made.exception()
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(made.result())
 
 
 def _warm(sanitiser: Sanitiser, result: BuildResult) -> None:

@@ -209,7 +209,7 @@ class Redactor:
         lowered = line.lower()
         gated = rules.keyword_gate.search(lowered) is not None
         for rule in rules.rules if gated else rules.unkeyed:  # a line without any keyword skips every keyword rule
-            if rule.keywords and not (gated and any(k in lowered for k in rule.keywords)):
+            if rule.keywords and not any(k in lowered for k in rule.keywords):
                 continue
             spans = []
             for m in rule.regex.finditer(line):

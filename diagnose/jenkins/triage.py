@@ -98,9 +98,9 @@ def _number(ref: Any) -> str:
 def run_many(client: JenkinsClient, reader: Reader, job: str, refs: list[Any], labels: dict[str, list[str]], *,
              workers: int, budget: Budget, progress: Callable[[int, int, BuildResult | None], None] | None = None,
              ) -> list[BuildResult]:
-    """Read `refs` on `workers` threads (the client lets as many requests out at once), in the order given; a fatal error stops the rest. `progress` is
-    told on this thread, while the others are still read, of each build that ends (None for one that failed the
-    run)."""
+    """Read `refs` on `workers` threads (the client lets as many requests out at once), in the order given; a fatal
+    error stops the rest. `progress` is told on this thread, while the others are still read, of each build that
+    ends (None for one that failed the run)."""
     stop = threading.Event()
 
     def task(ref: Any) -> BuildResult:

@@ -40,6 +40,18 @@ def layout(rev: str, into: Path) -> Path:
     return package.parent
 
 
+def unlayout(rev: str, into: Path) -> None:
+    """The worktree `layout` added for `rev` under `into`, removed from the repository's list (best effort)."""
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(into / f"src-{rev[:12]}")],
+                   check=False)
+
+
+def short_rev(rev: str) -> str:
+    """`rev` (a commit, tag or branch) as a 12-digit commit hash."""
+    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", rev], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def timed(cmd: list[str], out: Path, env: dict[str, str]) -> float:
     """Wall seconds of `cmd` with its output to a file (GNU grep stops at the first match when it is /dev/null)."""
     began = time.perf_counter()
@@ -57,9 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-report", action="store_true", help="do not rewrite BENCHMARKS.md")
     args = parser.parse_args(argv)
-    revs = {name: subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", rev], capture_output=True,
-                                 text=True, check=True).stdout.strip() for name, rev in (("base", args.base),
-                                                                                          ("head", args.head))}
+    revs = {"base": short_rev(args.base), "head": short_rev(args.head)}
     uptime_before = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     rows = []
     with tempfile.TemporaryDirectory(prefix="compare-revs-") as tmp:
@@ -84,8 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr)
         finally:
             for rev in revs.values():
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(work / f"src-{rev}")],
-                               check=False)
+                unlayout(rev, work)
     uptime_after = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     lines = [
         f"## Triage at two revisions (`python -m bench.compare_revs --base {args.base}`)",

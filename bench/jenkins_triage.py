@@ -171,18 +171,18 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, began, base_rev, base_path)
         finally:
             if base_rev:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", f"{tmp}/src-{base_rev}"],
-                               check=False)
+                from bench.compare_revs import unlayout  # not at the top: the naive loop's child imports this module
+
+                unlayout(base_rev, Path(tmp))
 
 
 def _base_tree(rev: str, into: Path) -> tuple[str, Path]:
     """`rev` laid out as installed (bench.compare_revs.layout) and byte-compiled: its short hash and import path."""
     import compileall
 
-    from bench.compare_revs import layout
+    from bench.compare_revs import layout, short_rev
 
-    short = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", rev], capture_output=True, text=True,
-                           check=True).stdout.strip()
+    short = short_rev(rev)
     path = layout(short, into)
     compileall.compile_dir(str(into), quiet=2)
     return short, path

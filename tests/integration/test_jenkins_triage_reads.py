@@ -28,7 +28,7 @@ from earthly_doctor.jenkins.logs import HEAD, TAIL
 from earthly_doctor.jenkins.scan import Scanning, is_hit
 from earthly_doctor.model import Confidence, Evidence, Finding, Report, Severity, Status, Verdict
 from earthly_doctor.sanitize import sanitize_report
-from tests.harness.fake_jenkins import AFTER_HEADERS, Build, FakeJenkins, Stage, Step, filler, pipeline_build
+from tests.harness.fake_jenkins import AFTER_HEADERS, Build, FakeJenkins, Log, Stage, Step, filler, pipeline_build
 from tests.integration import test_jenkins_triage as triage_tests
 from tests.integration.test_jenkins_triage import TOKEN, login, run
 
@@ -669,3 +669,33 @@ def test_ctrl_c_mid_run_stops_reading_builds_and_exits_130(tmp_path):
     assert b"Traceback" not in err, err
     # 4 requests in flight at 100 ms each: the whole run would read 160 logs in about 8 s.
     assert logs < 40, logs
+
+
+def test_every_public_log_read_through_jenkins_finds_what_a_whole_scan_finds(env, capsys):
+    """The public corpus (tests/fixtures/logs/public, sources in its SOURCES.md) served by the stand-in as failed
+    builds' console logs, once as they are (one request reads each) and once after 600 KB of progress output (a head,
+    then the corpus log in the tail): `jenkins triage --last N` finds, per build, the signatures a scan of the whole
+    log finds, with 4 requests in flight."""
+    from pathlib import Path
+
+    logs = sorted(p for p in (Path(__file__).parents[1] / "fixtures" / "logs" / "public").glob("*.log"))
+    assert len(logs) >= 30
+    with FakeJenkins({"alice": TOKEN}) as server:
+        jobs = {"as-is": server.job("corpus"), "padded": server.job("padded")}
+        builds: dict[str, dict[int, Build]] = {"as-is": {}, "padded": {}}
+        for number, path in enumerate(logs, start=1):
+            data = path.read_bytes()
+            data += b"" if data.endswith(b"\n") else b"\n"
+            for kind, log in (("as-is", Log().add(data)), ("padded", filler(600_000).add(data))):
+                build = Build(number, "FAILURE", node="agent-1", freestyle_log=log)
+                jobs[kind].add(build)
+                builds[kind][number] = build
+        login(env, server)
+        reports = {kind: triage(capsys, job.full_name, "--last", str(len(logs)), "--workers", "4")
+                   for kind, job in jobs.items()}
+    for kind, report in reports.items():
+        found = per_build(report)
+        assert not [f for f in report["findings"] if f["status"] == "error"], kind
+        for number, build in builds[kind].items():
+            assert found.get(number, set()) == whole_log_hits(build), (kind, logs[number - 1].name)
+    assert any("tail from byte" in f.get("log", "") for f in reports["padded"]["findings"])
